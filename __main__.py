@@ -1,0 +1,25 @@
+"""The per-stack program: read the stack's config, create the component once, export its outputs.
+
+With no `vpcId`/`privateSubnetIds` in the config, a private-only VPC (two AZs, no NAT) is
+created first, so `pulumi up` works on an empty account."""
+
+import pulumi
+
+from components import VpcLambdaWithPrivateServices
+from components.private_vpc import PrivateVpc
+from components.stack_config import args_from_config
+
+config = pulumi.Config()
+args = args_from_config(config)
+component_name = config.get("componentName") or "lambda-test"
+
+if "vpc_id" not in args and "private_subnet_ids" not in args:
+    network = PrivateVpc(f"{component_name}-network", tags=args.get("tags"))
+    args["vpc_id"] = network.vpc_id
+    args["private_subnet_ids"] = network.private_subnet_ids
+elif "vpc_id" not in args or "private_subnet_ids" not in args:
+    raise pulumi.RunError("set both vpcId and privateSubnetIds in the stack config, or neither (a private VPC is then created)")
+
+service = VpcLambdaWithPrivateServices(component_name, args)
+for output_name, value in service.outputs().items():
+    pulumi.export(output_name, value)

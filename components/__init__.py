@@ -1,0 +1,7 @@
+"""A Lambda function that reads a private RDS MySQL database and publishes to SNS without a
+NAT gateway, wired with security-group-to-security-group rules only."""
+
+from .args import VpcLambdaWithPrivateServicesArgs
+from .component import VpcLambdaWithPrivateServices
+
+__all__ = ["VpcLambdaWithPrivateServices", "VpcLambdaWithPrivateServicesArgs"]

@@ -1,0 +1,126 @@
+"""The component's arguments: one typed place, every field documented with its default.
+
+`VpcLambdaWithPrivateServicesArgs` is what users pass (a TypedDict, so it stays usable from
+other Pulumi languages later). `Settings` is the same thing with every default filled in,
+which is what the rest of the component reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Required, TypedDict
+
+import pulumi
+
+
+class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
+    """Arguments of `VpcLambdaWithPrivateServices`. Only `vpc_id` and `private_subnet_ids` are required."""
+
+    vpc_id: Required[pulumi.Input[str]]
+    """ID of the VPC holding the private subnets. Required."""
+
+    private_subnet_ids: Required[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Private subnets (two or more, in at least two availability zones) for the function's
+    network interfaces, the database and the interface endpoints. Required."""
+
+    db_name: str
+    """Name of the database created in the RDS instance. Default: `myDatabase`."""
+
+    db_username: str
+    """Master user of the RDS instance; its password is generated and kept by RDS in
+    Secrets Manager. Default: `dbuser`."""
+
+    db_engine_version: str
+    """RDS MySQL engine version (major or major.minor). Default: `8.4`."""
+
+    db_instance_class: str
+    """RDS instance class. Default: `db.t4g.micro`."""
+
+    db_allocated_storage_gb: int
+    """Allocated storage in GiB (gp3). Default: `20`."""
+
+    db_port: int
+    """TCP port the database listens on; the security-group rules follow it. Default: `3306`."""
+
+    db_connect_timeout_seconds: int
+    """How long the function waits to connect to the database before failing. Default: `5`."""
+
+    db_deletion_protection: bool
+    """Refuse to delete the database (a destroy fails until this is turned off). Default: `true`."""
+
+    db_final_snapshot: bool
+    """Take a final snapshot when the database is deleted. Default: `true`."""
+
+    topic_name: str
+    """Name of the SNS topic. Default: a name generated from the component's name."""
+
+    function_name: str
+    """Name of the Lambda function (its log group is `/aws/lambda/<name>`).
+    Default: `<component name>-<stack>`."""
+
+    function_memory_mb: int
+    """Memory of the function in MB. Default: `256`."""
+
+    function_timeout_seconds: int
+    """Function timeout in seconds; must stay well above `db_connect_timeout_seconds`. Default: `30`."""
+
+    function_runtime: str
+    """Lambda runtime. Default: `python3.12`."""
+
+    function_architecture: str
+    """Instruction set of the function (`arm64` or `x86_64`); the package is pure Python.
+    Default: `arm64`."""
+
+    log_retention_days: int
+    """Retention of the function's log group, in days. Default: `30`."""
+
+    tags: Mapping[str, str]
+    """Tags added to every taggable resource. Default: none."""
+
+
+REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every argument with its default applied (defaults live here and only here)."""
+
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    db_name: str = "myDatabase"
+    db_username: str = "dbuser"
+    db_engine_version: str = "8.4"
+    db_instance_class: str = "db.t4g.micro"
+    db_allocated_storage_gb: int = 20
+    db_port: int = 3306
+    db_connect_timeout_seconds: int = 5
+    db_deletion_protection: bool = True
+    db_final_snapshot: bool = True
+    topic_name: str | None = None
+    function_name: str | None = None
+    function_memory_mb: int = 256
+    function_timeout_seconds: int = 30
+    function_runtime: str = "python3.12"
+    function_architecture: str = "arm64"
+    log_retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def resolve_settings(args: Mapping[str, Any]) -> Settings:
+    """Fill in defaults. Missing required arguments raise a ValueError naming them."""
+    missing = [name for name in REQUIRED_ARGS if args.get(name) is None]
+    if missing:
+        raise ValueError(
+            "VpcLambdaWithPrivateServices: missing required argument(s): " + ", ".join(missing)
+        )
+    known = set(Settings.__dataclass_fields__)
+    unknown = sorted(set(args) - known)
+    if unknown:
+        raise ValueError(
+            "VpcLambdaWithPrivateServices: unknown argument(s): "
+            + ", ".join(unknown)
+            + "; allowed: "
+            + ", ".join(sorted(known))
+        )
+    return Settings(**{k: v for k, v in args.items() if v is not None})

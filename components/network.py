@@ -1,0 +1,142 @@
+"""Security groups, their rules, and the interface endpoints.
+
+The rules are the article's table, written once as data. Every rule references a peer
+security group; there is no CIDR rule and nothing open to the world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+HTTPS_PORT = 443
+DB_PORT = "db-port"
+"""Placeholder in the table for the database port, which is an argument."""
+
+# Group key -> (description, Name tag). Keys are the article's names.
+SECURITY_GROUPS: Mapping[str, str] = {
+    "lambda-sg": "The function's network interfaces",
+    "rds-sg": "The RDS MySQL instance",
+    "endpoint-sg": "The interface VPC endpoints the function calls",
+    "placeholder-sg": "Swapped onto the function's interfaces at destroy so they are released fast",
+}
+
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    group: str
+    direction: Literal["ingress", "egress"]
+    port: int | str
+    peer: str
+    purpose: str
+
+
+# The article's table, line by line: group, direction, TCP port, peer group, purpose.
+SECURITY_GROUP_RULES: tuple[SecurityGroupRule, ...] = (
+    SecurityGroupRule("lambda-sg", "egress", DB_PORT, "rds-sg", "function to the database"),
+    SecurityGroupRule("lambda-sg", "egress", HTTPS_PORT, "endpoint-sg", "function to the interface endpoints"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function"),
+    SecurityGroupRule("endpoint-sg", "ingress", HTTPS_PORT, "lambda-sg", "endpoints accept the function"),
+)
+
+
+@dataclass(frozen=True)
+class InterfaceEndpointSpec:
+    service: str
+    """Service short name as `aws.ec2.get_vpc_endpoint_service(service=...)` takes it."""
+    label: str
+    """Logical-name suffix, following the article's `endpoint-SNS`."""
+
+
+# Every AWS API the function calls. Without NAT, each needs an interface endpoint.
+FUNCTION_AWS_APIS: tuple[InterfaceEndpointSpec, ...] = (
+    InterfaceEndpointSpec("sns", "endpoint-SNS"),
+    InterfaceEndpointSpec("secretsmanager", "endpoint-SecretsManager"),
+)
+
+
+def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
+    return db_port if rule.port == DB_PORT else int(rule.port)
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    groups: Mapping[str, aws.ec2.SecurityGroup]
+
+    def id(self, key: str) -> pulumi.Output[str]:
+        return self.groups[key].id
+
+
+def create_security_groups(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    db_port: int,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> SecurityGroups:
+    """Create the groups (with no inline rules) and one rule resource per table line."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    groups = {
+        key: aws.ec2.SecurityGroup(
+            f"{name}-{key}",
+            vpc_id=vpc_id,
+            description=description,
+            tags={**tags, "Name": f"{name}-{key}"},
+            opts=opts,
+        )
+        for key, description in SECURITY_GROUPS.items()
+    }
+    for rule in SECURITY_GROUP_RULES:
+        port = rule_port(rule, db_port)
+        rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{rule.peer}"
+        rule_args = dict(
+            security_group_id=groups[rule.group].id,
+            referenced_security_group_id=groups[rule.peer].id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
+            tags={**tags, "Name": rule_name},
+            opts=opts,
+        )
+        if rule.direction == "ingress":
+            aws.vpc.SecurityGroupIngressRule(rule_name, **rule_args)
+        else:
+            aws.vpc.SecurityGroupEgressRule(rule_name, **rule_args)
+    return SecurityGroups(groups)
+
+
+def create_interface_endpoints(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    security_group_id: pulumi.Input[str],
+    specs: Sequence[InterfaceEndpointSpec],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> dict[str, aws.ec2.VpcEndpoint]:
+    """One interface endpoint with private DNS per service. Service names are looked up:
+    in AWS China some are `cn.com.amazonaws.<region>.<svc>`, so formatting them is wrong."""
+    endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+    for spec in specs:
+        service = aws.ec2.get_vpc_endpoint_service_output(
+            service=spec.service,
+            service_type="Interface",
+            opts=pulumi.InvokeOutputOptions(parent=parent),
+        )
+        endpoints[spec.service] = aws.ec2.VpcEndpoint(
+            f"{name}-{spec.label}",
+            vpc_id=vpc_id,
+            service_name=service.service_name,
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=subnet_ids,
+            security_group_ids=[security_group_id],
+            tags={**tags, "Name": f"{name}-{spec.label}"},
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return endpoints

@@ -1,0 +1,300 @@
+"""The component under Pulumi mocks, in both partitions, with two and with three subnets:
+every resource and every property that decides whether the deployment is right and safe."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateServicesArgs
+from components.component import TYPE_TOKEN
+from components.network import SECURITY_GROUP_RULES
+from tests.mocks import ProgramRun, endpoint_service_name, run_program
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+FUNCTION = "aws:lambda/function:Function"
+INSTANCE = "aws:rds/instance:Instance"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+VPC_ID = "vpc-0a1b2c3d"
+NAME = "lambda-test"
+
+
+def build(partition: str, subnets: list[str], **extra: Any) -> ProgramRun:
+    def program() -> dict[str, Any]:
+        args: VpcLambdaWithPrivateServicesArgs = {"vpc_id": VPC_ID, "private_subnet_ids": subnets, **extra}  # type: ignore[typeddict-item]
+        component = VpcLambdaWithPrivateServices(NAME, args)
+        return component.outputs()
+
+    return run_program(program, partition=partition)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("aws-cn", 2), ("aws", 2), ("aws-cn", 3), ("aws", 3)],
+    ids=["aws-cn-2-subnets", "aws-2-subnets", "aws-cn-3-subnets", "aws-3-subnets"],
+)
+def deployed(request: pytest.FixtureRequest) -> tuple[ProgramRun, str, list[str]]:
+    partition, count = request.param
+    subnets = [f"subnet-{i:04d}" for i in range(count)]
+    return build(partition, subnets, topic_name="lambda-test-topic"), partition, subnets
+
+
+def group_keys(run: ProgramRun) -> dict[str, str]:
+    """Security group ID -> the article's key (lambda-sg, rds-sg, ...)."""
+    return {group_id: key for key, group_id in run.value["security_group_ids"].items()}
+
+
+def test_every_child_is_parented_to_the_component(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    component = run.one(TYPE_TOKEN)
+    assert component.parent_type == "pulumi:pulumi:Stack"
+    children = [r for r in run.resources if r.type != TYPE_TOKEN]
+    assert len(children) >= 18
+    assert {r.parent_type for r in children} == {TYPE_TOKEN}
+    assert all(r.name.startswith(f"{NAME}-") for r in children)
+
+
+def test_security_groups_carry_exactly_the_articles_rules(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    keys = group_keys(run)
+    assert set(keys.values()) == {"lambda-sg", "rds-sg", "endpoint-sg", "placeholder-sg"}
+    for group in run.of_type(SG):
+        assert group.inputs["vpcId"] == VPC_ID
+        assert group.inputs["description"]
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), "no inline rules"
+
+    rules = set()
+    for typ, direction in ((INGRESS, "ingress"), (EGRESS, "egress")):
+        for rule in run.of_type(typ):
+            inputs = rule.inputs
+            assert inputs["ipProtocol"] == "tcp"
+            assert inputs["fromPort"] == inputs["toPort"]
+            assert "cidrIpv4" not in inputs and "cidrIpv6" not in inputs and "prefixListId" not in inputs
+            assert inputs["description"]
+            rules.add((keys[inputs["securityGroupId"]], direction, int(inputs["fromPort"]),
+                       keys[inputs["referencedSecurityGroupId"]]))
+    assert rules == {
+        ("lambda-sg", "egress", 3306, "rds-sg"),
+        ("lambda-sg", "egress", 443, "endpoint-sg"),
+        ("rds-sg", "ingress", 3306, "lambda-sg"),
+        ("endpoint-sg", "ingress", 443, "lambda-sg"),
+    }
+    assert len(run.of_type(INGRESS)) + len(run.of_type(EGRESS)) == len(SECURITY_GROUP_RULES) == 4
+
+
+def test_rules_follow_a_custom_database_port() -> None:
+    run = build("aws", ["subnet-a", "subnet-b"], db_port=3307)
+    ports = sorted(int(r.inputs["fromPort"]) for r in run.of_type(INGRESS) + run.of_type(EGRESS))
+    assert ports == [443, 443, 3307, 3307]
+    assert run.one(INSTANCE).inputs["port"] == 3307
+    env = run.one(FUNCTION).inputs["environment"]["variables"]
+    assert env["DB_PORT"] == "3307"
+
+
+def test_database_is_private_encrypted_and_has_no_password(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, subnets = deployed
+    keys = group_keys(run)
+    subnet_group = run.one("aws:rds/subnetGroup:SubnetGroup")
+    assert subnet_group.inputs["subnetIds"] == subnets
+    db = run.one(INSTANCE).inputs
+    assert db["engine"] == "mysql"
+    assert db["engineVersion"] == "8.4"
+    assert db["instanceClass"] == "db.t4g.micro"
+    assert db["allocatedStorage"] == 20
+    assert db["dbName"] == "myDatabase"
+    assert db["username"] == "dbuser"
+    assert db["publiclyAccessible"] is False
+    assert db["storageEncrypted"] is True
+    assert db["manageMasterUserPassword"] is True
+    assert "password" not in db and "passwordWo" not in db
+    assert [keys[g] for g in db["vpcSecurityGroupIds"]] == ["rds-sg"]
+    assert db["dbSubnetGroupName"] == subnet_group.outputs["name"]
+    assert db["deletionProtection"] is True
+    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"]
+
+
+def test_no_plaintext_password_anywhere(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    for resource in run.resources:
+        text = json.dumps(resource.inputs, default=str).lower()
+        for key in ('"password"', '"masterpassword"', '"passwordwo"', "db_password"):
+            assert key not in text, f"{resource.name} carries {key}"
+    env = run.one(FUNCTION).inputs["environment"]["variables"]
+    assert not [k for k in env if "PASS" in k.upper()]
+
+
+def test_topic(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, _ = deployed
+    topic = run.one("aws:sns/topic:Topic")
+    assert topic.inputs["name"] == "lambda-test-topic"
+    assert run.value["topic_arn"].startswith(f"arn:{partition}:sns:")
+
+
+def test_interface_endpoints_for_every_api_the_function_calls(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, subnets = deployed
+    keys = group_keys(run)
+    lookups = [a for token, a in run.mocks.calls if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService"]
+    assert sorted(a["service"] for a in lookups) == ["secretsmanager", "sns"]
+    assert all(a["serviceType"] == "Interface" for a in lookups)
+    endpoints = {r.name: r.inputs for r in run.of_type(ENDPOINT)}
+    assert set(endpoints) == {f"{NAME}-endpoint-SNS", f"{NAME}-endpoint-SecretsManager"}
+    region = run.mocks.region
+    expected = {
+        f"{NAME}-endpoint-SNS": endpoint_service_name(partition, region, "sns"),
+        f"{NAME}-endpoint-SecretsManager": endpoint_service_name(partition, region, "secretsmanager"),
+    }
+    for name, inputs in endpoints.items():
+        assert inputs["serviceName"] == expected[name], "service names come from the lookup"
+        assert inputs["vpcEndpointType"] == "Interface"
+        assert inputs["privateDnsEnabled"] is True
+        assert inputs["vpcId"] == VPC_ID
+        assert inputs["subnetIds"] == subnets
+        assert [keys[g] for g in inputs["securityGroupIds"]] == ["endpoint-sg"]
+    if partition == "aws-cn":
+        assert expected[f"{NAME}-endpoint-SecretsManager"].startswith("cn.com.amazonaws.")
+    assert set(run.value["endpoint_ids"]) == {"sns", "secretsmanager"}
+
+
+def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, _ = deployed
+    role = run.one("aws:iam/role:Role")
+    assert role.name == f"{NAME}-LambdaExecRole"
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["role"] == role.outputs["name"]
+    assert attachment.inputs["policyArn"] == (
+        f"arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    )
+    inline = run.one("aws:iam/rolePolicy:RolePolicy")
+    policy = json.loads(inline.inputs["policy"])
+    statements = {(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]}
+    assert statements == {
+        ("Allow", "sns:Publish", run.value["topic_arn"]),
+        ("Allow", "secretsmanager:GetSecretValue", run.value["db_secret_arn"]),
+    }
+    assert run.value["db_secret_arn"].startswith(f"arn:{partition}:secretsmanager:")
+    assert "*" not in inline.inputs["policy"]
+    assert role.outputs["arn"].startswith(f"arn:{partition}:iam::")
+
+
+def test_log_group(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["name"] == "/aws/lambda/lambda-test-dev"
+    assert log_group.inputs["retentionInDays"] == 30
+    assert run.value["log_group_name"] == "/aws/lambda/lambda-test-dev"
+
+
+def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, subnets = deployed
+    keys = group_keys(run)
+    fn = run.one(FUNCTION).inputs
+    assert fn["name"] == "lambda-test-dev"
+    assert fn["runtime"] == "python3.12"
+    assert fn["handler"] == "app.handler"
+    assert fn["architectures"] == ["arm64"]
+    assert fn["memorySize"] == 256
+    assert fn["timeout"] == 30 and fn["timeout"] >= 3 * int(fn["environment"]["variables"]["DB_CONNECT_TIMEOUT"])
+    assert fn["role"] == run.value["role_arn"]
+    assert fn["vpcConfig"]["subnetIds"] == subnets
+    assert [keys[g] for g in fn["vpcConfig"]["securityGroupIds"]] == ["lambda-sg"]
+    assert fn["replaceSecurityGroupsOnDestroy"] is True
+    assert [keys[g] for g in fn["replacementSecurityGroupIds"]] == ["placeholder-sg"]
+    assert fn["loggingConfig"] == {
+        "logFormat": "JSON",
+        "logGroup": "/aws/lambda/lambda-test-dev",
+        "applicationLogLevel": "INFO",
+        "systemLogLevel": "WARN",
+    }
+    assert fn["environment"]["variables"] == {
+        "DB_HOST": run.value["db_address"],
+        "DB_PORT": "3306",
+        "DB_NAME": "myDatabase",
+        "DB_SECRET_ARN": run.value["db_secret_arn"],
+        "DB_CONNECT_TIMEOUT": "5",
+        "TOPIC_ARN": run.value["topic_arn"],
+    }
+    assert run.value["function_arn"] == f"arn:{partition}:lambda:{run.mocks.region}:123456789012:function:lambda-test-dev"
+
+
+def test_placeholder_group_has_no_rules(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    placeholder = run.value["security_group_ids"]["placeholder-sg"]
+    for rule in run.of_type(INGRESS) + run.of_type(EGRESS):
+        assert placeholder not in (rule.inputs["securityGroupId"], rule.inputs["referencedSecurityGroupId"])
+
+
+def test_function_package_contents(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, _, _ = deployed
+    fn = run.one(FUNCTION).inputs
+    archive_path = Path(fn["code"].path)
+    data = archive_path.read_bytes()
+    assert fn["sourceCodeHash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    with zipfile.ZipFile(archive_path) as archive:
+        infos = archive.infolist()
+        names = [i.filename for i in infos]
+        assert archive.testzip() is None
+    assert names == sorted(names), "stable ordering"
+    assert {"app.py", "migrate.py", "requirements.txt", "pymysql/__init__.py", "pymysql/connections.py"} <= set(names)
+    assert any(n.startswith("certs/") and n.endswith(".pem") for n in names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+    assert not [n for n in names if n.startswith(("tests/", "boto3/", "botocore/"))]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    handler_sources = {p.relative_to(Path("handler")).as_posix() for p in Path("handler").rglob("*.py")
+                       if "__pycache__" not in p.parts}
+    assert handler_sources <= set(names)
+
+
+def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, _ = deployed
+    assert set(run.value) == {
+        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
+        "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+    }
+    assert run.value["db_port"] == 3306
+    assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))
+    assert all(v for v in run.value.values())
+
+
+def test_arguments_change_what_is_built() -> None:
+    run = build(
+        "aws", ["subnet-a", "subnet-b"],
+        db_name="payroll", db_username="reader", db_engine_version="8.0.39", db_instance_class="db.t4g.small",
+        db_allocated_storage_gb=50, function_memory_mb=512, function_timeout_seconds=60,
+        function_architecture="x86_64", log_retention_days=90, function_name="payroll-notifier",
+        db_deletion_protection=False, db_final_snapshot=False, tags={"team": "platform"},
+    )
+    db = run.one(INSTANCE).inputs
+    assert (db["dbName"], db["username"], db["engineVersion"], db["instanceClass"], db["allocatedStorage"]) == (
+        "payroll", "reader", "8.0.39", "db.t4g.small", 50)
+    assert db["deletionProtection"] is False and db["skipFinalSnapshot"] is True
+    fn = run.one(FUNCTION).inputs
+    assert (fn["name"], fn["memorySize"], fn["timeout"], fn["architectures"]) == ("payroll-notifier", 512, 60, ["x86_64"])
+    assert fn["environment"]["variables"]["DB_NAME"] == "payroll"
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs == {
+        "name": "/aws/lambda/payroll-notifier", "retentionInDays": 90,
+        "tags": {"component": "VpcLambdaWithPrivateServices", "component-name": NAME, "team": "platform"},
+    }
+    tagged = [r for r in run.resources if "tags" in r.inputs]
+    assert len(tagged) >= 12
+    assert all(r.inputs["tags"]["team"] == "platform" for r in tagged)
+
+
+def test_required_and_unknown_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="private_subnet_ids"):
+        run_program(lambda: VpcLambdaWithPrivateServices("x", {"vpc_id": VPC_ID}))  # type: ignore[typeddict-item]
+    with pytest.raises(ValueError, match="privat_subnet_ids"):
+        run_program(lambda: VpcLambdaWithPrivateServices(
+            "x", {"vpc_id": VPC_ID, "private_subnet_ids": ["a", "b"], "privat_subnet_ids": ["a"]}))  # type: ignore[typeddict-unknown-key]

@@ -1,0 +1,130 @@
+"""Both stack files evaluated through `__main__.py` under mocks, as `pulumi up` would."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.component import TYPE_TOKEN
+from components.private_vpc import PRIVATE_VPC_TYPE
+from components.stack_config import config_key, config_keys
+from tests.mocks import ProgramRun, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def as_pulumi_config(config: dict[str, Any]) -> dict[str, str]:
+    """What the engine hands the program: every value a string, objects as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_stack(stack: str, overrides: dict[str, Any] | None = None) -> ProgramRun:
+    config = {**stack_config(stack), **(overrides or {})}
+    region = config["aws:region"]
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    return run_program(
+        lambda: runpy.run_path(str(ROOT / "__main__.py")) and None,
+        partition=partition,
+        region=region,
+        project=PROJECT,
+        stack=stack,
+        config=as_pulumi_config(config),
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
+    config = stack_config(stack)
+    run = run_stack(stack)
+    name = config[f"{PROJECT}:componentName"]
+    component = run.one(TYPE_TOKEN)
+    assert component.name == name
+    network = run.one(PRIVATE_VPC_TYPE)
+    vpc = run.one("aws:ec2/vpc:Vpc")
+    assert vpc.parent_type == PRIVATE_VPC_TYPE and network.parent_type == "pulumi:pulumi:Stack"
+    assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    assert len(subnets) == 2
+    assert len({s.inputs["availabilityZone"] for s in subnets}) == 2
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+    assert not run.of_type("aws:ec2/internetGateway:InternetGateway")
+    assert not run.of_type("aws:ec2/natGateway:NatGateway")
+    assert not run.of_type("aws:ec2/route:Route")
+    route_table = run.one("aws:ec2/routeTable:RouteTable")
+    assert not route_table.inputs.get("routes")
+    assert len(run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == 2
+
+    fn = run.one("aws:lambda/function:Function")
+    assert fn.inputs["vpcConfig"]["subnetIds"] == [s.id for s in subnets]
+    assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {vpc.id}
+
+    topic = run.one("aws:sns/topic:Topic")
+    assert topic.inputs["name"] == config[f"{PROJECT}:topicName"]
+    assert set(run.exports) == {
+        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
+        "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+    }
+    assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
+    tags = config[f"{PROJECT}:tags"]
+    assert all(r.inputs["tags"]["environment"] == tags["environment"] for r in run.resources if "tags" in r.inputs)
+
+
+def test_dev_mirrors_the_article() -> None:
+    config = stack_config("dev")
+    assert config["aws:region"] == "cn-northwest-1"
+    run = run_stack("dev")
+    assert run.one("aws:sns/topic:Topic").inputs["name"] == "lambda-test-topic"
+    assert run.one("aws:iam/role:Role").name == "lambda-test-LambdaExecRole"
+    assert run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "lambda-test-endpoint-SNS").inputs["serviceName"] == (
+        "com.amazonaws.cn-northwest-1.sns"
+    )
+    assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs["policyArn"].startswith("arn:aws-cn:")
+    db = run.one("aws:rds/instance:Instance").inputs
+    assert db["deletionProtection"] is False and db["skipFinalSnapshot"] is True
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 7
+
+
+def test_prod_keeps_the_secure_defaults() -> None:
+    run = run_stack("prod")
+    db = run.one("aws:rds/instance:Instance").inputs
+    assert db["deletionProtection"] is True and db["skipFinalSnapshot"] is False
+    assert db["instanceClass"] == "db.t4g.small" and db["allocatedStorage"] == 50
+    fn = run.one("aws:lambda/function:Function").inputs
+    assert fn["memorySize"] == 512
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 365
+
+
+def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
+    run = run_stack("dev", {
+        f"{PROJECT}:vpcId": "vpc-existing",
+        f"{PROJECT}:privateSubnetIds": ["subnet-1", "subnet-2", "subnet-3"],
+    })
+    assert not run.of_type(PRIVATE_VPC_TYPE) and not run.of_type("aws:ec2/vpc:Vpc")
+    fn = run.one("aws:lambda/function:Function")
+    assert fn.inputs["vpcConfig"]["subnetIds"] == ["subnet-1", "subnet-2", "subnet-3"]
+    assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {"vpc-existing"}
+
+
+def test_half_a_network_config_is_refused() -> None:
+    with pytest.raises(Exception, match="privateSubnetIds"):
+        run_stack("dev", {f"{PROJECT}:vpcId": "vpc-existing"})
+
+
+def test_every_stack_config_key_is_a_known_setting() -> None:
+    known = set(config_keys().values()) | {"componentName"}
+    for stack in ("dev", "prod"):
+        for key in stack_config(stack):
+            namespace, _, name = key.partition(":")
+            if namespace == PROJECT:
+                assert name in known, f"Pulumi.{stack}.yaml: unknown key {key}"
+    assert config_key("db_instance_class") == "dbInstanceClass"
