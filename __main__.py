@@ -18,7 +18,9 @@ if "vpc_id" not in args and "private_subnet_ids" not in args:
     args["vpc_id"] = network.vpc_id
     args["private_subnet_ids"] = network.private_subnet_ids
 elif "vpc_id" not in args or "private_subnet_ids" not in args:
-    raise pulumi.RunError("set both vpcId and privateSubnetIds in the stack config, or neither (a private VPC is then created)")
+    raise pulumi.RunError(
+        "set both vpcId and privateSubnetIds in the stack config, or neither (a private VPC is then created)"
+    )
 
 service = VpcLambdaWithPrivateServices(component_name, args)
 for output_name, value in service.outputs().items():

@@ -93,16 +93,16 @@ def create_security_groups(
     for rule in SECURITY_GROUP_RULES:
         port = rule_port(rule, db_port)
         rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{rule.peer}"
-        rule_args = dict(
-            security_group_id=groups[rule.group].id,
-            referenced_security_group_id=groups[rule.peer].id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
-            tags={**tags, "Name": rule_name},
-            opts=opts,
-        )
+        rule_args = {
+            "security_group_id": groups[rule.group].id,
+            "referenced_security_group_id": groups[rule.peer].id,
+            "ip_protocol": "tcp",
+            "from_port": port,
+            "to_port": port,
+            "description": f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
+            "tags": {**tags, "Name": rule_name},
+            "opts": opts,
+        }
         if rule.direction == "ingress":
             aws.vpc.SecurityGroupIngressRule(rule_name, **rule_args)
         else:

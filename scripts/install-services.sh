@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests and the local rehearsal run for real: Debian's MariaDB server
+# (the local stand-in for RDS MySQL) and openssl. moto and the Lambda runtime client come
+# from PyPI with the virtualenv. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+missing=()
+[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install ${missing[*]} (needs root)" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "installing ${missing[*]} from Debian" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# policy-rc.d keeps the package from starting a system-wide server: the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
