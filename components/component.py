@@ -4,6 +4,7 @@ function modules together and exposes what users need as outputs."""
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import pulumi
@@ -11,7 +12,12 @@ import pulumi_aws as aws
 
 from .args import Settings, VpcLambdaWithPrivateServicesArgs, resolve_settings
 from .database import create_database
-from .function import create_function
+from .function import (
+    JOB_HANDLER,
+    MIGRATION_HANDLER,
+    create_execution_role,
+    create_vpc_function,
+)
 from .messaging import create_topic
 from .network import FUNCTION_AWS_APIS, create_interface_endpoints, create_security_groups
 from .packaging import FunctionPackage, build_function_package
@@ -30,6 +36,11 @@ def default_function_name(name: str) -> str:
     return f"{name}-{pulumi.get_stack()}"[:MAX_FUNCTION_NAME]
 
 
+def migration_function_name(function_name: str) -> str:
+    suffix = "-migrate"
+    return function_name[: MAX_FUNCTION_NAME - len(suffix)] + suffix
+
+
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """A Lambda function in private subnets that reads an RDS MySQL database and publishes to
     SNS without a NAT gateway: security groups that reference each other, the database, the
@@ -44,6 +55,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     db_secret_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
+    migration_function_name: pulumi.Output[str]
+    schema_migration_result: pulumi.Output[str]
     security_group_ids: pulumi.Output[dict[str, str]]
     endpoint_ids: pulumi.Output[dict[str, str]]
 
@@ -82,30 +95,44 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             "DB_CONNECT_TIMEOUT": str(settings.db_connect_timeout_seconds),
             "TOPIC_ARN": topic.arn,
         }
-        fn = create_function(
-            name,
-            settings,
-            function_name=function_name,
-            package=_function_package(),
-            partition=partition,
+        package = _function_package()
+        role = create_execution_role(name, partition, topic.arn, database.secret_arn, tags, self)
+        vpc_function = functools.partial(
+            create_vpc_function,
+            settings=settings,
+            package=package,
+            role=role,
             environment=environment,
-            topic_arn=topic.arn,
-            secret_arn=database.secret_arn,
             subnet_ids=settings.private_subnet_ids,
             security_group_id=groups.id("lambda-sg"),
             replacement_security_group_id=groups.id("placeholder-sg"),
             tags=tags,
             parent=self,
         )
+        job = vpc_function(f"{name}-function", function_name, JOB_HANDLER)
+        migration = vpc_function(f"{name}-migration", migration_function_name(function_name), MIGRATION_HANDLER)
+        # The schema is applied inside the VPC during `pulumi up`, once the database, the
+        # network path and the Secrets Manager endpoint exist; a new schema runs it again.
+        schema_migration = aws.lambda_.Invocation(
+            f"{name}-schema-migration",
+            function_name=migration.function.name,
+            input=json.dumps({"schema_sha256": package.schema_sha256}),
+            triggers={"schema_sha256": package.schema_sha256, "db_instance": database.instance.id},
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values()]
+            ),
+        )
 
-        self.function_name = fn.function.name
-        self.function_arn = fn.function.arn
+        self.function_name = job.function.name
+        self.function_arn = job.function.arn
         self.topic_arn = topic.arn
         self.db_address = database.instance.address
         self.db_port = database.instance.port
         self.db_secret_arn = database.secret_arn
-        self.role_arn = fn.role.arn
-        self.log_group_name = fn.log_group.name
+        self.role_arn = role.role.arn
+        self.log_group_name = job.log_group.name
+        self.migration_function_name = migration.function.name
+        self.schema_migration_result = schema_migration.result
         self.security_group_ids = pulumi.Output.from_input(
             {key: group.id for key, group in groups.groups.items()}
         )
@@ -125,6 +152,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             "db_secret_arn": self.db_secret_arn,
             "role_arn": self.role_arn,
             "log_group_name": self.log_group_name,
+            "migration_function_name": self.migration_function_name,
+            "schema_migration_result": self.schema_migration_result,
             "security_group_ids": self.security_group_ids,
             "endpoint_ids": self.endpoint_ids,
         }

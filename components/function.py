@@ -19,6 +19,7 @@ VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 """Lets the function create and delete its network interfaces, and write its logs."""
 
 JOB_HANDLER = "app.handler"
+MIGRATION_HANDLER = "migrate.handler"
 
 
 def managed_policy_arn(partition: str, policy: str) -> str:
@@ -61,32 +62,25 @@ def function_policy(topic_arn: str, secret_arn: str) -> str:
 
 
 @dataclass(frozen=True)
-class FunctionResources:
+class ExecutionRole:
     role: aws.iam.Role
-    log_group: aws.cloudwatch.LogGroup
-    function: aws.lambda_.Function
+    grants: tuple[pulumi.Resource, ...]
+    """The attachment and the inline policy: a function must not run before they exist."""
 
 
-def create_function(
+def create_execution_role(
     name: str,
-    settings: Settings,
-    function_name: str,
-    package: FunctionPackage,
     partition: pulumi.Output[str],
-    environment: Mapping[str, pulumi.Input[str]],
     topic_arn: pulumi.Input[str],
     secret_arn: pulumi.Input[str],
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-    security_group_id: pulumi.Input[str],
-    replacement_security_group_id: pulumi.Input[str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> FunctionResources:
+) -> ExecutionRole:
     opts = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(
         f"{name}-LambdaExecRole",
         assume_role_policy=assume_role_policy(),
-        description=f"Execution role of the function {function_name}",
+        description=f"Execution role of {name}'s functions",
         tags=dict(tags),
         opts=opts,
     )
@@ -102,21 +96,44 @@ def create_function(
         policy=pulumi.Output.all(topic_arn, secret_arn).apply(lambda arns: function_policy(arns[0], arns[1])),
         opts=opts,
     )
+    return ExecutionRole(role=role, grants=(vpc_access, inline))
+
+
+@dataclass(frozen=True)
+class VpcFunction:
+    log_group: aws.cloudwatch.LogGroup
+    function: aws.lambda_.Function
+
+
+def create_vpc_function(
+    logical_name: str,
+    function_name: str,
+    handler: str,
+    settings: Settings,
+    package: FunctionPackage,
+    role: ExecutionRole,
+    environment: Mapping[str, pulumi.Input[str]],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    security_group_id: pulumi.Input[str],
+    replacement_security_group_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> VpcFunction:
     # Created before the function so Lambda does not create it without a retention.
     log_group = aws.cloudwatch.LogGroup(
-        f"{name}-logs",
+        f"{logical_name}-logs",
         name=f"/aws/lambda/{function_name}",
         retention_in_days=settings.log_retention_days,
         tags=dict(tags),
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     function = aws.lambda_.Function(
-        f"{name}-function",
+        logical_name,
         name=function_name,
-        role=role.arn,
+        role=role.role.arn,
         runtime=settings.function_runtime,
         architectures=[settings.function_architecture],
-        handler=JOB_HANDLER,
+        handler=handler,
         code=pulumi.FileArchive(str(package.path)),
         source_code_hash=package.sha256_base64,
         memory_size=settings.function_memory_mb,
@@ -134,6 +151,6 @@ def create_function(
         replace_security_groups_on_destroy=True,
         replacement_security_group_ids=[replacement_security_group_id],
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[vpc_access, inline, log_group]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*role.grants, log_group]),
     )
-    return FunctionResources(role=role, log_group=log_group, function=function)
+    return VpcFunction(log_group=log_group, function=function)

@@ -66,6 +66,7 @@ def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
 @dataclass(frozen=True)
 class SecurityGroups:
     groups: Mapping[str, aws.ec2.SecurityGroup]
+    rules: tuple[pulumi.Resource, ...]
 
     def id(self, key: str) -> pulumi.Output[str]:
         return self.groups[key].id
@@ -90,6 +91,7 @@ def create_security_groups(
         )
         for key, description in SECURITY_GROUPS.items()
     }
+    rules: list[pulumi.Resource] = []
     for rule in SECURITY_GROUP_RULES:
         port = rule_port(rule, db_port)
         rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{rule.peer}"
@@ -103,11 +105,9 @@ def create_security_groups(
             "tags": {**tags, "Name": rule_name},
             "opts": opts,
         }
-        if rule.direction == "ingress":
-            aws.vpc.SecurityGroupIngressRule(rule_name, **rule_args)
-        else:
-            aws.vpc.SecurityGroupEgressRule(rule_name, **rule_args)
-    return SecurityGroups(groups)
+        rule_type = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+        rules.append(rule_type(rule_name, **rule_args))
+    return SecurityGroups(groups, tuple(rules))
 
 
 def create_interface_endpoints(

@@ -24,6 +24,7 @@ HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 PACKAGED_SUFFIXES = frozenset({".py", ".sql", ".pem", ".txt"})
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", ".pytest_cache"})
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+SCHEMA_FILE = "schema.sql"
 DEFAULT_BUILD_DIR = Path(".build") / "function-packages"
 
 
@@ -33,6 +34,8 @@ class FunctionPackage:
     sha256_base64: str
     """What Lambda reports as CodeSha256: base64 of the zip's SHA-256."""
     entries: tuple[str, ...]
+    schema_sha256: str
+    """SHA-256 of the schema the migration applies: a change re-runs the migration."""
 
 
 def bundled_requirements(handler_dir: Path = HANDLER_DIR) -> dict[str, str]:
@@ -125,4 +128,5 @@ def build_function_package(
         path=path,
         sha256_base64=base64.b64encode(digest).decode(),
         entries=tuple(sorted(files)),
+        schema_sha256=hashlib.sha256((handler_dir / SCHEMA_FILE).read_bytes()).hexdigest(),
     )

@@ -43,6 +43,8 @@ class Registered:
     outputs: dict[str, Any]
     id: str | None = None
     urn: str = ""
+    depends_on: tuple[str, ...] = ()
+    """Logical names of the resources this one waits for (explicit and input dependencies)."""
 
     @property
     def parent_type(self) -> str | None:
@@ -124,6 +126,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             rid = physical
             out.update(arn=self.arn("lambda", f"function:{physical}"), name=physical,
                        invokeArn=f"{self.arn('lambda', f'function:{physical}')}/invocations")
+        elif typ == "aws:lambda/invocation:Invocation":
+            rid = f"{inputs.get('functionName')}_{self._hex(name)[:8]}"
+            out.update(result='{"statusCode": 200, "applied": true}')
         elif typ == "aws:ec2/vpc:Vpc":
             rid = f"vpc-{self._hex(name)}"
             out.update(arn=self.arn("ec2", f"vpc/{rid}"), defaultSecurityGroupId=f"sg-default-{rid}")
@@ -170,6 +175,19 @@ class AwsMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
 
+class RecordingMonitor(MockMonitor):
+    """Also keeps each registration's dependencies, which mocks are not told about."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.dependencies: dict[str, tuple[str, ...]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.dependencies[response.urn] = tuple(urn.split("::")[-1] for urn in request.dependencies)
+        return response
+
+
 @dataclass
 class ProgramRun:
     mocks: AwsMocks
@@ -201,7 +219,7 @@ def run_program(
     """Run `program` under fresh mocks and return everything it registered."""
     mocks = AwsMocks(partition=partition, region=region or PARTITIONS[partition][1],
                      subnet_azs=dict(subnet_azs or {}))
-    monitor = MockMonitor(mocks)
+    monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per program, so exports do not leak between runs
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}), [])
@@ -220,5 +238,6 @@ def run_program(
     urns = {reg.urn.split("::")[-1]: reg.urn for reg in monitor.get_registered_resources().values()}
     for reg in mocks.registered:
         reg.urn = urns.get(reg.name, "")
+        reg.depends_on = monitor.dependencies.get(reg.urn, ())
     return ProgramRun(mocks=mocks, resources=list(mocks.registered), value=result.get("value"),
                       exports=result.get("exports") or {})

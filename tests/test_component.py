@@ -15,6 +15,7 @@ import pytest
 from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateServicesArgs
 from components.component import TYPE_TOKEN
 from components.network import SECURITY_GROUP_RULES
+from components.packaging import HANDLER_DIR
 from tests.mocks import ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -26,6 +27,8 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 VPC_ID = "vpc-0a1b2c3d"
 NAME = "lambda-test"
+JOB = f"{NAME}-function"
+MIGRATION = f"{NAME}-migration"
 
 
 def build(partition: str, subnets: list[str], **extra: Any) -> ProgramRun:
@@ -96,7 +99,7 @@ def test_rules_follow_a_custom_database_port() -> None:
     ports = sorted(int(r.inputs["fromPort"]) for r in run.of_type(INGRESS) + run.of_type(EGRESS))
     assert ports == [443, 443, 3307, 3307]
     assert run.one(INSTANCE).inputs["port"] == 3307
-    env = run.one(FUNCTION).inputs["environment"]["variables"]
+    env = run.one(FUNCTION, JOB).inputs["environment"]["variables"]
     assert env["DB_PORT"] == "3307"
 
 
@@ -128,7 +131,7 @@ def test_no_plaintext_password_anywhere(deployed: tuple[ProgramRun, str, list[st
         text = json.dumps(resource.inputs, default=str).lower()
         for key in ('"password"', '"masterpassword"', '"passwordwo"', "db_password"):
             assert key not in text, f"{resource.name} carries {key}"
-    env = run.one(FUNCTION).inputs["environment"]["variables"]
+    env = run.one(FUNCTION, JOB).inputs["environment"]["variables"]
     assert not [k for k in env if "PASS" in k.upper()]
 
 
@@ -191,16 +194,20 @@ def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[P
 
 def test_log_group(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, _, _ = deployed
-    log_group = run.one("aws:cloudwatch/logGroup:LogGroup")
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup", f"{JOB}-logs")
     assert log_group.inputs["name"] == "/aws/lambda/lambda-test-dev"
     assert log_group.inputs["retentionInDays"] == 30
+    assert run.one("aws:cloudwatch/logGroup:LogGroup", f"{MIGRATION}-logs").inputs["name"] == (
+        "/aws/lambda/lambda-test-dev-migrate"
+    )
+    assert f"{JOB}-logs" in run.one(FUNCTION, JOB).depends_on
     assert run.value["log_group_name"] == "/aws/lambda/lambda-test-dev"
 
 
 def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, partition, subnets = deployed
     keys = group_keys(run)
-    fn = run.one(FUNCTION).inputs
+    fn = run.one(FUNCTION, JOB).inputs
     assert fn["name"] == "lambda-test-dev"
     assert fn["runtime"] == "python3.12"
     assert fn["handler"] == "app.handler"
@@ -230,6 +237,31 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
     assert run.value["function_arn"] == f"arn:{partition}:lambda:{region}:123456789012:function:lambda-test-dev"
 
 
+def test_schema_migration_runs_inside_the_vpc_during_deployment(
+    deployed: tuple[ProgramRun, str, list[str]],
+) -> None:
+    run, _, _ = deployed
+    job, migration = run.one(FUNCTION, JOB).inputs, run.one(FUNCTION, MIGRATION).inputs
+    assert migration["handler"] == "migrate.handler"
+    assert migration["name"] == "lambda-test-dev-migrate"
+    for same in ("code", "sourceCodeHash", "role", "vpcConfig", "environment", "runtime",
+                 "replaceSecurityGroupsOnDestroy", "replacementSecurityGroupIds"):
+        assert migration[same] == job[same] if same != "code" else migration[same].path == job[same].path
+    schema_sha = hashlib.sha256((HANDLER_DIR / "schema.sql").read_bytes()).hexdigest()
+    invocation = run.one("aws:lambda/invocation:Invocation")
+    assert invocation.inputs["functionName"] == "lambda-test-dev-migrate"
+    assert json.loads(invocation.inputs["input"]) == {"schema_sha256": schema_sha}
+    assert invocation.inputs["triggers"]["schema_sha256"] == schema_sha
+    assert invocation.inputs["triggers"]["db_instance"] == run.one(INSTANCE).id
+    waits_for = set(invocation.depends_on)
+    assert {f"{NAME}-db", f"{NAME}-endpoint-SNS", f"{NAME}-endpoint-SecretsManager", MIGRATION} <= waits_for
+    rule_names = {r.name for r in run.of_type(INGRESS) + run.of_type(EGRESS)}
+    assert rule_names <= waits_for
+    grants = {f"{NAME}-LambdaExecRole-vpc-access", f"{NAME}-LambdaExecRole-publish-and-read-secret"}
+    assert grants <= set(run.one(FUNCTION, MIGRATION).depends_on)
+    assert grants <= set(run.one(FUNCTION, JOB).depends_on)
+
+
 def test_placeholder_group_has_no_rules(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, _, _ = deployed
     placeholder = run.value["security_group_ids"]["placeholder-sg"]
@@ -239,7 +271,7 @@ def test_placeholder_group_has_no_rules(deployed: tuple[ProgramRun, str, list[st
 
 def test_function_package_contents(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, _, _ = deployed
-    fn = run.one(FUNCTION).inputs
+    fn = run.one(FUNCTION, JOB).inputs
     archive_path = Path(fn["code"].path)
     data = archive_path.read_bytes()
     assert fn["sourceCodeHash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
@@ -253,7 +285,7 @@ def test_function_package_contents(deployed: tuple[ProgramRun, str, list[str]]) 
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
     assert not [n for n in names if n.startswith(("tests/", "boto3/", "botocore/"))]
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
-    handler_sources = {p.relative_to(Path("handler")).as_posix() for p in Path("handler").rglob("*.py")
+    handler_sources = {p.relative_to(HANDLER_DIR).as_posix() for p in HANDLER_DIR.rglob("*.py")
                        if "__pycache__" not in p.parts}
     assert handler_sources <= set(names)
 
@@ -263,6 +295,7 @@ def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, li
     assert set(run.value) == {
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+        "migration_function_name", "schema_migration_result",
     }
     assert run.value["db_port"] == 3306
     assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))
@@ -281,11 +314,11 @@ def test_arguments_change_what_is_built() -> None:
     assert (db["dbName"], db["username"], db["engineVersion"], db["instanceClass"], db["allocatedStorage"]) == (
         "payroll", "reader", "8.0.39", "db.t4g.small", 50)
     assert db["deletionProtection"] is False and db["skipFinalSnapshot"] is True
-    fn = run.one(FUNCTION).inputs
+    fn = run.one(FUNCTION, JOB).inputs
     assert (fn["name"], fn["memorySize"], fn["timeout"]) == ("payroll-notifier", 512, 60)
     assert fn["architectures"] == ["x86_64"]
     assert fn["environment"]["variables"]["DB_NAME"] == "payroll"
-    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs == {
+    assert run.one("aws:cloudwatch/logGroup:LogGroup", f"{JOB}-logs").inputs == {
         "name": "/aws/lambda/payroll-notifier", "retentionInDays": 90,
         "tags": {"component": "VpcLambdaWithPrivateServices", "component-name": NAME, "team": "platform"},
     }

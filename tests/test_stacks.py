@@ -64,7 +64,7 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     assert not route_table.inputs.get("routes")
     assert len(run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == 2
 
-    fn = run.one("aws:lambda/function:Function")
+    fn = run.one("aws:lambda/function:Function", f"{name}-function")
     assert fn.inputs["vpcConfig"]["subnetIds"] == [s.id for s in subnets]
     assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {vpc.id}
 
@@ -73,6 +73,7 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     assert set(run.exports) == {
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+        "migration_function_name", "schema_migration_result",
     }
     assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
     tags = config[f"{PROJECT}:tags"]
@@ -91,7 +92,7 @@ def test_dev_mirrors_the_article() -> None:
     assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs["policyArn"].startswith("arn:aws-cn:")
     db = run.one("aws:rds/instance:Instance").inputs
     assert db["deletionProtection"] is False and db["skipFinalSnapshot"] is True
-    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 7
+    assert run.one("aws:cloudwatch/logGroup:LogGroup", "lambda-test-function-logs").inputs["retentionInDays"] == 7
 
 
 def test_prod_keeps_the_secure_defaults() -> None:
@@ -99,9 +100,9 @@ def test_prod_keeps_the_secure_defaults() -> None:
     db = run.one("aws:rds/instance:Instance").inputs
     assert db["deletionProtection"] is True and db["skipFinalSnapshot"] is False
     assert db["instanceClass"] == "db.t4g.small" and db["allocatedStorage"] == 50
-    fn = run.one("aws:lambda/function:Function").inputs
+    fn = run.one("aws:lambda/function:Function", "lambda-prod-function").inputs
     assert fn["memorySize"] == 512
-    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 365
+    assert run.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-function-logs").inputs["retentionInDays"] == 365
 
 
 def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
@@ -110,7 +111,7 @@ def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
         f"{PROJECT}:privateSubnetIds": ["subnet-1", "subnet-2", "subnet-3"],
     })
     assert not run.of_type(PRIVATE_VPC_TYPE) and not run.of_type("aws:ec2/vpc:Vpc")
-    fn = run.one("aws:lambda/function:Function")
+    fn = run.one("aws:lambda/function:Function", "lambda-test-function")
     assert fn.inputs["vpcConfig"]["subnetIds"] == ["subnet-1", "subnet-2", "subnet-3"]
     assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {"vpc-existing"}
 
