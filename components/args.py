@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Required, TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 
@@ -105,22 +105,3 @@ class Settings:
     function_architecture: str = "arm64"
     log_retention_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def resolve_settings(args: Mapping[str, Any]) -> Settings:
-    """Fill in defaults. Missing required arguments raise a ValueError naming them."""
-    missing = [name for name in REQUIRED_ARGS if args.get(name) is None]
-    if missing:
-        raise ValueError(
-            "VpcLambdaWithPrivateServices: missing required argument(s): " + ", ".join(missing)
-        )
-    known = set(Settings.__dataclass_fields__)
-    unknown = sorted(set(args) - known)
-    if unknown:
-        raise ValueError(
-            "VpcLambdaWithPrivateServices: unknown argument(s): "
-            + ", ".join(unknown)
-            + "; allowed: "
-            + ", ".join(sorted(known))
-        )
-    return Settings(**{k: v for k, v in args.items() if v is not None})

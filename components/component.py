@@ -3,6 +3,7 @@ function modules together and exposes what users need as outputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings, VpcLambdaWithPrivateServicesArgs, resolve_settings
+from .args import Settings, VpcLambdaWithPrivateServicesArgs
 from .database import create_database
 from .function import (
     JOB_HANDLER,
@@ -21,6 +22,7 @@ from .function import (
 from .messaging import create_topic
 from .network import FUNCTION_AWS_APIS, create_interface_endpoints, create_security_groups
 from .packaging import FunctionPackage, build_function_package
+from .validation import checked_subnet_ids, validate_args
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 MAX_FUNCTION_NAME = 64
@@ -66,8 +68,12 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         args: VpcLambdaWithPrivateServicesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        settings = resolve_settings(args)
+        settings = validate_args(args)
         super().__init__(TYPE_TOKEN, name, None, opts)
+        # Subnets are looked up before any child is registered; IDs that are still Outputs
+        # are checked once known, and everything placed in the subnets waits for the check.
+        subnet_ids = checked_subnet_ids(settings.private_subnet_ids, self)
+        settings = dataclasses.replace(settings, private_subnet_ids=subnet_ids)
         self.settings: Settings = settings
         tags = {"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags}
         function_name = settings.function_name or default_function_name(name)

@@ -57,7 +57,7 @@ class Registered:
 class AwsMocks(pulumi.runtime.Mocks):
     partition: str = "aws-cn"
     region: str = "cn-northwest-1"
-    subnet_azs: Mapping[str, str] = field(default_factory=dict)
+    subnet_azs: dict[str, str] = field(default_factory=dict)
     """Subnet ID -> availability zone, answered by `get_subnet`."""
     registered: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -170,8 +170,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = a["id"]
-            return {"id": subnet_id, "availabilityZone": self.subnet_azs.get(subnet_id, f"{self.region}a"),
-                    "vpcId": "vpc-given"}
+            if subnet_id not in self.subnet_azs:  # unknown subnets land in zones a, b, c, a, ...
+                self.subnet_azs[subnet_id] = f"{self.region}{'abc'[len(self.subnet_azs) % 3]}"
+            return {"id": subnet_id, "availabilityZone": self.subnet_azs[subnet_id], "vpcId": "vpc-given"}
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
 

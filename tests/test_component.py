@@ -328,8 +328,8 @@ def test_arguments_change_what_is_built() -> None:
 
 
 def test_required_and_unknown_arguments_are_refused() -> None:
-    with pytest.raises(ValueError, match="private_subnet_ids"):
+    with pytest.raises(ValueError, match="private_subnet_ids: missing"):
         run_program(lambda: VpcLambdaWithPrivateServices("x", {"vpc_id": VPC_ID}))  # type: ignore[typeddict-item]
-    with pytest.raises(ValueError, match="privat_subnet_ids"):
-        run_program(lambda: VpcLambdaWithPrivateServices(
-            "x", {"vpc_id": VPC_ID, "private_subnet_ids": ["a", "b"], "privat_subnet_ids": ["a"]}))  # type: ignore[typeddict-unknown-key]
+    with pytest.raises(ValueError, match="'privat_subnet_ids'; did you mean 'private_subnet_ids'"):
+        run_program(lambda: VpcLambdaWithPrivateServices("x", {  # type: ignore[typeddict-unknown-key]
+            "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))

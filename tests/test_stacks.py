@@ -107,18 +107,18 @@ def test_prod_keeps_the_secure_defaults() -> None:
 
 def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
     run = run_stack("dev", {
-        f"{PROJECT}:vpcId": "vpc-existing",
+        f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c",
         f"{PROJECT}:privateSubnetIds": ["subnet-1", "subnet-2", "subnet-3"],
     })
     assert not run.of_type(PRIVATE_VPC_TYPE) and not run.of_type("aws:ec2/vpc:Vpc")
     fn = run.one("aws:lambda/function:Function", "lambda-test-function")
     assert fn.inputs["vpcConfig"]["subnetIds"] == ["subnet-1", "subnet-2", "subnet-3"]
-    assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {"vpc-existing"}
+    assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {"vpc-0e1f2a3b4c"}
 
 
 def test_half_a_network_config_is_refused() -> None:
     with pytest.raises(Exception, match="privateSubnetIds"):
-        run_stack("dev", {f"{PROJECT}:vpcId": "vpc-existing"})
+        run_stack("dev", {f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c"})
 
 
 def test_every_stack_config_key_is_a_known_setting() -> None:
