@@ -130,7 +130,7 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     for name, (pattern, allowed) in PATTERNS.items():
         value = args.get(name)
-        if value is None or is_unknown(value):
+        if value is None or (name in REQUIRED_ARGS and value == "") or is_unknown(value):
             continue
         if not isinstance(value, str) or not re.fullmatch(pattern, value):
             problems.append(f"{name}: got {value!r}; allowed: {allowed}")

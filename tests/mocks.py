@@ -216,10 +216,13 @@ def run_program(
     stack: str = "dev",
     config: Mapping[str, str] | None = None,
     subnet_azs: Mapping[str, str] | None = None,
+    mocks: AwsMocks | None = None,
 ) -> ProgramRun:
-    """Run `program` under fresh mocks and return everything it registered."""
-    mocks = AwsMocks(partition=partition, region=region or PARTITIONS[partition][1],
-                     subnet_azs=dict(subnet_azs or {}))
+    """Run `program` under fresh mocks (or the given ones, to inspect them after a failure)
+    and return everything it registered."""
+    if mocks is None:
+        mocks = AwsMocks(partition=partition, region=region or PARTITIONS[partition][1],
+                         subnet_azs=dict(subnet_azs or {}))
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per program, so exports do not leak between runs
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
