@@ -7,9 +7,11 @@ import pulumi
 
 from components import VpcLambdaWithPrivateServices
 from components.private_vpc import PrivateVpc
-from components.stack_config import args_from_config
+from components.stack_config import args_from_config, named_by_config_key
+from components.validation import ArgumentError
 
 config = pulumi.Config()
+project = pulumi.get_project()
 args = args_from_config(config)
 component_name = config.get("componentName") or "lambda-test"
 
@@ -18,10 +20,12 @@ if "vpc_id" not in args and "private_subnet_ids" not in args:
     args["vpc_id"] = network.vpc_id
     args["private_subnet_ids"] = network.private_subnet_ids
 elif "vpc_id" not in args or "private_subnet_ids" not in args:
-    raise pulumi.RunError(
-        "set both vpcId and privateSubnetIds in the stack config, or neither (a private VPC is then created)"
+    raise ArgumentError(
+        [f"{project}:vpcId and {project}:privateSubnetIds: set both, or neither (a private VPC is then created)"],
+        source="stack config",
     )
 
-service = VpcLambdaWithPrivateServices(component_name, args)
+with named_by_config_key(project):
+    service = VpcLambdaWithPrivateServices(component_name, args)
 for output_name, value in service.outputs().items():
     pulumi.export(output_name, value)

@@ -1,14 +1,23 @@
 """Reads the component's arguments from stack config. Config keys are the arguments' names
-in camelCase (`db_instance_class` -> `dbInstanceClass`), typed like the arguments."""
+in camelCase (`db_instance_class` -> `dbInstanceClass`), typed like the arguments. Problems
+are reported with the config key, the way `pulumi config set` spells it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import difflib
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from .args import Settings
+from .validation import ArgumentError
+
+PROGRAM_KEYS = ("componentName",)
+"""Keys the program reads itself, beside the component's arguments."""
 
 
 def config_key(arg_name: str) -> str:
@@ -16,38 +25,85 @@ def config_key(arg_name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def config_keys() -> Mapping[str, str]:
+    """Argument name -> config key."""
+    return {name: config_key(name) for name in Settings.__dataclass_fields__}
+
+
 def _kind(arg_name: str) -> str:
     # The annotations are strings (postponed evaluation); read them as written.
     text = str(Settings.__dataclass_fields__[arg_name].type)
-    if text == "bool":
-        return "bool"
-    if text == "int":
-        return "int"
+    if text in ("bool", "int"):
+        return text
     if "Mapping" in text or "Sequence" in text:
         return "object"
     return "str"
 
 
-def args_from_config(config: pulumi.Config) -> dict[str, Any]:
-    """Every argument set in the stack config, converted to its type. A value of the wrong
-    type fails with an error naming the config key (Pulumi's ConfigTypeError)."""
-    args: dict[str, Any] = {}
-    for arg_name in Settings.__dataclass_fields__:
-        key = config_key(arg_name)
-        kind = _kind(arg_name)
+def _set_keys(project: str) -> list[str]:
+    """Every key set in this project's namespace, from the engine's config."""
+    keys = set(CONFIG.get()) | set(get_config_env())
+    prefix = f"{project}:"
+    return sorted(k[len(prefix):] for k in keys if k.startswith(prefix))
+
+
+def _read(config: pulumi.Config, arg_name: str) -> Any:
+    key = config_key(arg_name)
+    raw = config.get(key)
+    if raw is None:
+        return None
+    kind = _kind(arg_name)
+    try:
         if kind == "bool":
-            value: Any = config.get_bool(key)
-        elif kind == "int":
-            value = config.get_int(key)
-        elif kind == "object":
-            value = config.get_object(key)
-        else:
-            value = config.get(key)
-        if value is not None:
-            args[arg_name] = value
+            return config.get_bool(key)
+        if kind == "int":
+            return config.get_int(key)
+        if kind == "object":
+            return json.loads(raw)
+    except (pulumi.ConfigTypeError, json.JSONDecodeError):
+        expected = {"bool": "true or false", "int": "a whole number", "object": "a list or an object (JSON)"}[kind]
+        raise ArgumentError([f"{arg_name}: got {raw!r}; expected {expected}"], source="stack config") from None
+    return raw
+
+
+def translate(problem: str, project: str) -> str:
+    """`db_port: got 0; ...` -> `vpc-lambda:dbPort: got 0; ...`"""
+    for arg_name, key in config_keys().items():
+        if problem.startswith(f"{arg_name}:"):
+            return f"{project}:{key}:{problem[len(arg_name) + 1:]}"
+    return problem
+
+
+@contextlib.contextmanager
+def named_by_config_key(project: str) -> Iterator[None]:
+    """Re-raise argument errors with the config keys the user set."""
+    try:
+        yield
+    except ArgumentError as error:
+        raise ArgumentError([translate(p, project) for p in error.problems], source="stack config") from None
+
+
+def args_from_config(config: pulumi.Config) -> dict[str, Any]:
+    """Every argument set in the stack config, converted to its type. Unknown keys in the
+    project's namespace and values of the wrong type are refused, naming the key."""
+    project = pulumi.get_project()
+    known = {*config_keys().values(), *PROGRAM_KEYS}
+    problems = []
+    for key in _set_keys(project):
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {project}:{close[0]}?" if close else f"allowed: {', '.join(sorted(known))}"
+            problems.append(f"{project}:{key}: unknown config key; {hint}")
+    args: dict[str, Any] = {}
+    with named_by_config_key(project):
+        for arg_name in Settings.__dataclass_fields__:
+            try:
+                value = _read(config, arg_name)
+            except ArgumentError as error:
+                problems += [translate(p, project) for p in error.problems]
+                continue
+            if value is not None:
+                args[arg_name] = value
+    if problems:
+        raise ArgumentError(problems, source="stack config")
     return args
-
-
-def config_keys() -> Mapping[str, str]:
-    """Argument name -> config key."""
-    return {name: config_key(name) for name in Settings.__dataclass_fields__}

@@ -13,6 +13,7 @@ import yaml
 from components.component import TYPE_TOKEN
 from components.private_vpc import PRIVATE_VPC_TYPE
 from components.stack_config import config_key, config_keys
+from components.validation import ArgumentError
 from tests.mocks import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +118,7 @@ def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
 
 
 def test_half_a_network_config_is_refused() -> None:
-    with pytest.raises(Exception, match="privateSubnetIds"):
+    with pytest.raises(ArgumentError, match="privateSubnetIds: set both, or neither"):
         run_stack("dev", {f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c"})
 
 
@@ -129,3 +130,25 @@ def test_every_stack_config_key_is_a_known_setting() -> None:
             if namespace == PROJECT:
                 assert name in known, f"Pulumi.{stack}.yaml: unknown key {key}"
     assert config_key("db_instance_class") == "dbInstanceClass"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({f"{PROJECT}:dbPort": 0}, f"{PROJECT}:dbPort: got 0; allowed: 1 to 65535"),
+        ({f"{PROJECT}:dbPort": "abc"}, f"{PROJECT}:dbPort: got 'abc'; expected a whole number"),
+        ({f"{PROJECT}:functionTimeoutSeconds": 3},
+         f"{PROJECT}:functionTimeoutSeconds: got 3; must be above db_connect_timeout_seconds"),
+        ({f"{PROJECT}:logRetentionDays": 8}, f"{PROJECT}:logRetentionDays: got 8; allowed: 1, 3, 5, 7"),
+        ({f"{PROJECT}:dbFinalSnapshot": "maybe"}, f"{PROJECT}:dbFinalSnapshot: got 'maybe'; expected true or false"),
+        ({f"{PROJECT}:privatSubnetIds": ["subnet-1"]},
+         f"{PROJECT}:privatSubnetIds: unknown config key; did you mean {PROJECT}:privateSubnetIds?"),
+        ({f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c", f"{PROJECT}:privateSubnetIds": ["subnet-1"]},
+         f"{PROJECT}:privateSubnetIds: got ['subnet-1']; expected two or more subnets"),
+    ],
+)
+def test_bad_stack_config_is_refused_naming_the_key(overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        run_stack("dev", overrides)
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith("stack config: invalid arguments:")
