@@ -75,6 +75,14 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     log_retention_days: int
     """Retention of the function's log group, in days. Default: `30`."""
 
+    interface_endpoints: Sequence[str]
+    """AWS services to create interface endpoints (with private DNS) for. Default: the APIs the
+    function calls, `["sns", "secretsmanager"]`. Without NAT egress each of those needs one."""
+
+    nat_egress: bool
+    """Whether the private subnets route to a NAT gateway. When true and an API the function
+    calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
+
     tags: Mapping[str, str]
     """Tags added to every taggable resource. Default: none."""
 
@@ -104,4 +112,6 @@ class Settings:
     function_runtime: str = "python3.12"
     function_architecture: str = "arm64"
     log_retention_days: int = 30
+    interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
+    nat_egress: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)

@@ -20,9 +20,16 @@ from .function import (
     create_vpc_function,
 )
 from .messaging import create_topic
-from .network import FUNCTION_AWS_APIS, create_interface_endpoints, create_security_groups
+from .network import (
+    create_interface_endpoints,
+    create_security_groups,
+    endpoint_spec,
+    network_facts,
+    planned_rules,
+)
 from .packaging import FunctionPackage, build_function_package
-from .validation import checked_subnet_ids, validate_args
+from .reachability import PathVerdict, assess, blocked
+from .validation import ArgumentError, checked_subnet_ids, validate_args
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 MAX_FUNCTION_NAME = 64
@@ -41,6 +48,19 @@ def default_function_name(name: str) -> str:
 def migration_function_name(function_name: str) -> str:
     suffix = "-migrate"
     return function_name[: MAX_FUNCTION_NAME - len(suffix)] + suffix
+
+
+def refuse_blocked_paths(verdicts: list[PathVerdict]) -> None:
+    """Fail at preview, as the article's stages 1 and 2 failed at run time."""
+    problems = [
+        f"interface_endpoints / nat_egress: {v.path} is unreachable: {v.reason}; add {v.path!r} to "
+        "interface_endpoints, or set nat_egress=true if the subnets route to a NAT gateway"
+        if v.path != "database"
+        else f"db_port: the database is unreachable: {v.reason}"
+        for v in blocked(verdicts)
+    ]
+    if problems:
+        raise ArgumentError(problems)
 
 
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
@@ -69,6 +89,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = validate_args(args)
+        self.verdicts = assess(network_facts(settings))
+        refuse_blocked_paths(self.verdicts)
         super().__init__(TYPE_TOKEN, name, None, opts)
         # Subnets are looked up before any child is registered; IDs that are still Outputs
         # are checked once known, and everything placed in the subnets waits for the check.
@@ -79,7 +101,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         function_name = settings.function_name or default_function_name(name)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
-        groups = create_security_groups(name, settings.vpc_id, settings.db_port, tags, self)
+        groups = create_security_groups(
+            name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self
+        )
         database = create_database(
             name, settings, settings.private_subnet_ids, groups.id("rds-sg"), tags, self
         )
@@ -89,7 +113,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             settings.vpc_id,
             settings.private_subnet_ids,
             groups.id("endpoint-sg"),
-            FUNCTION_AWS_APIS,
+            [endpoint_spec(service) for service in settings.interface_endpoints],
             tags,
             self,
         )

@@ -13,6 +13,9 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from .args import Settings
+from .reachability import Endpoint, NetworkFacts, Rule
+
 HTTPS_PORT = 443
 DB_PORT = "db-port"
 """Placeholder in the table for the database port, which is an argument."""
@@ -32,7 +35,12 @@ class SecurityGroupRule:
     direction: Literal["ingress", "egress"]
     port: int | str
     peer: str
+    """A group key, or a CIDR block (only the opt-in NAT rule below has one)."""
     purpose: str
+
+    @property
+    def peer_is_cidr(self) -> bool:
+        return "/" in self.peer
 
 
 # The article's table, line by line: group, direction, TCP port, peer group, purpose.
@@ -41,6 +49,13 @@ SECURITY_GROUP_RULES: tuple[SecurityGroupRule, ...] = (
     SecurityGroupRule("lambda-sg", "egress", HTTPS_PORT, "endpoint-sg", "function to the interface endpoints"),
     SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function"),
     SecurityGroupRule("endpoint-sg", "ingress", HTTPS_PORT, "lambda-sg", "endpoints accept the function"),
+)
+
+
+# Only with `nat_egress=True` and an AWS API left without an interface endpoint: the calls
+# then leave through the NAT gateway to the APIs' public addresses.
+NAT_EGRESS_RULE = SecurityGroupRule(
+    "lambda-sg", "egress", HTTPS_PORT, "0.0.0.0/0", "function to AWS APIs through the NAT gateway"
 )
 
 
@@ -53,10 +68,44 @@ class InterfaceEndpointSpec:
 
 
 # Every AWS API the function calls. Without NAT, each needs an interface endpoint.
-FUNCTION_AWS_APIS: tuple[InterfaceEndpointSpec, ...] = (
-    InterfaceEndpointSpec("sns", "endpoint-SNS"),
-    InterfaceEndpointSpec("secretsmanager", "endpoint-SecretsManager"),
-)
+FUNCTION_AWS_APIS: tuple[str, ...] = ("sns", "secretsmanager")
+ENDPOINT_LABELS = {"sns": "endpoint-SNS", "secretsmanager": "endpoint-SecretsManager"}
+
+
+def endpoint_spec(service: str) -> InterfaceEndpointSpec:
+    return InterfaceEndpointSpec(service, ENDPOINT_LABELS.get(service, f"endpoint-{service}"))
+
+
+def planned_rules(settings: Settings) -> tuple[SecurityGroupRule, ...]:
+    """The article's rules, plus the NAT rule when it is asked for and needed."""
+    uncovered = set(FUNCTION_AWS_APIS) - set(settings.interface_endpoints)
+    return SECURITY_GROUP_RULES + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ())
+
+
+def network_facts(settings: Settings) -> NetworkFacts:
+    """The network the component is about to build, as reachability facts."""
+    return NetworkFacts(
+        function_attached=True,
+        function_security_groups=("lambda-sg",),
+        database_security_groups=("rds-sg",),
+        database_port=settings.db_port,
+        rules=tuple(
+            Rule(
+                group=r.group,
+                direction=r.direction,
+                port=rule_port(r, settings.db_port),
+                peer_group=None if r.peer_is_cidr else r.peer,
+                cidr=r.peer if r.peer_is_cidr else None,
+            )
+            for r in planned_rules(settings)
+        ),
+        endpoints=tuple(
+            Endpoint(service, private_dns=True, subnets=("private",), security_groups=("endpoint-sg",))
+            for service in settings.interface_endpoints
+        ),
+        nat_egress=settings.nat_egress,
+        services=FUNCTION_AWS_APIS,
+    )
 
 
 def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
@@ -75,6 +124,7 @@ class SecurityGroups:
 def create_security_groups(
     name: str,
     vpc_id: pulumi.Input[str],
+    rules_to_create: Sequence[SecurityGroupRule],
     db_port: int,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
@@ -92,12 +142,13 @@ def create_security_groups(
         for key, description in SECURITY_GROUPS.items()
     }
     rules: list[pulumi.Resource] = []
-    for rule in SECURITY_GROUP_RULES:
+    for rule in rules_to_create:
         port = rule_port(rule, db_port)
-        rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{rule.peer}"
+        peer = {"cidr_ipv4": rule.peer} if rule.peer_is_cidr else {"referenced_security_group_id": groups[rule.peer].id}
+        rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{'internet' if rule.peer_is_cidr else rule.peer}"
         rule_args = {
             "security_group_id": groups[rule.group].id,
-            "referenced_security_group_id": groups[rule.peer].id,
+            **peer,
             "ip_protocol": "tcp",
             "from_port": port,
             "to_port": port,

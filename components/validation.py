@@ -53,7 +53,8 @@ CHOICES: Mapping[str, Sequence[Any]] = {
     "function_architecture": ARCHITECTURES,
     "log_retention_days": LOG_RETENTION_DAYS,
 }
-BOOLS = ("db_deletion_protection", "db_final_snapshot")
+BOOLS = ("db_deletion_protection", "db_final_snapshot", "nat_egress")
+SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
 
 
 class ArgumentError(ValueError):
@@ -154,6 +155,21 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
     ):
         problems.append(f"tags: got {tags!r}; expected a mapping of strings to strings")
     problems += check_timeouts(args)
+    problems += check_interface_endpoints(args.get("interface_endpoints"))
+    return problems
+
+
+def check_interface_endpoints(value: Any) -> list[str]:
+    name = "interface_endpoints"
+    if value is None or is_unknown(value):
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [f"{name}: got {value!r}; expected a list of AWS service names such as ['sns', 'secretsmanager']"]
+    problems = [f"{name}: {s!r} is not an AWS service name (e.g. sns, secretsmanager)"
+                for s in value if not isinstance(s, str) or not re.fullmatch(SERVICE_PATTERN, s)]
+    duplicates = sorted({s for s in value if isinstance(s, str) and list(value).count(s) > 1})
+    if duplicates:
+        problems.append(f"{name}: {', '.join(duplicates)} listed more than once")
     return problems
 
 

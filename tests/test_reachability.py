@@ -1,0 +1,178 @@
+"""Reachability verdicts: the article's three stages judged before deploying, and the
+component refusing a network in which the function would time out."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.args import Settings
+from components.network import SECURITY_GROUP_RULES, network_facts
+from components.reachability import Endpoint, NetworkFacts, PathVerdict, Rule, assess, blocked
+from components.validation import ArgumentError
+from tests.mocks import AwsMocks, run_program
+
+ARTICLE_RULES = (
+    Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"),
+    Rule("lambda-sg", "egress", 443, peer_group="endpoint-sg"),
+    Rule("rds-sg", "ingress", 3306, peer_group="lambda-sg"),
+    Rule("endpoint-sg", "ingress", 443, peer_group="lambda-sg"),
+)
+SNS_ENDPOINT = Endpoint("sns", private_dns=True, subnets=("subnet-a", "subnet-b"), security_groups=("endpoint-sg",))
+SECRETS_ENDPOINT = dataclasses.replace(SNS_ENDPOINT, service="secretsmanager")
+
+
+def facts(**changes: Any) -> NetworkFacts:
+    base = NetworkFacts(
+        function_attached=True,
+        function_security_groups=("lambda-sg",),
+        database_security_groups=("rds-sg",),
+        database_port=3306,
+        rules=ARTICLE_RULES,
+        endpoints=(SNS_ENDPOINT,),
+        services=("sns",),  # the article's function reads no secret
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def by_path(verdicts: list[PathVerdict]) -> dict[str, PathVerdict]:
+    return {v.path: v for v in verdicts}
+
+
+def test_stage_1_function_not_attached_database_times_out_sns_works() -> None:
+    verdicts = by_path(assess(facts(function_attached=False, function_security_groups=(), endpoints=())))
+    assert not verdicts["database"].reachable
+    assert verdicts["database"].reason == (
+        "function not attached to the VPC: the database in private subnets is unreachable, connections time out")
+    assert verdicts["sns"].reachable and verdicts["sns"].via == "internet"
+
+
+def test_stage_2_attached_without_endpoint_database_works_sns_times_out() -> None:
+    verdicts = by_path(assess(facts(endpoints=())))
+    assert verdicts["database"].reachable
+    assert not verdicts["sns"].reachable
+    assert verdicts["sns"].reason == "no NAT egress and no interface endpoint for sns: publish times out"
+
+
+def test_stage_3_attached_with_endpoint_both_work() -> None:
+    verdicts = assess(facts())
+    assert blocked(verdicts) == []
+    assert by_path(verdicts)["sns"].via == "endpoint"
+
+
+def test_endpoint_group_that_admits_nothing_from_the_function() -> None:
+    rules = tuple(r for r in ARTICLE_RULES if r.group != "endpoint-sg")
+    verdict = by_path(assess(facts(rules=rules)))["sns"]
+    assert not verdict.reachable
+    assert verdict.reason == "endpoint-sg admits no TCP 443 from lambda-sg: publish times out"
+
+
+def test_function_group_without_egress_to_the_endpoint() -> None:
+    rules = tuple(r for r in ARTICLE_RULES if r.peer_group != "endpoint-sg")
+    assert by_path(assess(facts(rules=rules)))["sns"].reason == (
+        "lambda-sg allows no TCP 443 to endpoint-sg: publish times out")
+
+
+def test_database_rules_checked_both_ways() -> None:
+    no_egress = tuple(r for r in ARTICLE_RULES if r.peer_group != "rds-sg")
+    assert by_path(assess(facts(rules=no_egress)))["database"].reason == (
+        "lambda-sg allows no TCP 3306 to rds-sg: connections time out")
+    no_ingress = tuple(r for r in ARTICLE_RULES if r.group != "rds-sg")
+    assert by_path(assess(facts(rules=no_ingress)))["database"].reason == (
+        "rds-sg admits no TCP 3306 from lambda-sg: connections time out")
+    wrong_port = facts(database_port=3307)
+    assert not by_path(assess(wrong_port))["database"].reachable
+
+
+def test_endpoint_without_private_dns_is_useless_without_nat() -> None:
+    no_dns = dataclasses.replace(SNS_ENDPOINT, private_dns=False)
+    verdict = by_path(assess(facts(endpoints=(no_dns,))))["sns"]
+    assert not verdict.reachable and "private DNS off" in verdict.reason
+
+
+def test_nat_egress_needs_an_https_rule_to_the_internet() -> None:
+    assert not by_path(assess(facts(endpoints=(), nat_egress=True)))["sns"].reachable
+    with_rule = facts(endpoints=(), nat_egress=True, rules=(*ARTICLE_RULES, Rule("lambda-sg", "egress", 443,
+                                                                                 cidr="0.0.0.0/0")))
+    verdict = by_path(assess(with_rule))["sns"]
+    assert verdict.reachable and verdict.via == "nat"
+
+
+def test_every_api_the_function_calls_gets_a_verdict() -> None:
+    verdicts = assess(facts(services=("sns", "secretsmanager")))
+    assert [v.path for v in verdicts] == ["database", "sns", "secretsmanager"]
+    assert [v.path for v in blocked(verdicts)] == ["secretsmanager"]
+    assert str(blocked(verdicts)[0]) == ("secretsmanager: BLOCKED (no NAT egress and no interface endpoint for "
+                                         "secretsmanager: reading the database secret times out)")
+    assert blocked(assess(facts(services=("sns", "secretsmanager"),
+                                endpoints=(SNS_ENDPOINT, SECRETS_ENDPOINT)))) == []
+
+
+def test_all_traffic_rules_count() -> None:
+    everything = (Rule("lambda-sg", "egress", 0, peer_group="rds-sg", protocol="-1"),
+                  Rule("rds-sg", "ingress", 3000, peer_group="lambda-sg", to_port=4000))
+    assert by_path(assess(facts(rules=everything)))["database"].reachable
+
+
+def test_the_components_own_network_is_fully_reachable() -> None:
+    settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
+    plan = network_facts(settings)
+    assert len(plan.rules) == len(SECURITY_GROUP_RULES)
+    assert plan.services == ("sns", "secretsmanager")
+    assert blocked(assess(plan)) == []
+
+
+def test_component_refuses_no_endpoints_without_nat_naming_both_apis() -> None:
+    mocks = AwsMocks()
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+            "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "interface_endpoints": []}),
+            mocks=mocks)
+    message = str(caught.value)
+    assert ("interface_endpoints / nat_egress: sns is unreachable: no NAT egress and no interface endpoint for sns: "
+            "publish times out") in message
+    assert "secretsmanager is unreachable: no NAT egress and no interface endpoint for secretsmanager" in message
+    assert mocks.registered == []
+
+
+def test_component_refuses_a_missing_secretsmanager_endpoint() -> None:
+    with pytest.raises(ArgumentError, match="secretsmanager is unreachable") as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+            "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "interface_endpoints": ["sns"]}))
+    assert "sns is unreachable" not in str(caught.value)
+
+
+def test_component_with_nat_egress_builds_without_endpoints() -> None:
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
+        "interface_endpoints": [], "nat_egress": True}).outputs())
+    assert run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+    cidr_rules = [r.inputs for r in run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                  if "cidrIpv4" in r.inputs]
+    assert len(cidr_rules) == 1
+    assert cidr_rules[0]["cidrIpv4"] == "0.0.0.0/0" and cidr_rules[0]["fromPort"] == 443
+    assert cidr_rules[0]["securityGroupId"] == run.value["security_group_ids"]["lambda-sg"]
+    assert run.value["endpoint_ids"] == {}
+
+
+def test_nat_egress_with_all_endpoints_adds_no_cidr_rule() -> None:
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "nat_egress": True}))
+    rules = run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert all("cidrIpv4" not in r.inputs for r in rules)
+    assert len(run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")) == 2
+
+
+def test_verdicts_are_exposed_on_the_component() -> None:
+    captured: dict[str, Any] = {}
+
+    def program() -> None:
+        captured["c"] = VpcLambdaWithPrivateServices("svc", {"vpc_id": "vpc-0a1b",
+                                                             "private_subnet_ids": ["subnet-0a", "subnet-0b"]})
+
+    run_program(program)
+    assert [(v.path, v.reachable, v.via) for v in captured["c"].verdicts] == [
+        ("database", True, "vpc"), ("sns", True, "endpoint"), ("secretsmanager", True, "endpoint")]
