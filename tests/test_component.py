@@ -16,7 +16,7 @@ from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateService
 from components.component import TYPE_TOKEN
 from components.network import SECURITY_GROUP_RULES
 from components.packaging import HANDLER_DIR
-from tests.mocks import ProgramRun, endpoint_service_name, run_program
+from localrun.pulumi_mocks import ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

@@ -13,7 +13,7 @@ from components.args import Settings
 from components.network import SECURITY_GROUP_RULES, network_facts
 from components.reachability import Endpoint, NetworkFacts, PathVerdict, Rule, assess, blocked
 from components.validation import ArgumentError
-from tests.mocks import AwsMocks, run_program
+from localrun.pulumi_mocks import AwsMocks, run_program
 
 ARTICLE_RULES = (
     Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"),

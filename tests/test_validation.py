@@ -15,7 +15,7 @@ from components.validation import (
     check_subnet_ids,
     problems_in,
 )
-from tests.mocks import AwsMocks, run_program
+from localrun.pulumi_mocks import AwsMocks, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 

@@ -1,4 +1,4 @@
-"""The one Pulumi mocks module of the test suite.
+"""The one Pulumi mocks module: the tests and `make local` evaluate programs with it.
 
 `run_program(...)` evaluates a Pulumi program under mocks (not in preview mode, so every
 `apply` runs), waits for every registration, and returns what was registered with its
