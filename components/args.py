@@ -52,6 +52,15 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_final_snapshot: bool
     """Take a final snapshot when the database is deleted. Default: `true`."""
 
+    db_multi_az: bool
+    """Run a standby in a second availability zone. Default: `true`."""
+
+    db_backup_retention_days: int
+    """Days automated backups are kept (1-35). Default: `7`."""
+
+    db_monitoring_interval_seconds: int
+    """Enhanced-monitoring interval (0 turns it off; 1, 5, 10, 15, 30 or 60). Default: `60`."""
+
     topic_name: str
     """Name of the SNS topic. Default: a name generated from the component's name."""
 
@@ -71,6 +80,13 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     function_architecture: str
     """Instruction set of the function (`arm64` or `x86_64`); the package is pure Python.
     Default: `arm64`."""
+
+    function_reserved_concurrency: int
+    """Most concurrent executions, so a burst cannot exhaust the database's `max_connections`
+    (each execution holds one connection). Default: half the instance class's `max_connections`."""
+
+    function_tracing: bool
+    """X-Ray active tracing. Default: `true`."""
 
     log_retention_days: int
     """Retention of the function's log group, in days. Default: `30`."""
@@ -105,12 +121,17 @@ class Settings:
     db_connect_timeout_seconds: int = 5
     db_deletion_protection: bool = True
     db_final_snapshot: bool = True
+    db_multi_az: bool = True
+    db_backup_retention_days: int = 7
+    db_monitoring_interval_seconds: int = 60
     topic_name: str | None = None
     function_name: str | None = None
     function_memory_mb: int = 256
     function_timeout_seconds: int = 30
     function_runtime: str = "python3.12"
     function_architecture: str = "arm64"
+    function_reserved_concurrency: int | None = None
+    function_tracing: bool = True
     log_retention_days: int = 30
     interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
     nat_egress: bool = False

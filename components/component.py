@@ -12,17 +12,21 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import Settings, VpcLambdaWithPrivateServicesArgs
-from .database import create_database
+from .database import create_database, function_concurrency_budget
+from .encryption import aws_context, create_key
 from .function import (
     JOB_HANDLER,
     MIGRATION_HANDLER,
     create_execution_role,
     create_vpc_function,
+    grant_execution_role,
+    log_group_name,
 )
-from .messaging import create_topic
+from .messaging import create_messaging
 from .network import (
     create_interface_endpoints,
     create_security_groups,
+    endpoint_policy,
     endpoint_spec,
     network_facts,
     planned_rules,
@@ -81,6 +85,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     schema_migration_result: pulumi.Output[str]
     security_group_ids: pulumi.Output[dict[str, str]]
     endpoint_ids: pulumi.Output[dict[str, str]]
+    kms_key_arn: pulumi.Output[str]
+    dead_letter_queue_arn: pulumi.Output[str]
 
     def __init__(
         self,
@@ -89,6 +95,11 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = validate_args(args)
+        if function_concurrency_budget(settings) is None:
+            raise ArgumentError([
+                f"function_reserved_concurrency: no default for db_instance_class {settings.db_instance_class!r} "
+                "(its max_connections is not known here); set function_reserved_concurrency explicitly"
+            ])
         self.verdicts = assess(network_facts(settings))
         refuse_blocked_paths(self.verdicts)
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -99,21 +110,52 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.settings: Settings = settings
         tags = {"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags}
         function_name = settings.function_name or default_function_name(name)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        migration_name = migration_function_name(function_name)
+        ctx = aws_context(self)
+        partition = ctx.apply(lambda c: c.partition)
 
         groups = create_security_groups(
             name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self
         )
-        database = create_database(
-            name, settings, settings.private_subnet_ids, groups.id("rds-sg"), tags, self
+        role = create_execution_role(name, tags, self)
+        key = create_key(
+            name,
+            ctx,
+            role.arn,
+            [log_group_name(function_name), log_group_name(migration_name)],
+            f"alias/{function_name}",
+            tags,
+            self,
         )
-        topic = create_topic(name, settings.topic_name, tags, self)
+        database = create_database(
+            name, settings, settings.private_subnet_ids, groups.id("rds-sg"), key.arn, partition, tags, self
+        )
+        messaging = create_messaging(name, settings.topic_name, key.arn, tags, self)
+        topic = messaging.topic
+        grants = grant_execution_role(
+            name,
+            role,
+            partition,
+            topic.arn,
+            database.secret_arn,
+            messaging.dead_letter_queue.arn,
+            settings.function_tracing,
+            self,
+        )
+        # Each endpoint lets through only what the function does with it, and only for its role.
+        endpoint_policies = {
+            "sns": pulumi.Output.all(topic.arn, role.arn).apply(
+                lambda v: endpoint_policy("sns:Publish", v[0], v[1])),
+            "secretsmanager": pulumi.Output.all(database.secret_arn, role.arn).apply(
+                lambda v: endpoint_policy("secretsmanager:GetSecretValue", v[0], v[1])),
+        }
         endpoints = create_interface_endpoints(
             name,
             settings.vpc_id,
             settings.private_subnet_ids,
             groups.id("endpoint-sg"),
             [endpoint_spec(service) for service in settings.interface_endpoints],
+            endpoint_policies,
             tags,
             self,
         )
@@ -126,21 +168,23 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             "TOPIC_ARN": topic.arn,
         }
         package = _function_package()
-        role = create_execution_role(name, partition, topic.arn, database.secret_arn, tags, self)
         vpc_function = functools.partial(
             create_vpc_function,
             settings=settings,
             package=package,
-            role=role,
+            role=grants,
             environment=environment,
             subnet_ids=settings.private_subnet_ids,
             security_group_id=groups.id("lambda-sg"),
             replacement_security_group_id=groups.id("placeholder-sg"),
+            kms_key_arn=key.arn,
+            dead_letter_queue_arn=messaging.dead_letter_queue.arn,
             tags=tags,
             parent=self,
         )
-        job = vpc_function(f"{name}-function", function_name, JOB_HANDLER)
-        migration = vpc_function(f"{name}-migration", migration_function_name(function_name), MIGRATION_HANDLER)
+        job = vpc_function(f"{name}-function", function_name, JOB_HANDLER,
+                           reserved_concurrency=function_concurrency_budget(settings))
+        migration = vpc_function(f"{name}-migration", migration_name, MIGRATION_HANDLER, reserved_concurrency=None)
         # The schema is applied inside the VPC during `pulumi up`, once the database, the
         # network path and the Secrets Manager endpoint exist; a new schema runs it again.
         schema_migration = aws.lambda_.Invocation(
@@ -159,7 +203,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.db_address = database.instance.address
         self.db_port = database.instance.port
         self.db_secret_arn = database.secret_arn
-        self.role_arn = role.role.arn
+        self.role_arn = role.arn
+        self.kms_key_arn = key.arn
+        self.dead_letter_queue_arn = messaging.dead_letter_queue.arn
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result
@@ -186,4 +232,6 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             "schema_migration_result": self.schema_migration_result,
             "security_group_ids": self.security_group_ids,
             "endpoint_ids": self.endpoint_ids,
+            "kms_key_arn": self.kms_key_arn,
+            "dead_letter_queue_arn": self.dead_letter_queue_arn,
         }

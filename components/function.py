@@ -18,6 +18,9 @@ LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 """Lets the function create and delete its network interfaces, and write its logs."""
 
+XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
+"""Lets Lambda send the function's trace segments (X-Ray has no resource-level permissions)."""
+
 JOB_HANDLER = "app.handler"
 MIGRATION_HANDLER = "migrate.handler"
 
@@ -43,8 +46,8 @@ def assume_role_policy() -> str:
     )
 
 
-def function_policy(topic_arn: str, secret_arn: str) -> str:
-    """Exactly what the function calls, on exactly the resources it calls them on."""
+def function_policy(topic_arn: str, secret_arn: str, dead_letter_queue_arn: str) -> str:
+    """Exactly what the function does, on exactly the resources it does it to."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -55,6 +58,12 @@ def function_policy(topic_arn: str, secret_arn: str) -> str:
                     "Effect": "Allow",
                     "Action": "secretsmanager:GetSecretValue",
                     "Resource": secret_arn,
+                },
+                {
+                    "Sid": "KeepFailedAsyncEvents",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": dead_letter_queue_arn,
                 },
             ],
         }
@@ -68,35 +77,50 @@ class ExecutionRole:
     """The attachment and the inline policy: a function must not run before they exist."""
 
 
-def create_execution_role(
-    name: str,
-    partition: pulumi.Output[str],
-    topic_arn: pulumi.Input[str],
-    secret_arn: pulumi.Input[str],
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
-) -> ExecutionRole:
-    opts = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
+def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
+    return aws.iam.Role(
         f"{name}-LambdaExecRole",
         assume_role_policy=assume_role_policy(),
         description=f"Execution role of {name}'s functions",
         tags=dict(tags),
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
-    vpc_access = aws.iam.RolePolicyAttachment(
-        f"{name}-LambdaExecRole-vpc-access",
-        role=role.name,
-        policy_arn=partition.apply(lambda p: managed_policy_arn(p, VPC_ACCESS_POLICY)),
-        opts=opts,
-    )
-    inline = aws.iam.RolePolicy(
+
+
+def grant_execution_role(
+    name: str,
+    role: aws.iam.Role,
+    partition: pulumi.Output[str],
+    topic_arn: pulumi.Input[str],
+    secret_arn: pulumi.Input[str],
+    dead_letter_queue_arn: pulumi.Input[str],
+    tracing: bool,
+    parent: pulumi.Resource,
+) -> ExecutionRole:
+    opts = pulumi.ResourceOptions(parent=parent)
+    managed = [("vpc-access", VPC_ACCESS_POLICY)] + ([("xray-write", XRAY_WRITE_POLICY)] if tracing else [])
+    grants: list[pulumi.Resource] = [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-LambdaExecRole-{suffix}",
+            role=role.name,
+            policy_arn=partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+            opts=opts,
+        )
+        for suffix, policy in managed
+    ]
+    grants.append(aws.iam.RolePolicy(
         f"{name}-LambdaExecRole-publish-and-read-secret",
         role=role.id,
-        policy=pulumi.Output.all(topic_arn, secret_arn).apply(lambda arns: function_policy(arns[0], arns[1])),
+        policy=pulumi.Output.all(topic_arn, secret_arn, dead_letter_queue_arn).apply(
+            lambda arns: function_policy(*arns)
+        ),
         opts=opts,
-    )
-    return ExecutionRole(role=role, grants=(vpc_access, inline))
+    ))
+    return ExecutionRole(role=role, grants=tuple(grants))
+
+
+def log_group_name(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
 
 
 @dataclass(frozen=True)
@@ -116,14 +140,18 @@ def create_vpc_function(
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     security_group_id: pulumi.Input[str],
     replacement_security_group_id: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    dead_letter_queue_arn: pulumi.Input[str],
+    reserved_concurrency: int | None,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> VpcFunction:
     # Created before the function so Lambda does not create it without a retention.
     log_group = aws.cloudwatch.LogGroup(
         f"{logical_name}-logs",
-        name=f"/aws/lambda/{function_name}",
+        name=log_group_name(function_name),
         retention_in_days=settings.log_retention_days,
+        kms_key_id=kms_key_arn,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -139,6 +167,10 @@ def create_vpc_function(
         memory_size=settings.function_memory_mb,
         timeout=settings.function_timeout_seconds,
         environment={"variables": dict(environment)},
+        kms_key_arn=kms_key_arn,
+        tracing_config={"mode": "Active" if settings.function_tracing else "PassThrough"},
+        dead_letter_config={"target_arn": dead_letter_queue_arn},
+        reserved_concurrent_executions=reserved_concurrency,
         vpc_config={"subnet_ids": subnet_ids, "security_group_ids": [security_group_id]},
         logging_config={
             "log_format": "JSON",

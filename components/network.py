@@ -6,6 +6,7 @@ security group; there is no CIDR rule and nothing open to the world.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -108,6 +109,19 @@ def network_facts(settings: Settings) -> NetworkFacts:
     )
 
 
+def endpoint_policy(action: str, resource_arn: str, principal_arn: str) -> str:
+    """What may pass through an endpoint: one action, on one resource, by one role."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": principal_arn},
+            "Action": action,
+            "Resource": resource_arn,
+        }],
+    })
+
+
 def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
     return db_port if rule.port == DB_PORT else int(rule.port)
 
@@ -167,6 +181,7 @@ def create_interface_endpoints(
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     security_group_id: pulumi.Input[str],
     specs: Sequence[InterfaceEndpointSpec],
+    policies: Mapping[str, pulumi.Input[str]],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> dict[str, aws.ec2.VpcEndpoint]:
@@ -187,6 +202,7 @@ def create_interface_endpoints(
             private_dns_enabled=True,
             subnet_ids=subnet_ids,
             security_group_ids=[security_group_id],
+            policy=policies.get(spec.service),
             tags={**tags, "Name": f"{name}-{spec.label}"},
             opts=pulumi.ResourceOptions(parent=parent),
         )

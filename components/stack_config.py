@@ -32,7 +32,7 @@ def config_keys() -> Mapping[str, str]:
 
 def _kind(arg_name: str) -> str:
     # The annotations are strings (postponed evaluation); read them as written.
-    text = str(Settings.__dataclass_fields__[arg_name].type)
+    text = str(Settings.__dataclass_fields__[arg_name].type).removesuffix(" | None")
     if text in ("bool", "int"):
         return text
     if "Mapping" in text or "Sequence" in text:

@@ -47,13 +47,16 @@ INT_RANGES: Mapping[str, tuple[int, int]] = {
     "db_connect_timeout_seconds": DB_CONNECT_TIMEOUT_S,
     "function_memory_mb": LAMBDA_MEMORY_MB,
     "function_timeout_seconds": LAMBDA_TIMEOUT_S,
+    "db_backup_retention_days": (1, 35),
+    "function_reserved_concurrency": (1, 1000),
 }
 CHOICES: Mapping[str, Sequence[Any]] = {
     "function_runtime": RUNTIMES,
     "function_architecture": ARCHITECTURES,
     "log_retention_days": LOG_RETENTION_DAYS,
+    "db_monitoring_interval_seconds": (0, 1, 5, 10, 15, 30, 60),
 }
-BOOLS = ("db_deletion_protection", "db_final_snapshot", "nat_egress")
+BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress")
 SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
 
 

@@ -129,6 +129,15 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif typ == "aws:lambda/invocation:Invocation":
             rid = f"{inputs.get('functionName')}_{self._hex(name)[:8]}"
             out.update(result='{"statusCode": 200, "applied": true}')
+        elif typ == "aws:kms/key:Key":
+            rid = f"{self._hex(name)[:8]}-1234-5678-9abc-{self._hex(name)[:12]}"
+            out.update(arn=self.arn("kms", f"key/{rid}"), keyId=rid)
+        elif typ == "aws:sqs/queue:Queue":
+            rid = f"https://sqs.{self.region}.{self.dns_suffix}/{ACCOUNT_ID}/{physical}"
+            out.update(arn=self.arn("sqs", physical), url=rid, name=physical)
+        elif typ == "aws:rds/parameterGroup:ParameterGroup":
+            rid = physical.lower()
+            out.update(name=rid, arn=self.arn("rds", f"pg:{rid}"))
         elif typ == "aws:ec2/vpc:Vpc":
             rid = f"vpc-{self._hex(name)}"
             out.update(arn=self.arn("ec2", f"vpc/{rid}"), defaultSecurityGroupId=f"sg-default-{rid}")

@@ -169,23 +169,25 @@ def test_interface_endpoints_for_every_api_the_function_calls(deployed: tuple[Pr
 
 def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, partition, _ = deployed
-    role = run.one("aws:iam/role:Role")
+    role = run.one("aws:iam/role:Role", f"{NAME}-LambdaExecRole")
     assert role.name == f"{NAME}-LambdaExecRole"
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
-    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment.inputs["role"] == role.outputs["name"]
-    assert attachment.inputs["policyArn"] == (
-        f"arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-    )
+    attachments = {r.inputs["policyArn"] for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                   if r.inputs["role"] == role.outputs["name"]}
+    assert attachments == {
+        f"arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    }
     inline = run.one("aws:iam/rolePolicy:RolePolicy")
     policy = json.loads(inline.inputs["policy"])
     statements = {(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]}
     assert statements == {
         ("Allow", "sns:Publish", run.value["topic_arn"]),
         ("Allow", "secretsmanager:GetSecretValue", run.value["db_secret_arn"]),
+        ("Allow", "sqs:SendMessage", run.value["dead_letter_queue_arn"]),
     }
     assert run.value["db_secret_arn"].startswith(f"arn:{partition}:secretsmanager:")
     assert "*" not in inline.inputs["policy"]
@@ -295,7 +297,7 @@ def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, li
     assert set(run.value) == {
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
-        "migration_function_name", "schema_migration_result",
+        "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
     }
     assert run.value["db_port"] == 3306
     assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))
@@ -319,7 +321,7 @@ def test_arguments_change_what_is_built() -> None:
     assert fn["architectures"] == ["x86_64"]
     assert fn["environment"]["variables"]["DB_NAME"] == "payroll"
     assert run.one("aws:cloudwatch/logGroup:LogGroup", f"{JOB}-logs").inputs == {
-        "name": "/aws/lambda/payroll-notifier", "retentionInDays": 90,
+        "name": "/aws/lambda/payroll-notifier", "retentionInDays": 90, "kmsKeyId": run.value["kms_key_arn"],
         "tags": {"component": "VpcLambdaWithPrivateServices", "component-name": NAME, "team": "platform"},
     }
     tagged = [r for r in run.resources if "tags" in r.inputs]

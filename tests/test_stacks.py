@@ -74,7 +74,7 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     assert set(run.exports) == {
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
-        "migration_function_name", "schema_migration_result",
+        "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
     }
     assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
     tags = config[f"{PROJECT}:tags"]
@@ -86,11 +86,12 @@ def test_dev_mirrors_the_article() -> None:
     assert config["aws:region"] == "cn-northwest-1"
     run = run_stack("dev")
     assert run.one("aws:sns/topic:Topic").inputs["name"] == "lambda-test-topic"
-    assert run.one("aws:iam/role:Role").name == "lambda-test-LambdaExecRole"
+    assert run.one("aws:iam/role:Role", "lambda-test-LambdaExecRole").inputs["assumeRolePolicy"]
     assert run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "lambda-test-endpoint-SNS").inputs["serviceName"] == (
         "com.amazonaws.cn-northwest-1.sns"
     )
-    assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs["policyArn"].startswith("arn:aws-cn:")
+    assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "lambda-test-LambdaExecRole-vpc-access").inputs[
+        "policyArn"].startswith("arn:aws-cn:")
     db = run.one("aws:rds/instance:Instance").inputs
     assert db["deletionProtection"] is False and db["skipFinalSnapshot"] is True
     assert run.one("aws:cloudwatch/logGroup:LogGroup", "lambda-test-function-logs").inputs["retentionInDays"] == 7

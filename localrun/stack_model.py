@@ -1,0 +1,99 @@
+"""Evaluate a stack's program (`__main__.py` with `Pulumi.<stack>.yaml`) under Pulumi mocks,
+with the component's real code, and describe what it declares."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from localrun.pulumi_mocks import ProgramRun, Registered, run_program
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+FUNCTION_TYPE = "aws:lambda/function:Function"
+COMPONENT_TYPE = "vpclambda:index:VpcLambdaWithPrivateServices"
+
+
+@dataclass(frozen=True)
+class StackModel:
+    stack: str
+    project: str
+    region: str
+    partition: str
+    run: ProgramRun
+    component: Any
+    """The `VpcLambdaWithPrivateServices` instance the program made."""
+
+    @property
+    def job_function(self) -> Registered:
+        return self.run.one(FUNCTION_TYPE, f"{self.component_name}-function")
+
+    @property
+    def migration_function(self) -> Registered:
+        return self.run.one(FUNCTION_TYPE, f"{self.component_name}-migration")
+
+    @property
+    def component_name(self) -> str:
+        return str(self.run.one(COMPONENT_TYPE).name)
+
+    @property
+    def function_environment(self) -> dict[str, str]:
+        """The environment the component gives the function."""
+        return dict(self.job_function.inputs["environment"]["variables"])
+
+    @property
+    def package_path(self) -> Path:
+        """The deployment package the component built."""
+        return Path(self.job_function.inputs["code"].path)
+
+    @property
+    def topic_name(self) -> str:
+        return str(self.run.one("aws:sns/topic:Topic").outputs["name"])
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    return dict(yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text())["config"])
+
+
+def evaluate_stack(stack: str = "dev", overrides: dict[str, Any] | None = None,
+                   project_dir: Path = PROJECT_DIR) -> StackModel:
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    config = {**stack_config(stack, project_dir), **(overrides or {})}
+    region = str(config.get("aws:region", "us-east-1"))
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    captured: dict[str, Any] = {}
+
+    def program() -> None:
+        captured.update(runpy.run_path(str(project_dir / "__main__.py")))
+
+    run = run_program(
+        program,
+        partition=partition,
+        region=region,
+        project=project,
+        stack=stack,
+        config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+    )
+    return StackModel(stack=stack, project=project, region=region, partition=partition, run=run,
+                      component=captured["service"])
+
+
+def resource_tree(model: StackModel) -> str:
+    """A short tree: the stack, its components, and each component's children by type."""
+    resources = model.run.resources
+    components = [r for r in resources if r.id is None]
+    lines = [f"{model.project}-{model.stack} (pulumi:pulumi:Stack, {model.region}, partition {model.partition})"]
+    top = [c for c in components if c.parent_type == "pulumi:pulumi:Stack"]
+    for index, component in enumerate(top):
+        last = index == len(top) - 1
+        lines.append(f"{'└─' if last else '├─'} {component.name} ({component.type})")
+        children = sorted((r for r in resources if r.parent_type == component.type and r is not component),
+                          key=lambda r: (r.type, r.name))
+        for child_index, child in enumerate(children):
+            branch = "└─" if child_index == len(children) - 1 else "├─"
+            lines.append(f"{'   ' if last else '│  '}{branch} {child.type.split(':')[1]} {child.name}")
+    return "\n".join(lines)
