@@ -101,10 +101,8 @@ def test_prod_keeps_the_secure_defaults() -> None:
     run = run_stack("prod")
     db = run.one("aws:rds/instance:Instance").inputs
     assert db["deletionProtection"] is True and db["skipFinalSnapshot"] is False
-    assert db["instanceClass"] == "db.t4g.small" and db["allocatedStorage"] == 50
-    fn = run.one("aws:lambda/function:Function", "lambda-prod-function").inputs
-    assert fn["memorySize"] == 512
-    assert run.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-function-logs").inputs["retentionInDays"] == 365
+    assert db["multiAz"] is True and db["backupRetentionPeriod"] == 7
+    assert run.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-function-logs").inputs["retentionInDays"] == 30
 
 
 def test_existing_vpc_from_config_skips_the_private_vpc() -> None:

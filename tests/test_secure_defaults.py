@@ -1,0 +1,236 @@
+"""Secure by default: every production item asserted on the prod stack, in both partitions for
+what is partition-specific; the dev stack differs from prod only by its listed relaxations."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.database import default_max_connections, function_concurrency_budget
+from localrun.pulumi_mocks import ProgramRun, Registered, run_program
+from localrun.stack_model import evaluate_stack
+
+FUNCTION = "aws:lambda/function:Function"
+INSTANCE = "aws:rds/instance:Instance"
+
+# The dev profile's relaxations, as Pulumi.dev.yaml writes them and the README lists them.
+DEV_RELAXATIONS = {
+    "db_multi_az": False,
+    "db_backup_retention_days": 1,
+    "db_deletion_protection": False,
+    "db_final_snapshot": False,
+    "log_retention_days": 7,
+}
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return evaluate_stack("prod").run
+
+
+@pytest.fixture(scope="module", params=["aws-cn", "aws"])
+def component(request: pytest.FixtureRequest) -> tuple[ProgramRun, str]:
+    partition = request.param
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}).outputs(), partition=partition)
+    return run, partition
+
+
+def policy(resource: Registered, key: str = "policy") -> dict[str, Any]:
+    return json.loads(resource.inputs[key])
+
+
+def test_one_rotating_key_encrypts_everything(component: tuple[ProgramRun, str]) -> None:
+    run, _ = component
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    key_arn = run.value["kms_key_arn"]
+    assert run.one("aws:sns/topic:Topic").inputs["kmsMasterKeyId"] == key_arn
+    assert run.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
+    db = run.one(INSTANCE).inputs
+    assert db["kmsKeyId"] == key_arn and db["masterUserSecretKmsKeyId"] == key_arn and db["storageEncrypted"]
+    for fn in run.of_type(FUNCTION):
+        assert fn.inputs["kmsKeyArn"] == key_arn
+    for group in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["kmsKeyId"] == key_arn
+
+
+def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, str]) -> None:
+    run, partition = component
+    region, suffix = run.mocks.region, run.mocks.dns_suffix
+    statements = {s["Sid"]: s for s in policy(run.one("aws:kms/key:Key"))["Statement"]}
+    assert set(statements) == {"AccountAdministration", "CloudWatchLogsForThisComponentsLogGroups",
+                               "FunctionRoleThroughTheServicesItCalls"}
+    assert statements["AccountAdministration"]["Principal"] == {"AWS": f"arn:{partition}:iam::123456789012:root"}
+    logs = statements["CloudWatchLogsForThisComponentsLogGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{region}.{suffix}"}
+    if partition == "aws-cn":
+        assert logs["Principal"]["Service"] == "logs.cn-northwest-1.amazonaws.com.cn"
+    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
+        f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/lambda/svc-dev",
+        f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/lambda/svc-dev-migrate",
+    ]
+    role = statements["FunctionRoleThroughTheServicesItCalls"]
+    assert role["Principal"] == {"AWS": run.value["role_arn"]}
+    assert role["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert role["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"{svc}.{region}.{suffix}" for svc in ("sns", "sqs", "secretsmanager", "lambda")]
+
+
+def test_database_production_settings(component: tuple[ProgramRun, str]) -> None:
+    run, partition = component
+    db = run.one(INSTANCE).inputs
+    assert db["deletionProtection"] is True
+    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "svc-db-final"
+    assert db["multiAz"] is True
+    assert db["backupRetentionPeriod"] >= 7
+    assert db["copyTagsToSnapshot"] is True
+    assert db["autoMinorVersionUpgrade"] is True
+    assert db["enabledCloudwatchLogsExports"] == ["error", "slowquery"]
+    assert db["iamDatabaseAuthenticationEnabled"] is True
+    assert db["monitoringInterval"] == 60
+    monitoring = run.one("aws:iam/role:Role", "svc-db-monitoring-role")
+    assert db["monitoringRoleArn"] == monitoring.outputs["arn"]
+    assert policy(monitoring, "assumeRolePolicy")["Statement"][0]["Principal"] == {
+        "Service": "monitoring.rds.amazonaws.com"}
+    assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "svc-db-monitoring-policy").inputs[
+        "policyArn"] == f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    params = run.one("aws:rds/parameterGroup:ParameterGroup").inputs
+    assert params["family"] == "mysql8.4"
+    assert params["parameters"] == [{"name": "require_secure_transport", "value": "1", "applyMethod": "immediate"}]
+    assert db["parameterGroupName"] == run.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
+
+
+def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
+    run, _ = component
+    job = run.one(FUNCTION, "svc-function").inputs
+    assert job["tracingConfig"] == {"mode": "Active"}
+    assert job["deadLetterConfig"] == {"targetArn": run.value["dead_letter_queue_arn"]}
+    # db.t4g.micro: 1 GiB -> max_connections 85; half of it, less one for the migration.
+    assert default_max_connections("db.t4g.micro") == 85
+    assert job["reservedConcurrentExecutions"] == 41
+    assert job["loggingConfig"]["logFormat"] == "JSON"
+    queue = run.one("aws:sqs/queue:Queue").inputs
+    assert queue["messageRetentionSeconds"] == 14 * 24 * 3600
+
+
+def test_endpoint_policies_allow_only_the_functions_calls(component: tuple[ProgramRun, str]) -> None:
+    run, _ = component
+    role_arn = run.value["role_arn"]
+    sns = policy(run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "svc-endpoint-SNS"))["Statement"]
+    assert sns == [{"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sns:Publish",
+                    "Resource": run.value["topic_arn"]}]
+    secrets = policy(run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "svc-endpoint-SecretsManager"))["Statement"]
+    assert secrets == [{"Effect": "Allow", "Principal": {"AWS": role_arn},
+                        "Action": "secretsmanager:GetSecretValue", "Resource": run.value["db_secret_arn"]}]
+
+
+def test_topic_denies_publishing_without_tls(component: tuple[ProgramRun, str]) -> None:
+    run, _ = component
+    topic_policy = run.one("aws:sns/topicPolicy:TopicPolicy")
+    assert topic_policy.inputs["arn"] == run.value["topic_arn"]
+    assert policy(topic_policy)["Statement"] == [{
+        "Sid": "DenyPublishWithoutTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+        "Resource": run.value["topic_arn"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+
+
+def test_nothing_broader_than_its_purpose(component: tuple[ProgramRun, str]) -> None:
+    run, _ = component
+    for rule in run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") + run.of_type(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        assert "cidrIpv4" not in rule.inputs and rule.inputs["fromPort"] == rule.inputs["toPort"]
+    for role_policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in policy(role_policy)["Statement"]:
+            assert statement["Resource"] != "*" and "*" not in statement["Action"]
+    for endpoint in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        for statement in policy(endpoint)["Statement"]:
+            assert statement["Principal"] != "*" and statement["Resource"] != "*"
+    env = run.one(FUNCTION, "svc-function").inputs["environment"]["variables"]
+    assert not [k for k in env if "PASS" in k or "SECRET_VALUE" in k]
+
+
+def test_private_vpc_has_flow_logs_and_a_rule_less_default_group(prod: ProgramRun) -> None:
+    vpc = prod.one("aws:ec2/vpc:Vpc")
+    flow = prod.one("aws:ec2/flowLog:FlowLog").inputs
+    assert flow["vpcId"] == vpc.id and flow["trafficType"] == "ALL"
+    assert flow["logDestination"] == prod.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-network-flow-logs"
+                                              ).outputs["arn"]
+    delivery = policy(prod.one("aws:iam/rolePolicy:RolePolicy", "lambda-prod-network-flow-logs-delivery"))
+    assert all(r.startswith("arn:aws-cn:logs:") for r in delivery["Statement"][0]["Resource"])
+    default_sg = prod.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs
+    assert default_sg["vpcId"] == vpc.id
+    assert default_sg.get("ingress", []) == [] and default_sg.get("egress", []) == []
+
+
+def test_unknown_instance_class_needs_an_explicit_concurrency() -> None:
+    from components.args import Settings
+    from components.validation import ArgumentError
+
+    settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"], db_instance_class="db.z9.huge")
+    assert function_concurrency_budget(settings) is None
+    assert function_concurrency_budget(dataclasses.replace(settings, function_reserved_concurrency=5)) == 5
+    assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (682, 1365)
+    with pytest.raises(ArgumentError, match="function_reserved_concurrency: no default for db_instance_class"):
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {
+            "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
+            "db_instance_class": "db.z9.huge"}))
+
+
+# --- the dev profile -------------------------------------------------------------------------
+
+ID_LIKE = re.compile(r"\b(sg|sgr|vpce|subnet|vpc|rtb|db)-[0-9a-zA-Z]{6,}\b|[0-9a-f]{8}-1234-5678-9abc-[0-9a-f]{12}"
+                     r"|-[0-9a-f]{7}\b")
+
+
+def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Resources keyed by (type, name) with the stack's own names and generated IDs blanked."""
+    out = {}
+    for r in run.resources:
+        text = json.dumps(r.inputs, default=lambda o: getattr(o, "path", str(o)), sort_keys=True)
+        text = text.replace(f"{component_name}-{stack}", "<fn>").replace(component_name, "<name>")
+        text = text.replace(f'"environment": "{stack}"', '"environment": "<stack>"')
+        text = text.replace(f"{component_name.split('-')[1]}-topic", "<topic>")
+        out[(r.type, r.name.replace(component_name, "<name>"))] = json.loads(ID_LIKE.sub("<id>", text))
+    return out
+
+
+def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
+    dev_model, prod_model = evaluate_stack("dev"), evaluate_stack("prod")
+    dev_settings, prod_settings = dev_model.component.settings, prod_model.component.settings
+    differing = {f.name for f in dataclasses.fields(dev_settings)
+                 if getattr(dev_settings, f.name) != getattr(prod_settings, f.name)}
+    naming = {"topic_name", "tags", "vpc_id", "private_subnet_ids"}
+    assert differing - naming == set(DEV_RELAXATIONS)
+    assert {name: getattr(dev_settings, name) for name in DEV_RELAXATIONS} == DEV_RELAXATIONS
+    assert {name: getattr(prod_settings, name) for name in DEV_RELAXATIONS} == {
+        "db_multi_az": True, "db_backup_retention_days": 7, "db_deletion_protection": True,
+        "db_final_snapshot": True, "log_retention_days": 30}
+
+    dev = normalised(dev_model.run, "lambda-test", "dev")
+    prod = normalised(prod_model.run, "lambda-prod", "prod")
+    assert dev.keys() == prod.keys()
+    changed = {(typ, key) for (typ, name), inputs in dev.items()
+               for key in set(inputs) | set(prod[(typ, name)])
+               if inputs.get(key) != prod[(typ, name)].get(key)}
+    assert changed == {
+        (INSTANCE, "multiAz"), (INSTANCE, "backupRetentionPeriod"), (INSTANCE, "deletionProtection"),
+        (INSTANCE, "skipFinalSnapshot"), (INSTANCE, "finalSnapshotIdentifier"),
+        ("aws:cloudwatch/logGroup:LogGroup", "retentionInDays"),
+    }
+
+
+def test_readme_lists_every_dev_relaxation() -> None:
+    from pathlib import Path
+
+    from components.stack_config import config_key
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    dev_yaml = (Path(__file__).resolve().parent.parent / "Pulumi.dev.yaml").read_text()
+    for name in DEV_RELAXATIONS:
+        assert f"vpc-lambda:{config_key(name)}" in dev_yaml
+        assert f"`{config_key(name)}`" in readme, f"README does not list the dev relaxation {config_key(name)}"
