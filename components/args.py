@@ -43,6 +43,11 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_port: int
     """TCP port the database listens on; the security-group rules follow it. Default: `3306`."""
 
+    db_ca_bundle_file: str
+    """A PEM file of CA certificates to verify the database with, shipped in the package in place
+    of the partition's RDS bundle. Needed in AWS China until `handler/certs/rds-cn-bundle.pem`
+    is added (see handler/certs/README.md). Default: the shipped bundle of the partition."""
+
     db_connect_timeout_seconds: int
     """How long the function waits to connect to the database before failing. Default: `5`."""
 
@@ -118,6 +123,7 @@ class Settings:
     db_instance_class: str = "db.t4g.micro"
     db_allocated_storage_gb: int = 20
     db_port: int = 3306
+    db_ca_bundle_file: str | None = None
     db_connect_timeout_seconds: int = 5
     db_deletion_protection: bool = True
     db_final_snapshot: bool = True

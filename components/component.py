@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,7 +32,7 @@ from .network import (
     network_facts,
     planned_rules,
 )
-from .packaging import FunctionPackage, build_function_package
+from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, FunctionPackage, build_function_package
 from .reachability import PathVerdict, assess, blocked
 from .validation import ArgumentError, checked_subnet_ids, validate_args
 
@@ -40,9 +41,25 @@ MAX_FUNCTION_NAME = 64
 
 
 @functools.cache
-def _function_package() -> FunctionPackage:
-    # Built once per program, however many components use it.
-    return build_function_package()
+def _function_package(ca_bundle_file: str | None) -> FunctionPackage:
+    # Built once per program (and CA bundle), however many components use it.
+    extra = {CUSTOM_CA_BUNDLE: Path(ca_bundle_file)} if ca_bundle_file else None
+    return build_function_package(extra_files=extra)
+
+
+def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
+    """The package path of the CA bundle the function verifies the database with. Fails at
+    preview when the partition's RDS bundle is not shipped and none was given."""
+    if custom:
+        return CUSTOM_CA_BUNDLE
+    bundle = CA_BUNDLES.get(partition)
+    if bundle is None or bundle not in package.entries:
+        raise ArgumentError([
+            f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "
+            f"the package ({bundle or 'none known'} missing); download that partition's RDS trust store "
+            "(see handler/certs/README.md) and either save it there or pass its path as db_ca_bundle_file"
+        ])
+    return bundle
 
 
 def default_function_name(name: str) -> str:
@@ -159,15 +176,18 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             tags,
             self,
         )
+        package = _function_package(settings.db_ca_bundle_file)
         environment: dict[str, pulumi.Input[str]] = {
             "DB_HOST": database.instance.address,
             "DB_PORT": database.instance.port.apply(str),
             "DB_NAME": settings.db_name,
             "DB_SECRET_ARN": database.secret_arn,
             "DB_CONNECT_TIMEOUT": str(settings.db_connect_timeout_seconds),
+            # Always explicit: the bundle of the partition, or the one given as an argument.
+            "DB_CA_BUNDLE": partition.apply(
+                lambda p: ca_bundle_in_package(package, p, custom=settings.db_ca_bundle_file is not None)),
             "TOPIC_ARN": topic.arn,
         }
-        package = _function_package()
         vpc_function = functools.partial(
             create_vpc_function,
             settings=settings,

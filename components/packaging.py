@@ -12,7 +12,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,10 @@ PACKAGED_SUFFIXES = frozenset({".py", ".sql", ".pem", ".txt"})
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", ".pytest_cache"})
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 SCHEMA_FILE = "schema.sql"
+CA_BUNDLES = {"aws": "certs/rds-global-bundle.pem", "aws-cn": "certs/rds-cn-bundle.pem"}
+"""The RDS CA bundle each partition's function verifies the database with (handler/certs)."""
+CUSTOM_CA_BUNDLE = "certs/custom-ca-bundle.pem"
+"""Where a CA bundle given as `db_ca_bundle_file` lands in the package."""
 DEFAULT_BUILD_DIR = Path(".build") / "function-packages"
 
 
@@ -111,10 +115,13 @@ def build_zip_bytes(files: dict[str, Path]) -> bytes:
 
 
 def build_function_package(
-    handler_dir: Path = HANDLER_DIR, build_dir: Path | None = None
+    handler_dir: Path = HANDLER_DIR,
+    build_dir: Path | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> FunctionPackage:
-    """Write the zip under a content-addressed name and return where it is."""
-    files = package_files(handler_dir)
+    """Write the zip under a content-addressed name and return where it is. `extra_files`
+    (archive name -> file) are added, e.g. a CA bundle given as an argument."""
+    files = {**package_files(handler_dir), **{name: Path(path) for name, path in (extra_files or {}).items()}}
     data = build_zip_bytes(files)
     digest = hashlib.sha256(data).digest()
     out_dir = Path(build_dir) if build_dir is not None else Path.cwd() / DEFAULT_BUILD_DIR

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -159,7 +160,23 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
         problems.append(f"tags: got {tags!r}; expected a mapping of strings to strings")
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))
+    problems += check_ca_bundle_file(args.get("db_ca_bundle_file"))
     return problems
+
+
+def check_ca_bundle_file(value: Any) -> list[str]:
+    name = "db_ca_bundle_file"
+    if value is None:
+        return []
+    if not isinstance(value, str) or not value:
+        return [f"{name}: got {value!r}; expected the path of a PEM file of CA certificates"]
+    try:
+        text = Path(value).read_text(errors="replace")
+    except OSError as error:
+        return [f"{name}: cannot read {value!r} ({error.strerror}); expected a PEM file of CA certificates"]
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        return [f"{name}: {value!r} holds no PEM certificate; expected a PEM file of CA certificates"]
+    return []
 
 
 def check_interface_endpoints(value: Any) -> list[str]:

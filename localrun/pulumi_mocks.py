@@ -55,8 +55,8 @@ class Registered:
 
 @dataclass
 class AwsMocks(pulumi.runtime.Mocks):
-    partition: str = "aws-cn"
-    region: str = "cn-northwest-1"
+    partition: str = "aws"
+    region: str = "us-east-1"
     subnet_azs: dict[str, str] = field(default_factory=dict)
     """Subnet ID -> availability zone, answered by `get_subnet`."""
     registered: list[Registered] = field(default_factory=list)
@@ -219,7 +219,7 @@ class ProgramRun:
 def run_program(
     program: Callable[[], Any],
     *,
-    partition: str = "aws-cn",
+    partition: str = "aws",
     region: str | None = None,
     project: str = "vpc-lambda",
     stack: str = "dev",

@@ -25,6 +25,7 @@ FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
+STAND_IN_CN_CA = Path(__file__).resolve().parent / "data" / "stand-in-cn-rds-ca.pem"
 VPC_ID = "vpc-0a1b2c3d"
 NAME = "lambda-test"
 JOB = f"{NAME}-function"
@@ -32,6 +33,9 @@ MIGRATION = f"{NAME}-migration"
 
 
 def build(partition: str, subnets: list[str], **extra: Any) -> ProgramRun:
+    if partition == "aws-cn":  # AWS China's RDS bundle is not shipped yet: a stand-in is given
+        extra.setdefault("db_ca_bundle_file", str(STAND_IN_CN_CA))
+
     def program() -> dict[str, Any]:
         args: VpcLambdaWithPrivateServicesArgs = {"vpc_id": VPC_ID, "private_subnet_ids": subnets, **extra}  # type: ignore[typeddict-item]
         component = VpcLambdaWithPrivateServices(NAME, args)
@@ -233,6 +237,7 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
         "DB_NAME": "myDatabase",
         "DB_SECRET_ARN": run.value["db_secret_arn"],
         "DB_CONNECT_TIMEOUT": "5",
+        "DB_CA_BUNDLE": "certs/custom-ca-bundle.pem" if partition == "aws-cn" else "certs/rds-global-bundle.pem",
         "TOPIC_ARN": run.value["topic_arn"],
     }
     region = run.mocks.region
@@ -335,3 +340,21 @@ def test_required_and_unknown_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="'privat_subnet_ids'; did you mean 'private_subnet_ids'"):
         run_program(lambda: VpcLambdaWithPrivateServices("x", {  # type: ignore[typeddict-unknown-key]
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))
+
+
+def test_aws_china_without_its_rds_bundle_is_refused_at_preview() -> None:
+    with pytest.raises(Exception, match=r"db_ca_bundle_file: the function runs in partition 'aws-cn', whose RDS CA "
+                                        r"bundle is not in the package \(certs/rds-cn-bundle.pem missing\)"):
+        build("aws-cn", ["subnet-a", "subnet-b"], db_ca_bundle_file=None)
+
+
+def test_a_given_ca_bundle_is_shipped_and_used(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+    run, partition, _ = deployed
+    fn = run.one(FUNCTION, JOB).inputs
+    with zipfile.ZipFile(fn["code"].path) as archive:
+        names = set(archive.namelist())
+        assert "certs/rds-global-bundle.pem" in names
+        if partition == "aws-cn":
+            assert archive.read("certs/custom-ca-bundle.pem") == STAND_IN_CN_CA.read_bytes()
+    bundle = fn["environment"]["variables"]["DB_CA_BUNDLE"]
+    assert bundle in names

@@ -14,6 +14,9 @@ from components import VpcLambdaWithPrivateServices
 from components.database import default_max_connections, function_concurrency_budget
 from localrun.pulumi_mocks import ProgramRun, Registered, run_program
 from localrun.stack_model import evaluate_stack
+from tests.test_component import STAND_IN_CN_CA
+
+STAND_IN_CONFIG = {"vpc-lambda:dbCaBundleFile": str(STAND_IN_CN_CA)}
 
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -30,14 +33,16 @@ DEV_RELAXATIONS = {
 
 @pytest.fixture(scope="module")
 def prod() -> ProgramRun:
-    return evaluate_stack("prod").run
+    return evaluate_stack("prod", STAND_IN_CONFIG).run
 
 
 @pytest.fixture(scope="module", params=["aws-cn", "aws"])
 def component(request: pytest.FixtureRequest) -> tuple[ProgramRun, str]:
     partition = request.param
-    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {
-        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}).outputs(), partition=partition)
+    china = {"db_ca_bundle_file": str(STAND_IN_CN_CA)} if partition == "aws-cn" else {}
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], **china}).outputs(),
+        partition=partition)
     return run, partition
 
 
@@ -200,7 +205,7 @@ def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[s
 
 
 def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
-    dev_model, prod_model = evaluate_stack("dev"), evaluate_stack("prod")
+    dev_model, prod_model = evaluate_stack("dev", STAND_IN_CONFIG), evaluate_stack("prod", STAND_IN_CONFIG)
     dev_settings, prod_settings = dev_model.component.settings, prod_model.component.settings
     differing = {f.name for f in dataclasses.fields(dev_settings)
                  if getattr(dev_settings, f.name) != getattr(prod_settings, f.name)}

@@ -1,0 +1,111 @@
+"""Database credentials from the RDS-managed Secrets Manager secret, cached for a while.
+
+The secret's SecretString is JSON ``{"username": ..., "password": ...}``. It is read on
+first use, kept for ``SECRET_TTL_SECONDS``, and read again early when the database
+refuses the cached password (RDS rotated it): see ``database.ConnectionKeeper``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aws_clients
+from errors import SecretError
+from logs import get_logger
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class DbCredentials:
+    username: str
+    password: str = field(repr=False)
+    version_id: str | None = None
+
+
+def parse_secret(secret_arn: str, secret_string: str | None) -> DbCredentials:
+    """Credentials from an RDS secret's SecretString, or a SecretError saying what is wrong."""
+    if not secret_string:
+        raise SecretError(f"secret {secret_arn} has no SecretString (binary secrets are not supported)")
+    try:
+        data = json.loads(secret_string)
+    except json.JSONDecodeError:
+        raise SecretError(
+            f"secret {secret_arn} is not JSON; expected {{\"username\": ..., \"password\": ...}}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SecretError(f"secret {secret_arn} is JSON but not an object; expected username and password fields")
+    values: dict[str, str] = {}
+    for key in ("username", "password"):
+        value = data.get(key)
+        if not isinstance(value, str) or not value:
+            raise SecretError(f"secret {secret_arn} has no usable {key!r} field")
+        values[key] = value
+    return DbCredentials(username=values["username"], password=values["password"])
+
+
+def fetch_from_secrets_manager(settings: Settings) -> DbCredentials:
+    """One GetSecretValue call; every failure becomes a SecretError with the cause."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    client = aws_clients.client("secretsmanager", settings)
+    try:
+        response: dict[str, Any] = client.get_secret_value(SecretId=settings.db_secret_arn)
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+        raise SecretError(
+            f"Secrets Manager is unreachable at {aws_clients.describe_endpoint(client)} ({exc}); "
+            "a function in a VPC without NAT needs an interface endpoint for secretsmanager"
+        ) from exc
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise SecretError(
+            f"Secrets Manager refused GetSecretValue for {settings.db_secret_arn}: "
+            f"{error.get('Code', 'error')}: {error.get('Message', exc)}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise SecretError(f"could not read secret {settings.db_secret_arn}: {exc}") from exc
+    credentials = parse_secret(settings.db_secret_arn, response.get("SecretString"))
+    return DbCredentials(credentials.username, credentials.password, response.get("VersionId"))
+
+
+class SecretCache:
+    """The credentials, re-read after ``ttl_seconds`` or when asked to (after an auth failure)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fetch: Callable[[Settings], DbCredentials] = fetch_from_secrets_manager,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._fetch = fetch
+        self._clock = clock
+        self._credentials: DbCredentials | None = None
+        self._fetched_at = 0.0
+
+    def get(self) -> DbCredentials:
+        if self._credentials is None:
+            return self.refresh("first_use")
+        if self._clock() - self._fetched_at >= self._settings.secret_ttl_seconds:
+            return self.refresh("ttl_expired")
+        return self._credentials
+
+    def refresh(self, reason: str) -> DbCredentials:
+        credentials = self._fetch(self._settings)
+        self._credentials = credentials
+        self._fetched_at = self._clock()
+        get_logger().info(
+            "database secret read",
+            extra={"event": "secret_fetched", "reason": reason, "secret_version": credentials.version_id},
+        )
+        return credentials

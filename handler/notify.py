@@ -1,0 +1,92 @@
+"""The SNS notification: one message per run, ``MessageStructure='json'``.
+
+With ``MessageStructure='json'`` the Message is a JSON object of per-protocol texts and
+SNS rejects it unless it has a ``"default"`` key (the text for every protocol without a
+key of its own). Here ``default`` carries the machine-readable report (a JSON document,
+what SQS, Lambda and HTTP subscribers receive) and ``email`` a sentence for people.
+A message over SNS's 256 KB limit is refused here, before any call.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import aws_clients
+from errors import NotificationError
+from settings import Settings
+
+MAX_MESSAGE_BYTES = 256 * 1024
+REPORT_KIND = "employees_report"
+
+
+def build_message(
+    *, employees: int, database: str, table: str, request_id: str | None, generated_at: datetime | None = None
+) -> dict[str, str]:
+    """The per-protocol texts of the notification that states the row count."""
+    when = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
+    report = {
+        "kind": REPORT_KIND,
+        "database": database,
+        "table": table,
+        "employees": employees,
+        "request_id": request_id,
+        "generated_at": when,
+    }
+    return {
+        "default": json.dumps(report, sort_keys=True),
+        "email": f"The {table} table of {database} has {employees} rows ({when}, request {request_id}).",
+    }
+
+
+def subject_for(employees: int, table: str) -> str:
+    return f"{table} report: {employees} rows"[:100]
+
+
+def encode_message(message: dict[str, str]) -> str:
+    """The Message parameter for ``MessageStructure='json'``, checked the way SNS checks it."""
+    if not isinstance(message.get("default"), str) or not message["default"]:
+        raise NotificationError('a MessageStructure=json message needs a non-empty "default" text')
+    if not all(isinstance(value, str) for value in message.values()):
+        raise NotificationError("every value of a MessageStructure=json message must be a string")
+    encoded = json.dumps(message, ensure_ascii=False)
+    size = len(encoded.encode("utf-8"))
+    if size > MAX_MESSAGE_BYTES:
+        raise NotificationError(f"the notification is {size} bytes; SNS accepts at most {MAX_MESSAGE_BYTES}")
+    return encoded
+
+
+def publish(settings: Settings, message: dict[str, str], subject: str) -> str:
+    """Publish to the function's topic; returns SNS's MessageId."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    encoded = encode_message(message)
+    client = aws_clients.client("sns", settings)
+    try:
+        response: dict[str, Any] = client.publish(
+            TopicArn=settings.topic_arn, Message=encoded, MessageStructure="json", Subject=subject
+        )
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+        raise NotificationError(
+            f"SNS is unreachable at {aws_clients.describe_endpoint(client)} ({exc}); "
+            "a function in a VPC without NAT needs an interface endpoint for sns"
+        ) from exc
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise NotificationError(
+            f"SNS refused Publish to {settings.topic_arn}: {error.get('Code', 'error')}: {error.get('Message', exc)}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise NotificationError(f"could not publish to {settings.topic_arn}: {exc}") from exc
+    message_id = response.get("MessageId")
+    if not message_id:
+        raise NotificationError(f"SNS accepted the message for {settings.topic_arn} but returned no MessageId")
+    return str(message_id)

@@ -1,0 +1,187 @@
+"""The function's configuration, read from its environment and checked once.
+
+Required (set by the component): ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN``,
+``TOPIC_ARN``; ``AWS_REGION`` is set by Lambda itself.
+Optional: ``DB_CONNECT_TIMEOUT`` (seconds, default 5), ``DB_READ_TIMEOUT`` (seconds,
+default 30), ``SECRET_TTL_SECONDS`` (default 300), ``DB_CA_BUNDLE`` (a PEM file that
+replaces the shipped RDS bundle), ``AWS_CONNECT_TIMEOUT`` (default 3) and
+``AWS_READ_TIMEOUT`` (default 10) for the Secrets Manager and SNS clients.
+
+Every problem is reported as a :class:`ConfigurationError` that names the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import ConfigurationError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CERTS_DIR = PACKAGE_DIR / "certs"
+"""The RDS trust-store bundles shipped in the deployment package."""
+
+CA_BUNDLES: dict[str, str] = {
+    "aws": "rds-global-bundle.pem",
+    "aws-cn": "rds-cn-bundle.pem",
+}
+"""Shipped RDS CA bundle per partition. A partition without a shipped file needs DB_CA_BUNDLE."""
+
+CA_BUNDLE_SOURCES: dict[str, str] = {
+    "aws": "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+    "aws-cn": "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/global/global-bundle.pem",
+    "aws-us-gov": "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/global/global-bundle.pem",
+}
+
+# Region prefix -> partition, most specific first.
+_PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+)
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_DB_NAME_RE = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
+_SECRET_ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
+_TOPIC_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+)
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (``aws``, ``aws-cn``, ``aws-us-gov``, ...)."""
+    for prefix, partition in _PARTITION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    partition: str
+    db_host: str
+    db_port: int
+    db_name: str
+    db_secret_arn: str
+    topic_arn: str
+    db_connect_timeout: int
+    db_read_timeout: int
+    secret_ttl_seconds: int
+    ca_bundle: Path
+    aws_connect_timeout: int
+    aws_read_timeout: int
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required but is not set")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise ConfigurationError(f"environment variable {name} is required but is not set")
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"environment variable {name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _arn(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str, partition: str) -> str:
+    value = _required(env, name)
+    match = pattern.match(value)
+    if not match:
+        raise ConfigurationError(f"environment variable {name} must be the ARN of {what}, got {value!r}")
+    if match.group("partition") != partition:
+        raise ConfigurationError(
+            f"environment variable {name} is in partition {match.group('partition')!r} but the function runs "
+            f"in partition {partition!r}: {value!r}"
+        )
+    return value
+
+
+def _check_host(host: str) -> str:
+    if any(c.isspace() for c in host):
+        raise ConfigurationError(f"environment variable DB_HOST must be a host name, got {host!r}")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.strip("[]"))
+        except ValueError:
+            # An RDS *endpoint* (host:port) wired where the *address* belongs.
+            raise ConfigurationError(
+                f"environment variable DB_HOST must be a host name without a port (the port goes in DB_PORT), "
+                f"got {host!r}"
+            ) from None
+        return host.strip("[]")
+    return host
+
+
+def resolve_ca_bundle(partition: str, override: str | None) -> Path:
+    """The CA bundle that verifies the database's certificate.
+
+    ``DB_CA_BUNDLE`` wins when set; otherwise the RDS bundle shipped for the partition.
+    """
+    if override:
+        path = Path(override)
+        if not path.is_absolute():  # a path inside the package, as the component sets it
+            path = PACKAGE_DIR / path
+        if not path.is_file():
+            raise ConfigurationError(f"environment variable DB_CA_BUNDLE names {override!r}, which is not a file")
+        return path
+    name = CA_BUNDLES.get(partition)
+    path = CERTS_DIR / name if name else None
+    if path is None or not path.is_file():
+        source = CA_BUNDLE_SOURCES.get(partition, "the RDS documentation for that partition")
+        raise ConfigurationError(
+            f"no RDS CA bundle for partition {partition!r} is shipped in the package "
+            f"({path or 'none configured'}); set DB_CA_BUNDLE to a PEM file of that partition's RDS "
+            f"trust store (from {source})"
+        )
+    return path
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check the whole configuration; raises ConfigurationError naming the variable."""
+    env = os.environ if env is None else env
+    region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        raise ConfigurationError("environment variable AWS_REGION is required but is not set")
+    if not _REGION_RE.match(region):
+        raise ConfigurationError(f"environment variable AWS_REGION must be a region name, got {region!r}")
+    partition = partition_of(region)
+
+    db_host = _check_host(_required(env, "DB_HOST"))
+    db_name = _required(env, "DB_NAME")
+    if not _DB_NAME_RE.match(db_name):
+        raise ConfigurationError(f"environment variable DB_NAME must be a MySQL database name, got {db_name!r}")
+
+    return Settings(
+        region=region,
+        partition=partition,
+        db_host=db_host,
+        db_port=_integer(env, "DB_PORT", None, 1, 65535),
+        db_name=db_name,
+        db_secret_arn=_arn(env, "DB_SECRET_ARN", _SECRET_ARN_RE, "a Secrets Manager secret", partition),
+        topic_arn=_arn(env, "TOPIC_ARN", _TOPIC_ARN_RE, "an SNS topic", partition),
+        db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 900),
+        db_read_timeout=_integer(env, "DB_READ_TIMEOUT", 30, 1, 900),
+        secret_ttl_seconds=_integer(env, "SECRET_TTL_SECONDS", 300, 0, 86400),
+        ca_bundle=resolve_ca_bundle(partition, env.get("DB_CA_BUNDLE", "").strip() or None),
+        aws_connect_timeout=_integer(env, "AWS_CONNECT_TIMEOUT", 3, 1, 900),
+        aws_read_timeout=_integer(env, "AWS_READ_TIMEOUT", 10, 1, 900),
+    )

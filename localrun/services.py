@@ -1,0 +1,382 @@
+"""The real services the function is rehearsed against, all on loopback.
+
+* ``Pki``: a throwaway CA and server certificates (SAN ``localhost`` and ``127.0.0.1``),
+  plus a CA that signed nothing and a certificate for the wrong host name.
+* ``MariaDB``: Debian's MariaDB server in a temporary datadir on a free port, TLS
+  required (``--require-secure-transport=ON``), administered as root over its unix socket.
+* ``AwsEmulator``: moto's server in a thread, holding the database secret, the SNS topic
+  and an SQS queue subscribed to it (to read back what was delivered).
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pymysql
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+MARIADBD = "/usr/sbin/mariadbd"
+DB_NAME = "myDatabase"
+DB_USER = "dbuser"
+DB_PASSWORD = "initial-Passw0rd"
+TOPIC_NAME = "lambda-test-topic"
+SECRET_NAME = "rds!db-rehearsal"
+REGION = "cn-northwest-1"
+"""The dev stack's region (AWS China, partition aws-cn): moto answers with arn:aws-cn: ARNs."""
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (at the time of asking)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- PKI
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "realsvc tests"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _write(path: Path, *objects: Any) -> Path:
+    chunks = []
+    for obj in objects:
+        if isinstance(obj, x509.Certificate):
+            chunks.append(obj.public_bytes(serialization.Encoding.PEM))
+        else:
+            chunks.append(obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    path.write_bytes(b"".join(chunks))
+    path.chmod(0o600)
+    return path
+
+
+def _make_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _issue_server_cert(
+    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, dns_names: list[str], ips: list[str]
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    san: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+    san += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(dns_names[0] if dns_names else ips[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=True, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(san), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: Path
+    """The CA that signed the database's certificate."""
+    server_cert: Path
+    server_key: Path
+    other_ca: Path
+    """A CA that signed nothing the database presents."""
+    wrong_name_cert: Path
+    """Signed by ``ca`` but for a host name the function does not connect to."""
+    wrong_name_key: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> Pki:
+        directory.mkdir(parents=True, exist_ok=True)
+        ca_key, ca_cert = _make_ca("realsvc test CA")
+        _, other_cert = _make_ca("realsvc unrelated CA")
+        key, cert = _issue_server_cert(ca_key, ca_cert, ["localhost"], ["127.0.0.1"])
+        wrong_key, wrong_cert = _issue_server_cert(ca_key, ca_cert, ["db.elsewhere.invalid"], [])
+        return cls(
+            ca=_write(directory / "ca.pem", ca_cert),
+            server_cert=_write(directory / "server-cert.pem", cert),
+            server_key=_write(directory / "server-key.pem", key),
+            other_ca=_write(directory / "other-ca.pem", other_cert),
+            wrong_name_cert=_write(directory / "wrong-name-cert.pem", wrong_cert),
+            wrong_name_key=_write(directory / "wrong-name-key.pem", wrong_key),
+        )
+
+
+class ServiceError(RuntimeError):
+    """A local stand-in could not be set up (never a reason to skip a test)."""
+
+
+# --------------------------------------------------------------------------- MariaDB
+
+
+def require_mariadb() -> None:
+    """Fail (never skip) when the database server is not installed."""
+    missing = [tool for tool in (MARIADBD, "mariadb-install-db") if not shutil.which(tool)]
+    if missing:
+        raise ServiceError(
+            f"MariaDB is not installed ({', '.join(missing)} not found): the real-service tests need it. "
+            "Run the project's setup first (`make services`, i.e. scripts/install-services.sh, which installs "
+            "Debian's mariadb-server and mariadb-client)."
+        )
+
+
+class MariaDB:
+    """A throwaway MariaDB server that accepts TLS connections only."""
+
+    def __init__(self, base: Path, pki: Pki) -> None:
+        self.base = base
+        self.datadir = base / "data"
+        self.socket = base / "mariadbd.sock"
+        self.error_log = base / "error.log"
+        self.pki = pki
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # lifecycle ---------------------------------------------------------------
+
+    def install(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={self.datadir}",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        if result.returncode != 0:
+            raise ServiceError(f"mariadb-install-db failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+    def start(self, cert: Path | None = None, key: Path | None = None) -> None:
+        assert self._proc is None, "already running"
+        command = [
+            MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}", f"--socket={self.socket}",
+            f"--port={self.port}", f"--bind-address={self.host}", "--skip-log-bin", "--skip-name-resolve",
+            f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}",
+            f"--ssl-ca={self.pki.ca}", f"--ssl-cert={cert or self.pki.server_cert}",
+            f"--ssl-key={key or self.pki.server_key}", "--require-secure-transport=ON",
+            "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+            "--max-connections=100",
+        ]
+        self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise ServiceError(f"mariadbd exited at start-up:\n{self.error_tail()}")
+            try:
+                self.admin().close()
+                return
+            except pymysql.err.Error:
+                time.sleep(0.05)
+        self.stop()
+        raise ServiceError(f"mariadbd did not accept connections within 30 s:\n{self.error_tail()}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def restart(self, cert: Path | None = None, key: Path | None = None) -> None:
+        self.stop()
+        self.start(cert=cert, key=key)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def error_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no error log)"
+
+    # administration ----------------------------------------------------------
+
+    def admin(self, database: str | None = None) -> pymysql.connections.Connection:
+        """root over the unix socket (a secure transport, so allowed without TLS)."""
+        return pymysql.connect(unix_socket=str(self.socket), user="root", password="", database=database,
+                               autocommit=True, connect_timeout=2)
+
+    def execute(self, *statements: str, database: str | None = DB_NAME) -> None:
+        conn = self.admin(database)
+        try:
+            with conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()
+
+    def query(self, sql: str, args: Any = None, database: str | None = DB_NAME) -> list[tuple[Any, ...]]:
+        conn = self.admin(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    def bootstrap(self) -> None:
+        self.execute(
+            f"CREATE DATABASE IF NOT EXISTS `{DB_NAME}`",
+            f"CREATE USER IF NOT EXISTS '{DB_USER}'@'%' IDENTIFIED BY '{DB_PASSWORD}' REQUIRE SSL",
+            f"GRANT ALL PRIVILEGES ON `{DB_NAME}`.* TO '{DB_USER}'@'%'",
+            database=None,
+        )
+
+    def set_password(self, password: str) -> None:
+        conn = self.admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"ALTER USER '{DB_USER}'@'%%' IDENTIFIED BY %s", (password,))
+        finally:
+            conn.close()
+
+    def client_threads(self, user: str = DB_USER) -> set[int]:
+        """Connection (thread) ids the server holds for ``user``: the function's connections."""
+        rows = self.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,), database=None)
+        return {int(row[0]) for row in rows}
+
+    def kill_client_connections(self, user: str = DB_USER) -> set[int]:
+        threads = self.client_threads(user)
+        for thread in threads:
+            self.execute(f"KILL CONNECTION {thread}", database=None)
+        return threads
+
+    def reset_employees(self, schema_sql: str, rows: int) -> None:
+        """Recreate ``employees`` from the packaged schema and fill it with ``rows`` rows."""
+        self.execute("DROP TABLE IF EXISTS employees", "DROP TABLE IF EXISTS schema_migrations")
+        self.execute(*split_sql(schema_sql))
+        if rows:
+            self.add_employees(rows)
+
+    def add_employees(self, rows: int) -> None:
+        """Append ``rows`` rows (MariaDB's sequence engine makes it one statement)."""
+        start = int(self.query("SELECT COALESCE(MAX(id), 0) FROM employees")[0][0])
+        self.execute(
+            "INSERT INTO employees (name, email, department, hired_on) "
+            f"SELECT CONCAT('Employee ', seq), CONCAT('employee', seq, '@example.com'), "
+            f"ELT(1 + seq % 4, 'engineering', 'operations', 'sales', 'finance'), "
+            f"DATE '2015-01-01' + INTERVAL (seq % 3650) DAY FROM seq_{start + 1}_to_{start + rows}"
+        )
+
+    def employee_count(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM employees")[0][0])
+
+    def table_exists(self, table: str) -> bool:
+        rows = self.query(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+            (DB_NAME, table), database=None,
+        )
+        return bool(rows[0][0])
+
+
+def split_sql(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+# --------------------------------------------------------------------------- AWS (moto)
+
+
+class AwsEmulator:
+    """moto's server on loopback with the function's secret, topic and a subscribed queue."""
+
+    def __init__(self, topic_name: str = TOPIC_NAME, region: str = REGION) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.region = region
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.secret_arn = self.create_secret(SECRET_NAME, {"username": DB_USER, "password": DB_PASSWORD})
+        sns = self.client("sns")
+        self.topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+        sqs = self.client("sqs")
+        self.queue_url = sqs.create_queue(QueueName=f"{topic_name}-deliveries")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return boto3.session.Session().client(
+            service, region_name=region or self.region, endpoint_url=self.endpoint,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+    def create_secret(self, name: str, value: dict[str, Any] | str, region: str | None = None) -> str:
+        secret_string = value if isinstance(value, str) else json.dumps(value)
+        return str(self.client("secretsmanager", region).create_secret(Name=name, SecretString=secret_string)["ARN"])
+
+    def put_secret(self, secret_arn: str, value: dict[str, Any]) -> None:
+        self.client("secretsmanager").put_secret_value(SecretId=secret_arn, SecretString=json.dumps(value))
+
+    def delivered(self, message_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The SNS envelope delivered to the queue for ``message_id``."""
+        sqs = self.client("sqs")
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while time.monotonic() < deadline:
+            response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for msg in response.get("Messages", []):
+                envelope = json.loads(msg["Body"])
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=msg["ReceiptHandle"])
+                if envelope.get("MessageId") == message_id:
+                    return envelope
+                seen.append(str(envelope.get("MessageId")))
+        raise ServiceError(f"SNS message {message_id} never reached the queue (saw {seen})")
+
+    def stop(self) -> None:
+        self._server.stop()
