@@ -1,0 +1,73 @@
+"""Bind what the component gives the function to local stand-ins.
+
+The function's environment comes from the component (evaluated under mocks), never from a
+hand-written copy: only the variables that name cloud resources are pointed at the local
+services, and a variable this module does not know fails loudly, so a change to the
+component's wiring cannot slip past the local rehearsal and the tests.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Variables the component sets -> whether a local run replaces them.
+COMPONENT_VARIABLES = {
+    "DB_HOST": True,
+    "DB_PORT": True,
+    "DB_SECRET_ARN": True,
+    "TOPIC_ARN": True,
+    "DB_NAME": False,
+    "DB_CONNECT_TIMEOUT": False,
+    "DB_CA_BUNDLE": False,
+}
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_SESSION_TOKEN": "testing"}
+# boto3 reads a per-service endpoint from these before AWS_ENDPOINT_URL.
+SERVICE_ENDPOINT_VARIABLES = {"sns": "AWS_ENDPOINT_URL_SNS", "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER"}
+
+
+@dataclass(frozen=True)
+class LocalServices:
+    db_host: str
+    db_port: int
+    secret_arn: str
+    topic_arn: str
+    region: str
+    aws_endpoint_url: str
+
+
+def local_function_env(component_env: Mapping[str, str], services: LocalServices,
+                       blocked_services: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The component's environment with its cloud resources replaced by `services`, plus what
+    Lambda sets. `blocked_services` maps an AWS API to an unanswering URL (a rehearsed missing
+    network path)."""
+    unknown = sorted(set(component_env) - set(COMPONENT_VARIABLES))
+    missing = sorted(set(COMPONENT_VARIABLES) - set(component_env))
+    if unknown or missing:
+        raise ValueError(f"the component's function environment changed: new {unknown}, gone {missing}; "
+                         "update localrun/wiring.py so local runs bind it")
+    env = dict(component_env)
+    env.update(
+        DB_HOST=services.db_host,
+        DB_PORT=str(services.db_port),
+        DB_SECRET_ARN=services.secret_arn,
+        TOPIC_ARN=services.topic_arn,
+        AWS_REGION=services.region,
+        AWS_DEFAULT_REGION=services.region,
+        AWS_ENDPOINT_URL=services.aws_endpoint_url,
+        **DUMMY_CREDENTIALS,
+    )
+    for service, url in (blocked_services or {}).items():
+        env[SERVICE_ENDPOINT_VARIABLES[service]] = url
+    return env
+
+
+def extract_package(zip_path: Path, destination: Path) -> Path:
+    """Unpack the deployment package as Lambda does into its task root."""
+    destination.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(destination)
+    return destination
