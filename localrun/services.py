@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import logging
 import shutil
 import signal
 import socket
@@ -333,6 +334,8 @@ class AwsEmulator:
 
     def __init__(self, topic_name: str = TOPIC_NAME, region: str = REGION) -> None:
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the console
 
         self.region = region
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -1,0 +1,186 @@
+"""`make local`: rehearse the dev stack on this machine.
+
+1. Evaluate the dev stack's program (`__main__.py`, `Pulumi.dev.yaml`) with the component's
+   real code under Pulumi mocks, and print the resources it declares.
+2. Judge the network: a reachability verdict for every path the function needs. `--stage`
+   rehearses the article's three stages: 1, the function not attached to the VPC; 2, attached
+   without the SNS endpoint; 3, the component's design (the default).
+3. Stand up local stand-ins for what the stack would create: MariaDB with TLS required for
+   RDS, moto for the secret and the topic (with a queue subscribed to read back deliveries).
+   A path judged blocked is wired to a black hole, so it fails the way AWS would: a timeout.
+4. Apply the schema with the package's migration entry point, seed a few employees, and run
+   the function's real package through the real Lambda runtime interface client.
+5. Print the invocation's logs and, last, one JSON line with the outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from components.network import network_facts
+from components.reachability import NetworkFacts, assess
+from localrun.blackhole import BlackHole
+from localrun.local_lambda import InvocationResult, LocalLambda
+from localrun.services import AwsEmulator, MariaDB, Pki, require_mariadb
+from localrun.stack_model import StackModel, evaluate_stack, resource_tree
+from localrun.wiring import LocalServices, extract_package, local_function_env
+
+STAGES = {
+    1: "the function is not attached to the VPC",
+    2: "the function is attached to the private subnets, without the SNS endpoint",
+    3: "the function is attached, with the interface endpoints (the component's design)",
+}
+
+
+def stage_facts(design: NetworkFacts, stage: int) -> NetworkFacts:
+    """The article's stages as network facts, starting from what the component builds."""
+    if stage == 1:
+        return dataclasses.replace(design, function_attached=False, function_security_groups=())
+    if stage == 2:
+        return dataclasses.replace(design, endpoints=tuple(e for e in design.endpoints if e.service != "sns"))
+    return design
+
+
+def function_arn(model: StackModel, function: str) -> str:
+    return f"arn:{model.partition}:lambda:{model.region}:123456789012:function:{function}"
+
+
+class Printer:
+    def __init__(self, out: Callable[[str], None] = print) -> None:
+        self.out = out
+
+    def section(self, title: str) -> None:
+        self.out(f"\n== {title}")
+
+    def line(self, text: str = "") -> None:
+        self.out(text)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Clean up on SIGTERM as on Ctrl-C."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_function(package_dir: Path, handler: str, env: dict[str, str], arn: str, timeout_s: float,
+                 memory_mb: int, printer: Printer, event: Any) -> InvocationResult:
+    with LocalLambda(package_dir, handler, env, arn, timeout_s, memory_mb=memory_mb,
+                     on_log=lambda line: printer.line(f"  | {line}")) as function:
+        return function.invoke(event)
+
+
+def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None
+             ) -> dict[str, Any]:
+    """Run the whole rehearsal; return the outcome (the last line's content)."""
+    printer = printer or Printer()
+    started = time.monotonic()
+    with contextlib.ExitStack() as cleanup, sigterm_as_interrupt():
+        work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
+        pki = Pki.create(work / "pki")
+
+        # The local CA is shipped as the package's CA bundle, as the RDS bundle would be.
+        model = evaluate_stack(stack, {"vpc-lambda:dbCaBundleFile": str(pki.ca)})
+        printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
+        printer.line(resource_tree(model))
+
+        verdicts = assess(stage_facts(network_facts(model.component.settings), stage))
+        printer.section(f"Reachability, stage {stage}: {STAGES[stage]}")
+        for verdict in verdicts:
+            printer.line(f"  {'ok     ' if verdict.reachable else 'BLOCKED'}  {verdict.path}: {verdict.reason}")
+        blocked = {v.path for v in verdicts if not v.reachable}
+
+        printer.section("Local stand-ins")
+        require_mariadb()
+        db = MariaDB(work / "mariadb", pki)
+        db.install()
+        db.start()
+        cleanup.callback(db.stop)
+        db.bootstrap()
+        printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}")
+        aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
+        cleanup.callback(aws.stop)
+        printer.line(f"  SNS, Secrets Manager -> moto at {aws.endpoint} ({model.region})")
+        printer.line(f"  topic {aws.topic_arn}, with a subscribed queue")
+        hole = cleanup.enter_context(BlackHole())
+        if blocked:
+            printer.line(f"  blocked paths ({', '.join(sorted(blocked))}) -> a black hole on 127.0.0.1:{hole.port}")
+
+        package_dir = extract_package(model.package_path, work / "task")
+        fn_inputs = model.job_function.inputs
+        reachable = LocalServices(db_host="localhost", db_port=db.port, secret_arn=aws.secret_arn,
+                                  topic_arn=aws.topic_arn, region=model.region, aws_endpoint_url=aws.endpoint)
+
+        # Deploy time: the schema is applied inside the VPC, where the database is reachable.
+        printer.section("Schema migration (migrate.handler, as `pulumi up` runs it)")
+        migration_env = local_function_env(model.function_environment, reachable)
+        migration = run_function(package_dir, "migrate.handler", migration_env,
+                                 function_arn(model, str(model.migration_function.inputs["name"])),
+                                 float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer,
+                                 json.loads(model.run.one("aws:lambda/invocation:Invocation").inputs["input"]))
+        if not migration.ok:
+            return finish(printer, {"statusCode": None, "error": migration.error_message, "delivered": False,
+                                    "stage": stage}, started)
+        printer.line(f"  -> {json.dumps(migration.payload)}")
+        db.add_employees(employees)
+        printer.line(f"  seeded {employees} employees")
+
+        printer.section("Invocation (app.handler through awslambdaric)")
+        services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
+            if "database" in blocked else reachable
+        env = local_function_env(model.function_environment, services,
+                                 {svc: hole.url for svc in blocked if svc != "database"})
+        result = run_function(package_dir, "app.handler", env, function_arn(model, str(fn_inputs["name"])),
+                              float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
+        if not result.ok:
+            printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
+            return finish(printer, {"statusCode": None, "error": f"{result.error_type}: {result.error_message}",
+                                    "delivered": False, "stage": stage}, started)
+        body = json.loads(result.payload["body"])
+        envelope = aws.delivered(body["message_id"])
+        # With MessageStructure=json an SQS subscriber receives the "default" text.
+        printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
+        return finish(printer, {"statusCode": result.payload["statusCode"], "employees": body["employees"],
+                                "delivered": envelope.get("MessageId") == body["message_id"],
+                                "message_id": body["message_id"], "stage": stage}, started)
+
+
+def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[str, Any]:
+    outcome["seconds"] = round(time.monotonic() - started, 1)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", type=int, choices=sorted(STAGES), default=3,
+                        help="the article's stage to rehearse: " + "; ".join(f"{k}: {v}" for k, v in STAGES.items()))
+    parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
+    parser.add_argument("--stack", default="dev", help="the stack whose program is rehearsed (default dev)")
+    options = parser.parse_args(argv)
+    try:
+        outcome = rehearse(options.stage, options.employees, options.stack)
+    except KeyboardInterrupt:
+        print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
+        return 130
+    print(json.dumps(outcome), flush=True)
+    return 0 if outcome.get("statusCode") == 200 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
