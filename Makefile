@@ -10,7 +10,6 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt handler/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r handler/requirements.txt
 	touch $(STAMP)
 
@@ -19,12 +18,13 @@ services:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) scripts/gen_docs.py --check
 
 test: $(STAMP) services lint
 	$(PY) -m pytest
 
 local: $(STAMP) services
-	$(PY) -m localrun
+	$(PY) -m localrun $(ARGS)
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

@@ -37,6 +37,24 @@ from .reachability import PathVerdict, assess, blocked
 from .validation import ArgumentError, checked_subnet_ids, validate_args
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
+
+OUTPUT_DOCS = {
+    "function_name": "Name of the Lambda function (the job, `app.handler`).",
+    "function_arn": "ARN of the Lambda function.",
+    "topic_arn": "ARN of the SNS topic the function publishes to.",
+    "db_address": "Host name of the RDS instance (without the port).",
+    "db_port": "Port of the RDS instance.",
+    "db_secret_arn": "ARN of the RDS-managed Secrets Manager secret holding the master credentials.",
+    "role_arn": "ARN of the functions' execution role.",
+    "log_group_name": "Log group of the function, `/aws/lambda/<function name>`.",
+    "migration_function_name": "Name of the schema-migration function (`migrate.handler`).",
+    "schema_migration_result": "What the deploy-time schema migration returned (JSON).",
+    "security_group_ids": "Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`.",
+    "endpoint_ids": "Interface endpoint IDs by AWS service (`sns`, `secretsmanager`).",
+    "kms_key_arn": "ARN of the customer-managed KMS key.",
+    "dead_letter_queue_arn": "ARN of the dead-letter queue of asynchronous invocations.",
+}
+"""Every output, documented; `outputs()` returns exactly these."""
 MAX_FUNCTION_NAME = 64
 
 
@@ -239,19 +257,4 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
 
     def outputs(self) -> dict[str, pulumi.Output[Any]]:
         """The outputs users need, as registered and as exported by the stack program."""
-        return {
-            "function_name": self.function_name,
-            "function_arn": self.function_arn,
-            "topic_arn": self.topic_arn,
-            "db_address": self.db_address,
-            "db_port": self.db_port,
-            "db_secret_arn": self.db_secret_arn,
-            "role_arn": self.role_arn,
-            "log_group_name": self.log_group_name,
-            "migration_function_name": self.migration_function_name,
-            "schema_migration_result": self.schema_migration_result,
-            "security_group_ids": self.security_group_ids,
-            "endpoint_ids": self.endpoint_ids,
-            "kms_key_arn": self.kms_key_arn,
-            "dead_letter_queue_arn": self.dead_letter_queue_arn,
-        }
+        return {name: getattr(self, name) for name in OUTPUT_DOCS}
