@@ -5,7 +5,6 @@ other Pulumi languages later). `Settings` is the same thing with every default f
 which is what the rest of the component reads.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

@@ -1,11 +1,12 @@
 """Composition: `VpcLambdaWithPrivateServices` wires the network, database, topic and
 function modules together and exposes what users need as outputs."""
 
-from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +39,6 @@ from .validation import ArgumentError, checked_subnet_ids, validate_args
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 
-OUTPUT_DOCS = {
-    "function_name": "Name of the Lambda function (the job, `app.handler`).",
-    "function_arn": "ARN of the Lambda function.",
-    "topic_arn": "ARN of the SNS topic the function publishes to.",
-    "db_address": "Host name of the RDS instance (without the port).",
-    "db_port": "Port of the RDS instance.",
-    "db_secret_arn": "ARN of the RDS-managed Secrets Manager secret holding the master credentials.",
-    "role_arn": "ARN of the functions' execution role.",
-    "log_group_name": "Log group of the function, `/aws/lambda/<function name>`.",
-    "migration_function_name": "Name of the schema-migration function (`migrate.handler`).",
-    "schema_migration_result": "What the deploy-time schema migration returned (JSON).",
-    "security_group_ids": "Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`.",
-    "endpoint_ids": "Interface endpoint IDs by AWS service (`sns`, `secretsmanager`).",
-    "kms_key_arn": "ARN of the customer-managed KMS key.",
-    "dead_letter_queue_arn": "ARN of the dead-letter queue of asynchronous invocations.",
-}
-"""Every output, documented; `outputs()` returns exactly these."""
 MAX_FUNCTION_NAME = 64
 
 
@@ -102,6 +86,12 @@ def refuse_blocked_paths(verdicts: list[PathVerdict]) -> None:
         raise ArgumentError(problems)
 
 
+def output_names() -> list[str]:
+    """The component's outputs: its `pulumi.Output` annotations, in order."""
+    annotations = inspect.get_annotations(VpcLambdaWithPrivateServices)
+    return [name for name, hint in annotations.items() if typing.get_origin(hint) is pulumi.Output]
+
+
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """A Lambda function in private subnets that reads an RDS MySQL database and publishes to
     SNS without a NAT gateway: security groups that reference each other, the database, the
@@ -109,19 +99,46 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     log group and the function."""
 
     function_name: pulumi.Output[str]
+    """Name of the Lambda function (the job, `app.handler`)."""
+
     function_arn: pulumi.Output[str]
+    """ARN of the Lambda function."""
+
     topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic the function publishes to."""
+
     db_address: pulumi.Output[str]
+    """Host name of the RDS instance (without the port)."""
+
     db_port: pulumi.Output[int]
+    """Port of the RDS instance."""
+
     db_secret_arn: pulumi.Output[str]
+    """ARN of the RDS-managed Secrets Manager secret holding the master credentials."""
+
     role_arn: pulumi.Output[str]
+    """ARN of the functions' execution role."""
+
     log_group_name: pulumi.Output[str]
+    """Log group of the function, `/aws/lambda/<function name>`."""
+
     migration_function_name: pulumi.Output[str]
+    """Name of the schema-migration function (`migrate.handler`)."""
+
     schema_migration_result: pulumi.Output[str]
+    """What the deploy-time schema migration returned (JSON)."""
+
     security_group_ids: pulumi.Output[dict[str, str]]
+    """Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`."""
+
     endpoint_ids: pulumi.Output[dict[str, str]]
+    """Interface endpoint IDs by AWS service (`sns`, `secretsmanager`)."""
+
     kms_key_arn: pulumi.Output[str]
+    """ARN of the customer-managed KMS key."""
+
     dead_letter_queue_arn: pulumi.Output[str]
+    """ARN of the dead-letter queue of asynchronous invocations."""
 
     def __init__(
         self,
@@ -257,4 +274,4 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
 
     def outputs(self) -> dict[str, pulumi.Output[Any]]:
         """The outputs users need, as registered and as exported by the stack program."""
-        return {name: getattr(self, name) for name in OUTPUT_DOCS}
+        return {name: getattr(self, name) for name in output_names()}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import types
+import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,11 +33,13 @@ def config_keys() -> Mapping[str, str]:
 
 
 def _kind(arg_name: str) -> str:
-    # The annotations are strings (postponed evaluation); read them as written.
-    text = str(Settings.__dataclass_fields__[arg_name].type).removesuffix(" | None")
-    if text in ("bool", "int"):
-        return text
-    if "Mapping" in text or "Sequence" in text:
+    hint = Settings.__dataclass_fields__[arg_name].type
+    members = [t for t in typing.get_args(hint) if t is not type(None)]
+    if isinstance(hint, types.UnionType) and len(members) == 1:  # `int | None`
+        hint = members[0]
+    if hint is bool or hint is int:
+        return hint.__name__
+    if "Mapping" in str(hint) or "Sequence" in str(hint):
         return "object"
     return "str"
 
