@@ -3,5 +3,6 @@ NAT gateway, wired with security-group-to-security-group rules only."""
 
 from .args import VpcLambdaWithPrivateServicesArgs
 from .component import VpcLambdaWithPrivateServices
+from .version import __version__
 
-__all__ = ["VpcLambdaWithPrivateServices", "VpcLambdaWithPrivateServicesArgs"]
+__all__ = ["VpcLambdaWithPrivateServices", "VpcLambdaWithPrivateServicesArgs", "__version__"]

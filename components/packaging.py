@@ -16,13 +16,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
+
+def _find_handler_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    # Installed: vpclambda/handler; in this repository: components/../handler.
+    for candidate in (here / "handler", here.parent / "handler"):
+        if (candidate / "app.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"the function's sources (handler/app.py) are neither in {here} nor beside it")
+
+
+HANDLER_DIR = _find_handler_dir()
 """The function's sources, shipped at the package's root."""
 
 # What the package carries from the handler directory; everything else (tests, docs,
 # caches) stays out.
 PACKAGED_SUFFIXES = frozenset({".py", ".sql", ".pem", ".txt"})
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", ".pytest_cache"})
+EXCLUDED_NAMES = frozenset({"__init__.py"})  # present only when installed as vpclambda.handler
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 SCHEMA_FILE = "schema.sql"
 CA_BUNDLES = {"aws": "certs/rds-global-bundle.pem", "aws-cn": "certs/rds-cn-bundle.pem"}
@@ -86,7 +97,7 @@ def package_files(handler_dir: Path = HANDLER_DIR) -> dict[str, Path]:
     """Archive name -> source file, for the handler and its pinned dependencies."""
     files: dict[str, Path] = {}
     for arcname, path in _walk(handler_dir, ""):
-        if path.suffix in PACKAGED_SUFFIXES:
+        if path.suffix in PACKAGED_SUFFIXES and path.name not in EXCLUDED_NAMES:
             files[arcname] = path
     for dist_name, pinned in bundled_requirements(handler_dir).items():
         installed = importlib.metadata.version(dist_name)
