@@ -1,34 +1,45 @@
-"""Fixtures of the real-service tests: the deployment package run by the real Lambda
-runtime client against a real MariaDB (TLS required) and moto, all on loopback.
+"""Fixtures of the real-service tests: the deployment package the component builds, run by
+the real Lambda runtime client (through ``localrun.LocalLambda``) against a real MariaDB
+(TLS required) and moto, all on loopback.
 
-Two fixtures stand for what the component provides and are the only place that knows
-how it is done (each is marked ``REPLACED BY COMPONENT:``):
+What the function gets comes from the component, evaluated under the project's Pulumi
+mocks (``stack_model``: the dev stack, AWS China), never from a hand-written copy:
 
-* ``function_package_dir``: a directory holding the unpacked deployment package;
-* ``function_env``: the environment variables the component gives the function.
+* ``function_package_dir``: the zip the component passed to ``aws.lambda_.Function(code=...)``,
+  unpacked as Lambda unpacks it into its task root;
+* ``function_env``: the job function's ``environment.variables``.
 
-Everything else is built from those two and the service fixtures. ``lambda_env`` binds
-``function_env`` to this machine: the variables that point at cloud resources (database
-host and port, secret, topic) are pointed at the local stand-ins, the CA bundle at the
-test CA that signed the local server's certificate, and the variables Lambda itself sets
-are added.
+The dev stack runs in AWS China, whose RDS CA bundle is not shipped, so the stack is
+evaluated with the test CA that signed the local server's certificate as its CA bundle
+(``dbCaBundleFile``): the component ships it in the package and points ``DB_CA_BUNDLE`` at
+it, as it does with a real bundle. ``lambda_env`` binds ``function_env`` to the local
+stand-ins with ``localrun.wiring.local_function_env``, which fails when the component's
+variables change. ``start_function`` runs a handler of the package with the name, timeout
+and memory size the stack gives that handler's function.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import pymysql
 import pytest
 
-from localrun.services import DB_NAME, DUMMY_CREDENTIALS, REGION, AwsEmulator, MariaDB, Pki, require_mariadb
+from localrun import InvocationResult, LocalLambda
+from localrun.pulumi_mocks import ACCOUNT_ID, Registered
+from localrun.services import REGION, AwsEmulator, MariaDB, Pki, require_mariadb
+from localrun.stack_model import StackModel, evaluate_stack
+from localrun.wiring import LocalServices, extract_package, local_function_env
 
-from .lambda_runtime import FunctionProcess
-
-HANDLER_DIR = Path(__file__).resolve().parents[2] / "handler"
+STACK = "dev"
+CA_BUNDLE_CONFIG_KEY = "vpc-lambda:dbCaBundleFile"
 
 
 @pytest.fixture(scope="session")
@@ -66,78 +77,175 @@ def aws() -> Iterator[AwsEmulator]:
         emulator.stop()
 
 
-# REPLACED BY COMPONENT: the component's package builder. For now the package is built
-# here the way the contract describes it: the contents of handler/ (without caches, docs
-# and tests) plus the installed pymysql package at the root.
-@pytest.fixture(scope="session")
-def function_package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("function-package")
-    shutil.copytree(HANDLER_DIR, target, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "*.md"))
-    shutil.copytree(Path(pymysql.__file__).resolve().parent, target / "pymysql",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return target
+# ----------------------------------------------------------------- what the component gives
 
 
-# REPLACED BY COMPONENT: the environment captured from the component under Pulumi mocks.
-# For now it is built from the services directly.
 @pytest.fixture(scope="session")
-def function_env(mariadb: MariaDB, aws: AwsEmulator) -> dict[str, str]:
-    return {
-        "DB_HOST": mariadb.host,
-        "DB_PORT": str(mariadb.port),
-        "DB_NAME": DB_NAME,
-        "DB_SECRET_ARN": aws.secret_arn,
-        "TOPIC_ARN": aws.topic_arn,
-        "DB_CONNECT_TIMEOUT": "5",
-    }
+def stack_model(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> StackModel:
+    """The dev stack under mocks, with the test CA given as the database's CA bundle. The
+    component builds its package under the working directory: here, a temporary one, so
+    each run's package (its CA differs) does not pile up in the project."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("stack"))
+        return evaluate_stack(STACK, {CA_BUNDLE_CONFIG_KEY: str(pki.ca)})
+
+
+@pytest.fixture(scope="session")
+def function_package_dir(stack_model: StackModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package the component built, unpacked as Lambda unpacks it."""
+    return extract_package(stack_model.package_path, tmp_path_factory.mktemp("function-package"))
+
+
+@pytest.fixture(scope="session")
+def function_env(stack_model: StackModel) -> dict[str, str]:
+    """The environment the component gives the job function."""
+    return stack_model.function_environment
 
 
 @pytest.fixture
-def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator, pki: Pki) -> dict[str, str]:
+def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator) -> dict[str, str]:
     """``function_env`` as the function sees it when rehearsed on this machine."""
-    return {
-        **function_env,
-        # The cloud resources the component wires in, bound to their local stand-ins.
-        "DB_HOST": "localhost",
-        "DB_PORT": str(mariadb.port),
-        "DB_SECRET_ARN": aws.secret_arn,
-        "TOPIC_ARN": aws.topic_arn,
-        # The local server's certificate comes from the test CA, not from RDS.
-        "DB_CA_BUNDLE": str(pki.ca),
-        # What Lambda sets in every execution environment.
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_LAMBDA_FUNCTION_NAME": "employees-report",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-        **DUMMY_CREDENTIALS,
-        # Secrets Manager and SNS (the interface endpoints' stand-in).
-        "AWS_ENDPOINT_URL": aws.endpoint,
-    }
+    return local_function_env(function_env, LocalServices(
+        db_host="localhost", db_port=mariadb.port, secret_arn=aws.secret_arn, topic_arn=aws.topic_arn,
+        region=REGION, aws_endpoint_url=aws.endpoint,
+    ))
+
+
+def function_for_handler(model: StackModel, handler: str) -> Registered:
+    """The stack's function that runs ``handler`` (the job or the migration)."""
+    (function,) = [f for f in (model.job_function, model.migration_function) if f.inputs["handler"] == handler]
+    return function
+
+
+def function_arn(name: str, region: str) -> str:
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    return f"arn:{partition}:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+
+
+# ----------------------------------------------------------------- running the package
+
+
+@dataclass(frozen=True)
+class Run:
+    """One invocation's outcome (``localrun.InvocationResult``) and its wall-clock time."""
+
+    outcome: InvocationResult
+    elapsed: float
+    """Seconds from handing over the event to the answer, init included on a cold start."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.outcome, name)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The job's response body, decoded; the invocation must have succeeded."""
+        assert self.outcome.ok, f"invocation {self.outcome.status}: {self.outcome.error}"
+        assert isinstance(self.outcome.payload, dict), self.outcome.payload
+        return json.loads(self.outcome.payload["body"])
+
+
+def _json_record(line: str) -> dict[str, Any] | None:
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+class Function:
+    """One execution environment of a stack function, with its output kept per invocation."""
+
+    def __init__(self, local: LocalLambda) -> None:
+        self.local = local
+        self._lines: list[str] = []
+        self._by_request: dict[str, tuple[str, ...]] = {}
+        local.start()  # init runs at once, as when Lambda creates the environment
+
+    def invoke(self, event: Any = None) -> Run:
+        started = time.monotonic()
+        outcome = self.local.invoke({} if event is None else event)
+        elapsed = time.monotonic() - started
+        self._lines += [*outcome.init_logs, *outcome.logs]
+        self._by_request[outcome.request_id] = outcome.logs
+        return Run(outcome, elapsed)
+
+    def output(self) -> str:
+        """Everything the function printed so far, init phases included."""
+        return "\n".join(self._lines)
+
+    def log_records(self, request_id: str | None = None) -> list[dict[str, Any]]:
+        """The JSON log lines so far; with ``request_id``, those printed during that invocation
+        that carry its request id."""
+        if request_id is None:
+            lines: tuple[str, ...] | list[str] = self._lines
+        else:
+            lines = self._by_request[request_id]
+        records = [r for r in map(_json_record, lines) if r is not None]
+        if request_id is not None:
+            records = [r for r in records if r.get("requestId") == request_id]
+        return records
+
+    def events(self, name: str, request_id: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.log_records(request_id) if r.get("event") == name]
+
+    def peak_rss_bytes(self) -> int:
+        """The runtime process's high-water resident set size (VmHWM)."""
+        pid = self.local.pid
+        assert pid is not None, "the runtime process is not running"
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("VmHWM not reported")
 
 
 @pytest.fixture
 def start_function(
-    function_package_dir: Path, lambda_env: dict[str, str], tmp_path: Path
-) -> Iterator[Callable[..., FunctionProcess]]:
-    """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``."""
-    started: list[FunctionProcess] = []
+    function_package_dir: Path, lambda_env: dict[str, str], stack_model: StackModel
+) -> Iterator[Callable[..., Function]]:
+    """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``.
+    ``env`` and ``unset`` change ``lambda_env`` for that environment only."""
+    started: list[LocalLambda] = []
 
     def start(handler: str = "app.handler", *, env: dict[str, str] | None = None,
-              unset: tuple[str, ...] = ()) -> FunctionProcess:
+              unset: tuple[str, ...] = ()) -> Function:
         environment = {**lambda_env, **(env or {})}
         for name in unset:
             environment.pop(name, None)
-        process = FunctionProcess(function_package_dir, handler, environment,
-                                  tmp_path / f"function-{len(started)}.log")
-        started.append(process)
-        return process
+        inputs = function_for_handler(stack_model, handler).inputs
+        local = LocalLambda(
+            function_package_dir,
+            handler,
+            environment,
+            function_arn(inputs["name"], environment["AWS_REGION"]),
+            timeout_s=float(inputs["timeout"]),
+            memory_mb=int(inputs["memorySize"]),
+            # What runs is this interpreter; the runtime setting names the one Lambda runs.
+            runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
+        )
+        started.append(local)
+        return Function(local)
 
     yield start
-    for process in started:
-        process.stop()
+    for local in started:
+        local.close()
+
+
+@pytest.fixture
+def run_in_package(function_package_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_in_package(code, env=None)``: run Python ``code`` with the package as working
+    directory (and so first on ``sys.path``)."""
+
+    def run(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=function_package_dir, capture_output=True, text=True, timeout=60,
+            check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+        )
+
+    return run
 
 
 @pytest.fixture

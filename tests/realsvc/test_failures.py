@@ -9,6 +9,7 @@ import re
 import pytest
 
 from localrun.services import DB_PASSWORD, DB_USER, free_port
+from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
 
 FAST = 5.0
 """Seconds: a missing path must fail well before any sensible function timeout."""
@@ -157,7 +158,7 @@ def test_china_region_without_a_ca_bundle_says_what_to_do(start_function, employ
 
 def test_sns_unreachable(start_function, employees):
     employees(2)
-    fn = start_function(env={"AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{free_port()}"})
+    fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["sns"]: f"http://127.0.0.1:{free_port()}"})
     run = fn.invoke()
     assert run.error_type == "NotificationError", run.error
     assert "SNS is unreachable" in run.error_message
@@ -168,7 +169,7 @@ def test_sns_unreachable(start_function, employees):
 
 def test_secrets_manager_unreachable(start_function, employees):
     employees(1)
-    fn = start_function(env={"AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{free_port()}"})
+    fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: f"http://127.0.0.1:{free_port()}"})
     run = fn.invoke()
     assert run.error_type == "SecretError", run.error
     assert "Secrets Manager is unreachable" in run.error_message

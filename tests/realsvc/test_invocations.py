@@ -6,8 +6,6 @@ import json
 
 from localrun.services import DB_NAME
 
-from .lambda_runtime import run_in_package
-
 
 def test_cold_then_warm_invocation_reuses_one_connection(start_function, employees, db):
     employees(25)
@@ -15,7 +13,9 @@ def test_cold_then_warm_invocation_reuses_one_connection(start_function, employe
 
     cold = fn.invoke()
     assert cold.ok, cold.error
-    assert cold.result["statusCode"] == 200
+    assert cold.cold_start
+    pid = fn.local.pid
+    assert cold.payload["statusCode"] == 200
     body = cold.body
     assert body["employees"] == 25
     assert body["message_id"]
@@ -26,6 +26,7 @@ def test_cold_then_warm_invocation_reuses_one_connection(start_function, employe
     db.add_employees(5)
     warm = fn.invoke()
     assert warm.ok, warm.error
+    assert not warm.cold_start and fn.local.pid == pid, "the warm invocation must run in the same process"
     assert warm.body["employees"] == 30, "the warm invocation must read the table afresh (no stale snapshot)"
     assert warm.body["message_id"] != body["message_id"]
     assert db.client_threads() == threads_after_cold, "the warm invocation must reuse the same MySQL connection"
@@ -59,19 +60,24 @@ def test_logs_are_json_lines_with_a_summary_and_no_rows(start_function, employee
             json.loads(line)
 
 
-def test_lambda_json_log_format_carries_the_fields(start_function, employees):
-    """With Lambda's JSON log format the runtime's formatter writes the records, fields included."""
+def test_lambda_json_log_format_carries_the_fields(start_function, employees, stack_model):
+    """With the logging config the stack gives the function, Lambda sets its JSON log format and
+    application log level: the runtime's formatter then writes the records, fields included."""
+    logging_config = stack_model.job_function.inputs["loggingConfig"]
+    assert logging_config["logFormat"] == "JSON"
     employees(3)
-    fn = start_function(env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    fn = start_function(env={"AWS_LAMBDA_LOG_FORMAT": logging_config["logFormat"],
+                             "AWS_LAMBDA_LOG_LEVEL": logging_config["applicationLogLevel"]})
     run = fn.invoke()
     assert run.ok, run.error
     (summary,) = fn.events("employees_read", run.request_id)
     assert summary["employees"] == 3
     assert summary["level"] == "INFO"
+    assert "initial-Passw0rd" not in fn.output(), "the password must never be logged"
 
 
 def test_notification_is_delivered_with_the_count_and_a_default_text(start_function, employees, aws,
-                                                                     function_package_dir):
+                                                                     run_in_package):
     employees(42)
     fn = start_function()
     run = fn.invoke()
@@ -91,7 +97,7 @@ def test_notification_is_delivered_with_the_count_and_a_default_text(start_funct
     assert report["request_id"] == run.request_id
 
     # moto does not insist on "default" (real SNS does): check the message the handler builds.
-    check = run_in_package(function_package_dir, (
+    check = run_in_package(
         "import json, notify, errors\n"
         "m = notify.build_message(employees=1000000, database='myDatabase', table='employees', request_id='r')\n"
         "encoded = notify.encode_message(m)\n"
@@ -101,7 +107,7 @@ def test_notification_is_delivered_with_the_count_and_a_default_text(start_funct
         "        notify.encode_message(bad)\n"
         "    except errors.NotificationError as exc:\n"
         "        print('refused:', exc)\n"
-    ))
+    )
     assert check.returncode == 0, check.stderr
     first, *refusals = check.stdout.splitlines()
     built = json.loads(first)

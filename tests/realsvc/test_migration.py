@@ -14,23 +14,23 @@ def test_migration_applies_once_and_is_idempotent(start_function, db, function_p
     migration = start_function("migrate.handler")
     first = migration.invoke()
     assert first.ok, first.error
-    assert first.result["status"] == "applied"
-    assert first.result["schema_sha256"] == checksum
-    assert first.result["employees_table_created"] is True
-    assert first.result["statements"] == 2
+    assert first.payload["status"] == "applied"
+    assert first.payload["schema_sha256"] == checksum
+    assert first.payload["employees_table_created"] is True
+    assert first.payload["statements"] == 2
     assert db.table_exists("employees")
 
     db.add_employees(12)
     again = migration.invoke()
     assert again.ok, again.error
-    assert again.result["status"] == "unchanged"
-    assert again.result["schema_sha256"] == checksum
-    assert again.result["employees_table_created"] is False
+    assert again.payload["status"] == "unchanged"
+    assert again.payload["schema_sha256"] == checksum
+    assert again.payload["employees_table_created"] is False
 
     # A new deployment runs it in a fresh execution environment: still nothing changes.
     fresh = start_function("migrate.handler").invoke()
     assert fresh.ok, fresh.error
-    assert fresh.result["status"] == "unchanged"
+    assert fresh.payload["status"] == "unchanged"
     assert db.employee_count() == 12, "rows must survive the migration"
     assert db.query("SELECT checksum FROM schema_migrations") == [(checksum,)]
 
@@ -54,6 +54,6 @@ def test_migration_recreates_a_table_dropped_by_hand(start_function, employees, 
 
     run = start_function("migrate.handler").invoke()
     assert run.ok, run.error
-    assert run.result["status"] == "applied"
-    assert run.result["employees_table_created"] is True
+    assert run.payload["status"] == "applied"
+    assert run.payload["employees_table_created"] is True
     assert db.table_exists("employees")

@@ -2,41 +2,74 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pulumi
 from cryptography import x509
 
+from components.packaging import CUSTOM_CA_BUNDLE
 from localrun.services import DB_NAME
-
-from .lambda_runtime import run_in_package
+from localrun.wiring import COMPONENT_VARIABLES
 
 REQUIRED_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "TOPIC_ARN")
 RDS_GLOBAL_BUNDLE_SHA256 = "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3"
+PASSWORD_LIKE = re.compile(r"PASS|PWD|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY", re.IGNORECASE)
+
+
+def test_package_is_the_zip_the_component_gives_the_function(stack_model, function_package_dir):
+    zip_path = stack_model.package_path
+    data = zip_path.read_bytes()
+    code_sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    for function in (stack_model.job_function, stack_model.migration_function):
+        code = function.inputs["code"]
+        assert isinstance(code, pulumi.FileArchive), code
+        assert Path(code.path) == zip_path
+        assert function.inputs["sourceCodeHash"] == code_sha256, "sourceCodeHash is not the zip's SHA-256"
+
+    # What the tests run is exactly what the zip holds.
+    with zipfile.ZipFile(zip_path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+    unpacked = {path.relative_to(function_package_dir).as_posix(): path.read_bytes()
+                for path in function_package_dir.rglob("*") if path.is_file()}
+    assert unpacked == entries
 
 
 def test_package_holds_the_handlers_schema_certs_and_pymysql(function_package_dir):
     for name in ("app.py", "migrate.py", "schema.sql", "requirements.txt", "certs/rds-global-bundle.pem",
-                 "pymysql/__init__.py", "pymysql/connections.py"):
+                 CUSTOM_CA_BUNDLE, "pymysql/__init__.py", "pymysql/connections.py"):
         assert (function_package_dir / name).is_file(), name
     assert not list(function_package_dir.rglob("__pycache__"))
+    assert not list(function_package_dir.rglob("*.pyc"))
     assert not list(function_package_dir.rglob("test_*.py"))
+    assert not list(function_package_dir.rglob("*.md"))
 
 
-def test_bundled_pymysql_is_the_pinned_one_and_is_what_gets_imported(function_package_dir):
+def test_ca_bundle_given_to_the_component_ships_in_the_package(function_env, function_package_dir, pki):
+    """The bundle the stack was given is in the package, and the function is pointed at it by
+    a path relative to the package (the handler resolves it against its own directory)."""
+    assert function_env["DB_CA_BUNDLE"] == CUSTOM_CA_BUNDLE
+    assert not Path(function_env["DB_CA_BUNDLE"]).is_absolute()
+    assert (function_package_dir / CUSTOM_CA_BUNDLE).read_bytes() == pki.ca.read_bytes()
+
+
+def test_bundled_pymysql_is_the_pinned_one_and_is_what_gets_imported(function_package_dir, run_in_package):
     pins = (function_package_dir / "requirements.txt").read_text().split()
     assert pins == ["PyMySQL==1.2.4"]
-    run = run_in_package(function_package_dir, "import pymysql; print(pymysql.__file__); print(pymysql.VERSION_STRING)")
+    run = run_in_package("import pymysql; print(pymysql.__file__); print(pymysql.VERSION_STRING)")
     assert run.returncode == 0, run.stderr
     path, version = run.stdout.split()
     assert path.startswith(str(function_package_dir)), path
     assert version == "1.2.4"
 
 
-def test_importing_the_handlers_needs_no_environment_and_does_no_io(function_package_dir):
+def test_importing_the_handlers_needs_no_environment_and_does_no_io(run_in_package):
     """Nothing happens at import: no settings read, no boto3, no socket opened."""
-    run = run_in_package(function_package_dir, (
+    run = run_in_package(
         "import socket, sys\n"
         "def refuse(*args, **kwargs):\n"
         "    raise AssertionError('network I/O at import time')\n"
@@ -44,7 +77,7 @@ def test_importing_the_handlers_needs_no_environment_and_does_no_io(function_pac
         "socket.create_connection = refuse\n"
         "import app, migrate\n"
         "print(callable(app.handler), callable(migrate.handler), 'boto3' in sys.modules)\n"
-    ))
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["True", "True", "False"]
 
@@ -64,12 +97,33 @@ def test_shipped_rds_bundle_is_the_published_global_bundle(function_package_dir)
         assert cert.not_valid_before_utc < now < cert.not_valid_after_utc
 
 
-def test_function_env_provides_every_required_variable(function_env):
+def test_function_env_provides_every_required_variable(function_env, stack_model):
     for name in REQUIRED_VARIABLES:
         assert str(function_env.get(name, "")).strip(), f"the function environment lacks {name}"
     assert function_env["DB_NAME"] == DB_NAME
     assert 1 <= int(function_env["DB_PORT"]) <= 65535
-    assert re.match(r"^arn:aws[a-z-]*:secretsmanager:", function_env["DB_SECRET_ARN"])
-    assert re.match(r"^arn:aws[a-z-]*:sns:", function_env["TOPIC_ARN"])
-    if "DB_CONNECT_TIMEOUT" in function_env:
-        assert 1 <= int(function_env["DB_CONNECT_TIMEOUT"]) <= 900
+    partition = re.escape(stack_model.partition)
+    assert re.match(rf"^arn:{partition}:secretsmanager:{stack_model.region}:", function_env["DB_SECRET_ARN"])
+    assert re.match(rf"^arn:{partition}:sns:{stack_model.region}:", function_env["TOPIC_ARN"])
+    # A connection attempt must give up well within the function's own timeout.
+    assert 1 <= int(function_env["DB_CONNECT_TIMEOUT"]) < stack_model.job_function.inputs["timeout"]
+
+
+def test_function_env_has_exactly_the_wired_variables_and_no_password(function_env):
+    assert set(function_env) == set(COMPONENT_VARIABLES)
+    for name, value in function_env.items():
+        assert not PASSWORD_LIKE.search(name), f"{name} looks like a credential"
+        assert "password" not in value.lower(), f"{name} carries a password-like value"
+    # The only secret-related variable names the secret; its value is read at run time.
+    assert [name for name in function_env if "SECRET" in name] == ["DB_SECRET_ARN"]
+
+
+def test_function_env_points_at_the_stacks_resources(stack_model, function_env):
+    database = stack_model.run.one("aws:rds/instance:Instance").outputs
+    topic = stack_model.run.one("aws:sns/topic:Topic").outputs
+    assert function_env["DB_HOST"] == database["address"]
+    assert int(function_env["DB_PORT"]) == int(database["port"])
+    assert function_env["DB_SECRET_ARN"] == database["masterUserSecrets"][0]["secretArn"]
+    assert function_env["TOPIC_ARN"] == topic["arn"]
+    # The migration function is given the same environment, so the tests run it with this one.
+    assert stack_model.migration_function.inputs["environment"]["variables"] == function_env

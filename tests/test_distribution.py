@@ -1,0 +1,169 @@
+"""The component as other projects get it: `pip install <repository>` (not editable) into a
+fresh virtualenv outside the checkout, then the example consumer programs evaluated there under
+Pulumi mocks, checking the function package the installed component built."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".build", "build", "*.egg-info", "__pycache__", ".pytest_cache",
+                                     ".ruff_cache", ".mypy_cache")
+
+# Runs one consumer program under mocks in the consumer's virtualenv and prints what it built.
+RUNNER = r'''
+import json, runpy, sys
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+program, config = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, program.rsplit("/", 1)[0])  # as Pulumi runs a program: its directory importable
+registered = []
+
+class Mocks(pulumi.runtime.Mocks):
+    zones = {}
+
+    def new_resource(self, args):
+        out = dict(args.inputs)
+        name = args.inputs.get("name") or args.name
+        out.update(arn=f"arn:aws:svc:us-east-1:123456789012:{name}", name=name)
+        if args.typ == "aws:rds/instance:Instance":
+            out.update(address=f"{args.name}.abc.us-east-1.rds.amazonaws.com", port=args.inputs.get("port", 3306),
+                       masterUserSecrets=[{"secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}])
+        prefix = {"aws:ec2/subnet:Subnet": "subnet", "aws:ec2/vpc:Vpc": "vpc"}.get(args.typ, args.name)
+        registered.append({"type": args.typ, "name": args.name, "inputs": args.inputs,
+                           "transforms": len(args.transforms or []), "id": f"{prefix}-{len(registered):08x}"})
+        return registered[-1]["id"], out
+
+    def zone(self, subnet_id):
+        return self.zones.setdefault(subnet_id, "us-east-1" + "ab"[len(self.zones) % 2])
+
+    def call(self, args):
+        a = dict(args.args)
+        return {
+            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+            "aws:index/getRegion:getRegion": {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"},
+            "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": "123456789012", "id": "123456789012"},
+            "aws:index/getAvailabilityZones:getAvailabilityZones": {"names": ["us-east-1a", "us-east-1b"]},
+            "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+                {"serviceName": f"com.amazonaws.us-east-1.{a.get('service')}"},
+            "aws:ec2/getSubnet:getSubnet": {"id": a.get("id"), "availabilityZone": self.zone(a.get("id"))},
+        }[args.token]
+
+pulumi.runtime.set_mocks(Mocks(), project="consumer", stack="test", preview=False, monitor=MockMonitor(Mocks()))
+pulumi.runtime.set_all_config({f"{k}": v for k, v in config.items()}, [])
+
+@pulumi.runtime.test
+def run():
+    runpy.run_path(program)
+
+run()
+import vpclambda
+print(json.dumps({"vpclambda_file": vpclambda.__file__, "version": vpclambda.__version__,
+                  "resources": registered}, default=lambda o: getattr(o, "path", str(o))))
+'''
+
+
+@pytest.fixture(scope="module")
+def consumer_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the repository installed from a copy of its files (not editable)."""
+    base = tmp_path_factory.mktemp("consumer")
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=COPY_IGNORE)
+    venv = base / "venv"
+    # The consumer's own dependencies (pulumi, pulumi-aws) come from this environment, so the test
+    # does not download them again; the component itself is installed into the venv.
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(source)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return venv
+
+
+def evaluate(venv: Path, program: Path, config: dict[str, str], workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    runner = workdir / "run_under_mocks.py"
+    runner.write_text(RUNNER)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    result = subprocess.run([str(venv / "bin" / "python"), str(runner), str(program), json.dumps(config)],
+                            cwd=workdir, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def function_package(run: dict[str, Any], logical_name: str) -> Path:
+    fn = next(r for r in run["resources"] if r["type"] == "aws:lambda/function:Function" and r["name"] == logical_name)
+    return Path(fn["inputs"]["code"])
+
+
+def test_installed_distribution_builds_the_same_function_package(consumer_venv: Path, tmp_path: Path) -> None:
+    from components.packaging import build_function_package
+
+    run = evaluate(consumer_venv, ROOT / "examples" / "minimal" / "__main__.py",
+                   {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
+                   tmp_path / "minimal")
+    installed_from = Path(run["vpclambda_file"]).resolve()
+    assert str(installed_from).startswith(str(consumer_venv.resolve())), installed_from
+    assert not str(installed_from).startswith(str(ROOT))
+    assert run["version"] == "0.1.0"
+
+    zip_path = function_package(run, "orders-notifier-function")
+    assert zip_path.is_file() and str(zip_path).startswith(str(tmp_path)), "built in the consumer's directory"
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    assert {"app.py", "migrate.py", "schema.sql", "certs/rds-global-bundle.pem", "pymysql/__init__.py"} <= names
+    assert not [n for n in names if n.endswith("__init__.py") and "/" not in n], "no package marker at the root"
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    from_checkout = build_function_package(build_dir=tmp_path / "checkout-build")
+    assert hashlib.sha256(zip_path.read_bytes()).digest() == base64.b64decode(from_checkout.sha256_base64), (
+        "the installed component builds byte-for-byte the package the checkout builds")
+
+
+def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_venv: Path, tmp_path: Path) -> None:
+    run = evaluate(consumer_venv, ROOT / "examples" / "full" / "__main__.py", {}, tmp_path / "full")
+    resources = run["resources"]
+    component = next(r for r in resources if r["type"] == "vpclambda:index:VpcLambdaWithPrivateServices")
+    assert component["name"] == "payroll"
+    assert component["transforms"] == 2, "the transforms reach the engine with the component's registration"
+    fn = next(r for r in resources if r["name"] == "payroll-function")["inputs"]
+    assert fn["name"] == "payroll-report" and fn["memorySize"] == 512 and fn["timeout"] == 60
+    subnet_ids = [r["id"] for r in resources if r["type"] == "aws:ec2/subnet:Subnet"]
+    assert len(subnet_ids) == 2 and fn["vpcConfig"]["subnetIds"] == subnet_ids
+    db = next(r for r in resources if r["type"] == "aws:rds/instance:Instance")["inputs"]
+    assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
+    # db.r6g.large: 16 GiB -> max_connections 1365; half, less one for the migration.
+    assert fn["reservedConcurrentExecutions"] == 681
+
+
+def test_transforms_in_the_full_example_change_only_what_they_target() -> None:
+    import importlib.util
+
+    import pulumi
+
+    spec = importlib.util.spec_from_file_location("full_transforms", ROOT / "examples" / "full" / "transforms.py")
+    assert spec and spec.loader
+    transforms = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(transforms)
+    opts = pulumi.ResourceOptions()
+
+    def transform_args(type_: str, props: dict[str, Any]) -> pulumi.ResourceTransformArgs:
+        return pulumi.ResourceTransformArgs(custom=True, type_=type_, name="x", props=props, opts=opts)
+
+    db = transforms.memory_optimised_database(transform_args("aws:rds/instance:Instance",
+                                                             {"instanceClass": "db.t4g.micro", "engine": "mysql"}))
+    assert db is not None and db.props == {"instanceClass": "db.r6g.large", "engine": "mysql"}
+    assert transforms.memory_optimised_database(transform_args("aws:sns/topic:Topic", {"name": "t"})) is None
+    tagged = transforms.cost_centre_tags(transform_args("aws:sns/topic:Topic", {"tags": {"team": "payments"}}))
+    assert tagged is not None and tagged.props["tags"] == {"team": "payments", "cost-centre": "payments"}
+    assert transforms.cost_centre_tags(transform_args("aws:iam/rolePolicy:RolePolicy", {"policy": "{}"})) is None
