@@ -18,6 +18,9 @@ from contextvars import ContextVar
 from typing import Any
 
 LOGGER_NAME = "employees_report"
+# Libraries whose INFO lines would otherwise reach Lambda's JSON root handler on every
+# invocation ("Found credentials in environment variables.", connection-pool chatter).
+QUIET_LIBRARIES = ("boto3", "botocore", "urllib3")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -53,6 +56,8 @@ def _configure(logger: logging.Logger) -> None:
     level = (os.environ.get("LOG_LEVEL", "") or os.environ.get("AWS_LAMBDA_LOG_LEVEL", "")).strip().upper()
     level = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}.get(level, level)
     logger.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(logging.WARNING)
     if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
         logger.propagate = True
         return

@@ -95,8 +95,10 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
         pki = Pki.create(work / "pki")
 
-        # The local CA is shipped as the package's CA bundle, as the RDS bundle would be.
-        model = evaluate_stack(stack, {"vpc-lambda:dbCaBundleFile": str(pki.ca)})
+        # The local CA is shipped as the package's CA bundle, as the RDS bundle would be; the
+        # package is built in the work directory (it differs every run, with the CA).
+        with contextlib.chdir(work):
+            model = evaluate_stack(stack, {"vpc-lambda:dbCaBundleFile": str(pki.ca)})
         printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
@@ -129,7 +131,8 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
         # Deploy time: the schema is applied inside the VPC, where the database is reachable.
         printer.section("Schema migration (migrate.handler, as `pulumi up` runs it)")
-        migration_env = local_function_env(model.function_environment, reachable)
+        logging_config = model.job_function.inputs["loggingConfig"]
+        migration_env = local_function_env(model.function_environment, reachable, logging_config=logging_config)
         migration = run_function(package_dir, "migrate.handler", migration_env,
                                  function_arn(model, str(model.migration_function.inputs["name"])),
                                  float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer,
@@ -145,7 +148,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
             if "database" in blocked else reachable
         env = local_function_env(model.function_environment, services,
-                                 {svc: hole.url for svc in blocked if svc != "database"})
+                                 {svc: hole.url for svc in blocked if svc != "database"}, logging_config)
         result = run_function(package_dir, "app.handler", env, function_arn(model, str(fn_inputs["name"])),
                               float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
         if not result.ok:

@@ -87,7 +87,7 @@ def resource_tree(model: StackModel) -> str:
     resources = model.run.resources
     components = [r for r in resources if r.id is None]
     lines = [f"{model.project}-{model.stack} (pulumi:pulumi:Stack, {model.region}, partition {model.partition})"]
-    top = [c for c in components if c.parent_type == "pulumi:pulumi:Stack"]
+    top = sorted((c for c in components if c.parent_type == "pulumi:pulumi:Stack"), key=lambda c: c.name)
     for index, component in enumerate(top):
         last = index == len(top) - 1
         lines.append(f"{'└─' if last else '├─'} {component.name} ({component.type})")

@@ -39,11 +39,22 @@ class LocalServices:
     aws_endpoint_url: str
 
 
+def lambda_logging_env(logging_config: Mapping[str, str] | None) -> dict[str, str]:
+    """What Lambda sets in the environment for a function's `logging_config`."""
+    if not logging_config:
+        return {}
+    env = {"AWS_LAMBDA_LOG_FORMAT": logging_config.get("logFormat", "Text").upper()}
+    if env["AWS_LAMBDA_LOG_FORMAT"] == "JSON" and logging_config.get("applicationLogLevel"):
+        env["AWS_LAMBDA_LOG_LEVEL"] = logging_config["applicationLogLevel"]
+    return env
+
+
 def local_function_env(component_env: Mapping[str, str], services: LocalServices,
-                       blocked_services: Mapping[str, str] | None = None) -> dict[str, str]:
+                       blocked_services: Mapping[str, str] | None = None,
+                       logging_config: Mapping[str, str] | None = None) -> dict[str, str]:
     """The component's environment with its cloud resources replaced by `services`, plus what
-    Lambda sets. `blocked_services` maps an AWS API to an unanswering URL (a rehearsed missing
-    network path)."""
+    Lambda sets (for `logging_config`, the function's log format and level). `blocked_services`
+    maps an AWS API to an unanswering URL (a rehearsed missing network path)."""
     unknown = sorted(set(component_env) - set(COMPONENT_VARIABLES))
     missing = sorted(set(COMPONENT_VARIABLES) - set(component_env))
     if unknown or missing:
@@ -59,6 +70,7 @@ def local_function_env(component_env: Mapping[str, str], services: LocalServices
         AWS_DEFAULT_REGION=services.region,
         AWS_ENDPOINT_URL=services.aws_endpoint_url,
         **DUMMY_CREDENTIALS,
+        **lambda_logging_env(logging_config),
     )
     for service, url in (blocked_services or {}).items():
         env[SERVICE_ENDPOINT_VARIABLES[service]] = url

@@ -29,7 +29,8 @@ def test_stage_3_the_components_design_works_end_to_end() -> None:
     assert outcome["employees"] == 7
     assert outcome["delivered"] is True
     assert len(outcome["message_id"]) >= 16
-    assert "└─ lambda-test (vpclambda:index:VpcLambdaWithPrivateServices)" in out
+    assert "├─ lambda-test (vpclambda:index:VpcLambdaWithPrivateServices)" in out
+    assert "└─ lambda-test-network (vpclambda:index:PrivateVpc)" in out
     assert "lambda/function lambda-test-function" in out
     assert "ok       database: TCP 3306 from lambda-sg to rds-sg" in out
     assert "ok       sns: interface endpoint for sns with private DNS" in out

@@ -103,12 +103,14 @@ def function_env(stack_model: StackModel) -> dict[str, str]:
 
 
 @pytest.fixture
-def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator) -> dict[str, str]:
-    """``function_env`` as the function sees it when rehearsed on this machine."""
+def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator,
+               stack_model: StackModel) -> dict[str, str]:
+    """``function_env`` as the function sees it when rehearsed on this machine, including the
+    log format and level Lambda derives from the function's logging config."""
     return local_function_env(function_env, LocalServices(
         db_host="localhost", db_port=mariadb.port, secret_arn=aws.secret_arn, topic_arn=aws.topic_arn,
         region=REGION, aws_endpoint_url=aws.endpoint,
-    ))
+    ), logging_config=stack_model.job_function.inputs["loggingConfig"])
 
 
 def function_for_handler(model: StackModel, handler: str) -> Registered:
