@@ -18,6 +18,7 @@ services:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) scripts/gen_docs.py --check
 
 test: $(STAMP) services lint

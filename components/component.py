@@ -86,6 +86,11 @@ def refuse_blocked_paths(verdicts: list[PathVerdict]) -> None:
         raise ArgumentError(problems)
 
 
+def ids_by_key(ids: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    # Output.all() of nothing resolves to a list, not an empty mapping.
+    return pulumi.Output.all(**ids) if ids else pulumi.Output.from_input({})
+
+
 def output_names() -> list[str]:
     """The component's outputs: its `pulumi.Output` annotations, in order."""
     annotations = inspect.get_annotations(VpcLambdaWithPrivateServices)
@@ -264,12 +269,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result
-        self.security_group_ids = pulumi.Output.from_input(
-            {key: group.id for key, group in groups.groups.items()}
-        )
-        self.endpoint_ids = pulumi.Output.from_input(
-            {service: endpoint.id for service, endpoint in endpoints.items()}
-        )
+        self.security_group_ids = ids_by_key({key: group.id for key, group in groups.groups.items()})
+        self.endpoint_ids = ids_by_key({service: endpoint.id for service, endpoint in endpoints.items()})
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[Any]]:

@@ -152,4 +152,7 @@ def create_database(
 def _first_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
     if not secrets:
         raise ValueError("RDS did not report the managed master-user secret (master_user_secrets is empty)")
-    return secrets[0].secret_arn
+    arn = secrets[0].secret_arn
+    if not arn:
+        raise ValueError("RDS reported the managed master-user secret without its ARN")
+    return arn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ def grant_execution_role(
         aws.iam.RolePolicyAttachment(
             f"{name}-LambdaExecRole-{suffix}",
             role=role.name,
-            policy_arn=partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+            policy_arn=partition.apply(functools.partial(managed_policy_arn, policy=policy)),
             opts=opts,
         )
         for suffix, policy in managed

@@ -160,18 +160,18 @@ def create_security_groups(
         port = rule_port(rule, db_port)
         peer = {"cidr_ipv4": rule.peer} if rule.peer_is_cidr else {"referenced_security_group_id": groups[rule.peer].id}
         rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{'internet' if rule.peer_is_cidr else rule.peer}"
-        rule_args = {
-            "security_group_id": groups[rule.group].id,
-            **peer,
-            "ip_protocol": "tcp",
-            "from_port": port,
-            "to_port": port,
-            "description": f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
-            "tags": {**tags, "Name": rule_name},
-            "opts": opts,
-        }
         rule_type = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
-        rules.append(rule_type(rule_name, **rule_args))
+        rules.append(rule_type(
+            rule_name,
+            security_group_id=groups[rule.group].id,
+            **peer,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
+            tags={**tags, "Name": rule_name},
+            opts=opts,
+        ))
     return SecurityGroups(groups, tuple(rules))
 
 

@@ -251,8 +251,9 @@ def checked_subnet_ids(
 
     import pulumi_aws as aws
 
-    def check(ids: list[str]) -> pulumi.Output[list[str]]:
-        problems = check_subnet_ids(ids)
+    def check(given: Sequence[Any]) -> pulumi.Output[list[str]]:
+        ids = [str(subnet) for subnet in given]
+        problems = check_subnet_ids(given)
         if problems:
             raise ArgumentError(problems)
         zones = [

@@ -144,15 +144,15 @@ def resolve_ca_bundle(partition: str, override: str | None) -> Path:
             raise ConfigurationError(f"environment variable DB_CA_BUNDLE names {override!r}, which is not a file")
         return path
     name = CA_BUNDLES.get(partition)
-    path = CERTS_DIR / name if name else None
-    if path is None or not path.is_file():
+    shipped = CERTS_DIR / name if name else None
+    if shipped is None or not shipped.is_file():
         source = CA_BUNDLE_SOURCES.get(partition, "the RDS documentation for that partition")
         raise ConfigurationError(
             f"no RDS CA bundle for partition {partition!r} is shipped in the package "
-            f"({path or 'none configured'}); set DB_CA_BUNDLE to a PEM file of that partition's RDS "
+            f"({shipped or 'none configured'}); set DB_CA_BUNDLE to a PEM file of that partition's RDS "
             f"trust store (from {source})"
         )
-    return path
+    return shipped
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

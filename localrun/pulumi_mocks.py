@@ -149,7 +149,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.registered.append(Registered(typ, name, inputs, out, id=rid if args.custom else None))
         return rid, out
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]  # both accepted
         token, a = args.token, dict(args.args)
         self.calls.append((token, a))
         if token == "aws:index/getPartition:getPartition":

@@ -69,9 +69,10 @@ def render(readme: str) -> str:
     for key, table in (("arguments", arguments_table()), ("outputs", outputs_table())):
         start, end = MARKERS[key]
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-        if not pattern.search(readme):
+        found = pattern.search(readme)
+        if not found:
             raise SystemExit(f"README.md lacks the markers {start} ... {end}")
-        readme = pattern.sub(lambda _m, s=start, t=table, e=end: f"{s}\n{t}\n{e}", readme)
+        readme = f"{readme[:found.start()]}{start}\n{table}\n{end}{readme[found.end():]}"
     return readme
 
 

@@ -1,6 +1,8 @@
 """Resource transforms: they reach every argument of the component's children, including the
 ones the component does not expose as arguments of its own."""
 
+from typing import cast
+
 import pulumi
 
 
@@ -14,6 +16,6 @@ def memory_optimised_database(args: pulumi.ResourceTransformArgs) -> pulumi.Reso
 def cost_centre_tags(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
     """Extra tags on every child that takes tags."""
     if "tags" in args.props:
-        tags = {**(args.props.get("tags") or {}), "cost-centre": "payments"}
+        tags = {**cast(dict[str, str], args.props.get("tags") or {}), "cost-centre": "payments"}
         return pulumi.ResourceTransformResult(props={**args.props, "tags": tags}, opts=args.opts)
     return None
