@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from database import EMPLOYEES_TABLE, read_employees
-from errors import DatabaseQueryError, DatabaseUnreachableError, HandlerError
-from logs import bind_request, get_logger
+from errors import DatabaseQueryError, DatabaseUnreachableError
+from logs import bind_request, get_logger, logged_failure
 from notify import build_message, publish, subject_for
 from runtime import get_runtime
 
@@ -30,7 +30,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     request_id = bind_request(context)
     log = get_logger()
-    try:
+    with logged_failure(log, "invocation failed", "invocation_failed"):
         rt = get_runtime()
         conn = rt.db.acquire()
         try:
@@ -55,12 +55,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             "notification published",
             extra={"event": "notification_published", "message_id": message_id, "topic_arn": rt.settings.topic_arn},
         )
-    except HandlerError as exc:
-        log.error(
-            "invocation failed",
-            extra={"event": "invocation_failed", "error_type": type(exc).__name__, "error_message": str(exc)},
-        )
-        raise
     body = {
         "employees": summary.rows,
         "message_id": message_id,

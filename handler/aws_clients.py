@@ -8,9 +8,14 @@ boto3 honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` on its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from errors import HandlerError
 from settings import Settings
+
+SERVICE_NAMES = {"secretsmanager": "Secrets Manager", "sns": "SNS"}
 
 MAX_ATTEMPTS = 2
 
@@ -41,3 +46,31 @@ def describe_endpoint(aws_client: Any) -> str:
         return str(aws_client.meta.endpoint_url)
     except AttributeError:
         return "its regional endpoint"
+
+
+@contextmanager
+def translated_errors(aws_client: Any, service: str, call: str, error: type[HandlerError]) -> Iterator[None]:
+    """Turn every botocore failure of `call` into `error`, saying whether the service could not be
+    reached (the missing-endpoint case) or refused the call, and why."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    name = SERVICE_NAMES.get(service, service)
+    try:
+        yield
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+        raise error(
+            f"{name} is unreachable at {describe_endpoint(aws_client)} ({exc}); "
+            f"a function in a VPC without NAT needs an interface endpoint for {service}"
+        ) from exc
+    except ClientError as exc:
+        detail = exc.response.get("Error", {})
+        raise error(f"{name} refused {call}: {detail.get('Code', 'error')}: {detail.get('Message', exc)}") from exc
+    except BotoCoreError as exc:
+        raise error(f"{name} {call} failed: {exc}") from exc

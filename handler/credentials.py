@@ -49,31 +49,10 @@ def parse_secret(secret_arn: str, secret_string: str | None) -> DbCredentials:
 
 def fetch_from_secrets_manager(settings: Settings) -> DbCredentials:
     """One GetSecretValue call; every failure becomes a SecretError with the cause."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        ReadTimeoutError,
-    )
-
     client = aws_clients.client("secretsmanager", settings)
-    try:
+    with aws_clients.translated_errors(client, "secretsmanager", f"GetSecretValue for {settings.db_secret_arn}",
+                                       SecretError):
         response: dict[str, Any] = client.get_secret_value(SecretId=settings.db_secret_arn)
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
-        raise SecretError(
-            f"Secrets Manager is unreachable at {aws_clients.describe_endpoint(client)} ({exc}); "
-            "a function in a VPC without NAT needs an interface endpoint for secretsmanager"
-        ) from exc
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise SecretError(
-            f"Secrets Manager refused GetSecretValue for {settings.db_secret_arn}: "
-            f"{error.get('Code', 'error')}: {error.get('Message', exc)}"
-        ) from exc
-    except BotoCoreError as exc:
-        raise SecretError(f"could not read secret {settings.db_secret_arn}: {exc}") from exc
     credentials = parse_secret(settings.db_secret_arn, response.get("SecretString"))
     return DbCredentials(credentials.username, credentials.password, response.get("VersionId"))
 

@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -81,3 +83,15 @@ def bind_request(context: object | None) -> str | None:
     request_id = getattr(context, "aws_request_id", None)
     _request_id.set(request_id)
     return request_id
+
+
+@contextmanager
+def logged_failure(log: logging.Logger, message: str, event: str) -> Iterator[None]:
+    """Log a HandlerError as one structured line, then let it propagate (Lambda keeps the event)."""
+    from errors import HandlerError
+
+    try:
+        yield
+    except HandlerError as exc:
+        log.error(message, extra={"event": event, "error_type": type(exc).__name__, "error_message": str(exc)})
+        raise

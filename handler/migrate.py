@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from database import EMPLOYEES_TABLE, execute, execute_statements, query_scalar, split_statements
-from errors import DatabaseQueryError, DatabaseUnreachableError, HandlerError
-from logs import bind_request, get_logger
+from errors import DatabaseQueryError, DatabaseUnreachableError
+from logs import bind_request, get_logger, logged_failure
 from runtime import get_runtime
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
@@ -37,7 +37,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     schema = SCHEMA_PATH.read_bytes()
     checksum = hashlib.sha256(schema).hexdigest()
     statements = split_statements(schema.decode("utf-8"))
-    try:
+    with logged_failure(log, "schema migration failed", "migration_failed"):
         rt = get_runtime()
         settings = rt.settings
         conn = rt.db.acquire()
@@ -52,12 +52,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         except (DatabaseUnreachableError, DatabaseQueryError):
             rt.db.discard()
             raise
-    except HandlerError as exc:
-        log.error(
-            "schema migration failed",
-            extra={"event": "migration_failed", "error_type": type(exc).__name__, "error_message": str(exc)},
-        )
-        raise
     result = {
         "status": "applied" if newly_recorded or not existed else "unchanged",
         "schema_sha256": checksum,

@@ -59,33 +59,12 @@ def encode_message(message: dict[str, str]) -> str:
 
 def publish(settings: Settings, message: dict[str, str], subject: str) -> str:
     """Publish to the function's topic; returns SNS's MessageId."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        ReadTimeoutError,
-    )
-
     encoded = encode_message(message)
     client = aws_clients.client("sns", settings)
-    try:
+    with aws_clients.translated_errors(client, "sns", f"Publish to {settings.topic_arn}", NotificationError):
         response: dict[str, Any] = client.publish(
             TopicArn=settings.topic_arn, Message=encoded, MessageStructure="json", Subject=subject
         )
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
-        raise NotificationError(
-            f"SNS is unreachable at {aws_clients.describe_endpoint(client)} ({exc}); "
-            "a function in a VPC without NAT needs an interface endpoint for sns"
-        ) from exc
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise NotificationError(
-            f"SNS refused Publish to {settings.topic_arn}: {error.get('Code', 'error')}: {error.get('Message', exc)}"
-        ) from exc
-    except BotoCoreError as exc:
-        raise NotificationError(f"could not publish to {settings.topic_arn}: {exc}") from exc
     message_id = response.get("MessageId")
     if not message_id:
         raise NotificationError(f"SNS accepted the message for {settings.topic_arn} but returned no MessageId")
