@@ -56,3 +56,47 @@ def test_blocked_stages_fail_with_a_timeout_as_in_aws(stage: str, verdict: str, 
     assert outcome["error"].startswith(error)
     assert "timeout" in outcome["error"].lower() or "timed out" in outcome["error"].lower()
     assert outcome["seconds"] < 25, "a missing path fails in seconds, well before the function's 30 s timeout"
+
+
+def local_mariadb_processes() -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "mariadbd" in cmdline and "vpc-lambda-local-" in cmdline:
+                found.append(cmdline)
+    return found
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_interrupted_rehearsal_cleans_up(signal_name: str) -> None:
+    import re
+    import signal
+    import socket
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "localrun"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    seen, port = [], None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        seen.append(line)
+        match = re.search(r"MariaDB on 127\.0\.0\.1:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+        if "SNS, Secrets Manager -> moto" in line:
+            break
+    assert port and local_mariadb_processes(), "".join(seen)
+    process.send_signal(getattr(signal, signal_name))
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, rest
+    assert json.loads(rest.strip().splitlines()[-1]) == {"statusCode": None, "error": "interrupted",
+                                                          "delivered": False}
+    assert local_mariadb_processes() == []
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the local database no longer listens"
