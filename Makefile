@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test local lint services clean
+.PHONY: test local lint services bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt handler/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(STAMP) services lint
 
 local: $(STAMP) services
 	$(PY) -m localrun $(ARGS)
+
+bench: $(STAMP) services
+	$(PY) bench/run.py --write-readme
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime.settings import get_root_resource
 
 from .args import REQUIRED_ARGS, Settings
 
@@ -228,14 +230,25 @@ def validate_args(args: Mapping[str, Any]) -> Settings:
     return Settings(**{k: v for k, v in args.items() if v is not None})
 
 
-def _subnet_zone_problems(subnet_ids: Sequence[str], parent: pulumi.Resource) -> list[str]:
+# Availability zone of each subnet looked up so far, per program (keyed by its root stack
+# resource). Components of one program usually share subnets; each synchronous lookup also
+# costs more the more the program has already registered, so each subnet is looked up once.
+_ZONES: weakref.WeakKeyDictionary[pulumi.Resource, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _subnet_zone(subnet: str, parent: pulumi.Resource) -> str:
     import pulumi_aws as aws  # the pure checks above need no provider
 
-    zones = {
-        subnet: aws.ec2.get_subnet(id=subnet, opts=pulumi.InvokeOptions(parent=parent)).availability_zone
-        for subnet in subnet_ids
-    }
-    return check_subnet_azs(zones)
+    root = get_root_resource()
+    known = _ZONES.setdefault(root, {}) if root is not None else {}
+    if subnet not in known:
+        found = aws.ec2.get_subnet(id=subnet, opts=pulumi.InvokeOptions(parent=parent)).availability_zone
+        known[subnet] = str(found)
+    return known[subnet]
+
+
+def _subnet_zone_problems(subnet_ids: Sequence[str], parent: pulumi.Resource) -> list[str]:
+    return check_subnet_azs({subnet: _subnet_zone(subnet, parent) for subnet in subnet_ids})
 
 
 def checked_subnet_ids(

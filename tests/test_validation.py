@@ -129,3 +129,14 @@ def test_pure_checks() -> None:
     assert check_subnet_azs({"subnet-1": "a", "subnet-2": "a", "subnet-3": "a"})
     assert problems_in(GOOD) == []
     assert problems_in({**GOOD, "function_timeout_seconds": 6}) == []
+
+
+def test_each_subnet_is_looked_up_once_per_program() -> None:
+    def program() -> None:
+        for name in ("a", "b", "c"):
+            VpcLambdaWithPrivateServices(name, GOOD)  # type: ignore[arg-type]
+
+    run = run_program(program, subnet_azs={"subnet-0a": "us-east-1a", "subnet-0b": "us-east-1b"})
+    lookups = [a["id"] for token, a in run.mocks.calls if token == "aws:ec2/getSubnet:getSubnet"]
+    assert sorted(lookups) == ["subnet-0a", "subnet-0b"]
+    assert len(run.of_type("aws:lambda/function:Function")) == 6

@@ -1,0 +1,1 @@
+"""Scripts the benchmarks run in fresh interpreters (never imported by the orchestrator)."""

@@ -1,0 +1,256 @@
+"""Measure the function's deployment package from inside its task root, in a fresh interpreter.
+
+Run with the unpacked package as working directory and the environment Lambda would give
+the function (``localrun.LocalLambda.process_env``); the package is put first on
+``sys.path`` as ``/var/task`` is in Lambda. Root logging is set up by the real runtime
+client's own code (``awslambdaric``), as Lambda does before it imports the handler, so the
+handler's log lines cost what they cost there. Writes one JSON document to ``--out``.
+
+Modes:
+
+* ``warm``: the handler's warm invocations and, in the same process, the same work written
+  inline (one query on an open connection, one publish), interleaved in rounds.
+* ``cold``: importing ``app`` plus the first invocation (secret, TLS connect, query, publish).
+* ``floor``: ``import boto3, pymysql`` plus creating the Secrets Manager and SNS clients.
+* ``memory``: peak RSS (VmHWM) before and after one invocation.
+
+Only the standard library is imported before a measurement starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FETCH_BATCH_ROWS = 1000
+"""What the handler fetches at a time; the inline reference does the same."""
+
+
+def task_root_first() -> None:
+    """The package directory first on ``sys.path``, this script's directory off it."""
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, os.getcwd())
+
+
+class Context:
+    """The attributes of Lambda's context object the handler reads."""
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class LambdaRuntime:
+    """What the runtime client does around the handler: root logging set up before the
+    handler's import, stdout flushed on every write, the request id bound per invocation."""
+
+    def __init__(self) -> None:
+        from awslambdaric import bootstrap
+
+        self._bootstrap = bootstrap
+        sys.stdout = bootstrap.Unbuffered(sys.stdout)
+        sys.stderr = bootstrap.Unbuffered(sys.stderr)
+        bootstrap._setup_logging(bootstrap._AWS_LAMBDA_LOG_FORMAT, bootstrap._AWS_LAMBDA_LOG_LEVEL,
+                                 bootstrap.StandardLogSink())
+
+    def context(self) -> Context:
+        return Context()
+
+    def bind(self, context: Context) -> None:
+        self._bootstrap._GLOBAL_AWS_REQUEST_ID = context.aws_request_id
+
+
+def invoke(handler: Callable[[Any, Any], Any], context: Context) -> dict[str, Any]:
+    response = handler({}, context)
+    if not isinstance(response, dict) or response.get("statusCode") != 200:
+        raise RuntimeError(f"the handler answered {response!r}")
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def peak_rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("VmHWM is not reported")
+
+
+def aws_config() -> Any:
+    """The handler's client settings (handler/aws_clients.py), so both sides make the same calls."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=int(os.environ.get("AWS_CONNECT_TIMEOUT", "3")),
+        read_timeout=int(os.environ.get("AWS_READ_TIMEOUT", "10")),
+        retries={"mode": "standard", "max_attempts": 2},
+    )
+
+
+class InlineReference:
+    """The invocation's work written inline: one streamed query on an open verified-TLS
+    connection, one publish on a client created once."""
+
+    def __init__(self) -> None:
+        import ssl
+
+        import boto3
+        import pymysql
+
+        env = os.environ
+        region = env["AWS_REGION"]
+        session = boto3.session.Session()
+        secret = json.loads(
+            session.client("secretsmanager", region_name=region, config=aws_config())
+            .get_secret_value(SecretId=env["DB_SECRET_ARN"])["SecretString"]
+        )
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=env["DB_CA_BUNDLE"])
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._conn = pymysql.connect(
+            host=env["DB_HOST"], port=int(env["DB_PORT"]), user=secret["username"], password=secret["password"],
+            database=env["DB_NAME"], connect_timeout=int(env.get("DB_CONNECT_TIMEOUT", "5")), read_timeout=30,
+            write_timeout=30, ssl=context, charset="utf8mb4", autocommit=True,
+        )
+        self._cursor_class = pymysql.cursors.SSCursor
+        self._sns = session.client("sns", region_name=region, config=aws_config())
+        self._topic_arn = env["TOPIC_ARN"]
+
+    def run(self) -> int:
+        rows = 0
+        with self._conn.cursor(self._cursor_class) as cur:
+            cur.execute("SELECT * FROM employees")
+            while batch := cur.fetchmany(FETCH_BATCH_ROWS):
+                rows += len(batch)
+        self._sns.publish(TopicArn=self._topic_arn, Message=json.dumps({"default": json.dumps({"employees": rows})}),
+                          MessageStructure="json")
+        return rows
+
+
+def warm(rounds: int, per_round: int, profile: int) -> dict[str, Any]:
+    runtime = LambdaRuntime()
+    handler = importlib.import_module("app").handler
+
+    def run_handler() -> int:
+        context = runtime.context()
+        runtime.bind(context)
+        return int(invoke(handler, context)["employees"])
+
+    rows = run_handler()  # the cold start: secret, connection, clients
+    reference = InlineReference()
+    if reference.run() != rows:
+        raise RuntimeError("the handler and the inline reference counted different rows")
+    run_handler()
+    reference.run()
+
+    handler_ns: list[int] = []
+    inline_ns: list[int] = []
+    clock = time.perf_counter_ns
+    for index in range(rounds):
+        sides: list[tuple[Callable[[], int], list[int]]] = [(run_handler, handler_ns), (reference.run, inline_ns)]
+        if index % 2:
+            sides.reverse()  # alternate which side goes first, so drift falls on both
+        for work, sink in sides:
+            for _ in range(per_round):
+                started = clock()
+                work()
+                sink.append(clock() - started)
+
+    result: dict[str, Any] = {"rows": rows, "handler_ns": handler_ns, "inline_ns": inline_ns}
+    if profile:
+        result["profile"] = profile_handler(run_handler, profile)
+    return result
+
+
+def profile_handler(run_handler: Callable[[], int], invocations: int) -> str:
+    """cProfile of warm invocations: where the handler's time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(invocations):
+        run_handler()
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+    return text.getvalue()
+
+
+def cold() -> dict[str, Any]:
+    runtime = LambdaRuntime()
+    context = runtime.context()
+    started = time.perf_counter()
+    handler = importlib.import_module("app").handler
+    imported = time.perf_counter()
+    runtime.bind(context)
+    body = invoke(handler, context)
+    finished = time.perf_counter()
+    return {"import_s": imported - started, "invoke_s": finished - imported, "total_s": finished - started,
+            "rows": body["employees"]}
+
+
+def floor() -> dict[str, Any]:
+    LambdaRuntime()
+    region = os.environ["AWS_REGION"]
+    started = time.perf_counter()
+    import boto3
+    import pymysql
+
+    imported = time.perf_counter()
+    session = boto3.session.Session
+    clients = [session().client(service, region_name=region, config=aws_config())
+               for service in ("secretsmanager", "sns")]
+    finished = time.perf_counter()
+    # The same PyMySQL as the package's (the task root comes first), not the environment's.
+    Path(pymysql.__file__ or "").resolve().relative_to(Path.cwd().resolve())
+    return {"import_s": imported - started, "clients_s": finished - imported, "total_s": finished - started,
+            "clients": len(clients)}
+
+
+def memory() -> dict[str, Any]:
+    runtime = LambdaRuntime()
+    handler = importlib.import_module("app").handler
+    before = peak_rss_bytes()
+    context = runtime.context()
+    runtime.bind(context)
+    started = time.perf_counter()
+    body = invoke(handler, context)
+    seconds = time.perf_counter() - started
+    return {"rows": body["employees"], "hwm_before": before, "hwm_after": peak_rss_bytes(), "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure the function's package from its task root.")
+    parser.add_argument("mode", choices=["warm", "cold", "floor", "memory"])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--per-round", type=int, default=10)
+    parser.add_argument("--profile", type=int, default=0, help="also profile this many warm invocations")
+    args = parser.parse_args()
+    task_root_first()
+    if args.mode == "warm":
+        result = warm(args.rounds, args.per_round, args.profile)
+    elif args.mode == "cold":
+        result = cold()
+    elif args.mode == "floor":
+        result = floor()
+    else:
+        result = memory()
+    args.out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
