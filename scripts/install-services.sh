@@ -5,8 +5,7 @@
 set -euo pipefail
 
 missing=()
-[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
-command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
+{ [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; } || missing+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
