@@ -6,7 +6,7 @@ parameter group that refuses unencrypted connections."""
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import Settings
+from .iam import managed_policy_arn, service_trust_policy
 
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
@@ -96,11 +97,7 @@ def create_database(
     if settings.db_monitoring_interval_seconds:
         monitoring_role = aws.iam.Role(
             f"{name}-db-monitoring-role",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": MONITORING_PRINCIPAL},
-                               "Action": "sts:AssumeRole"}],
-            }),
+            assume_role_policy=service_trust_policy(MONITORING_PRINCIPAL),
             description=f"Enhanced monitoring of {name}'s database",
             tags=dict(tags),
             opts=opts,
@@ -108,7 +105,7 @@ def create_database(
         aws.iam.RolePolicyAttachment(
             f"{name}-db-monitoring-policy",
             role=monitoring_role.name,
-            policy_arn=partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{MONITORING_POLICY}"),
+            policy_arn=partition.apply(functools.partial(managed_policy_arn, policy=MONITORING_POLICY)),
             opts=opts,
         )
         monitoring_role_arn = monitoring_role.arn

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import Settings
+from .iam import managed_policy_arn, service_trust_policy
 from .packaging import FunctionPackage
 
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
@@ -24,27 +25,6 @@ XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
 
 JOB_HANDLER = "app.handler"
 MIGRATION_HANDLER = "migrate.handler"
-
-
-def managed_policy_arn(partition: str, policy: str) -> str:
-    """`arn:<partition>:iam::aws:policy/<policy>`: the AWS-managed policy constants in
-    pulumi-aws are hard-coded to `arn:aws:`, which does not exist in AWS China."""
-    return f"arn:{partition}:iam::aws:policy/{policy}"
-
-
-def assume_role_policy() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": LAMBDA_SERVICE_PRINCIPAL},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
 
 
 def function_policy(topic_arn: str, secret_arn: str, dead_letter_queue_arn: str) -> str:
@@ -81,7 +61,7 @@ class ExecutionRole:
 def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
     return aws.iam.Role(
         f"{name}-LambdaExecRole",
-        assume_role_policy=assume_role_policy(),
+        assume_role_policy=service_trust_policy(LAMBDA_SERVICE_PRINCIPAL),
         description=f"Execution role of {name}'s functions",
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),

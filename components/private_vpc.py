@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from .iam import service_trust_policy
+
 PRIVATE_VPC_TYPE = "vpclambda:index:PrivateVpc"
 FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 
@@ -88,11 +90,7 @@ class PrivateVpc(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": FLOW_LOGS_PRINCIPAL},
-                               "Action": "sts:AssumeRole"}],
-            }),
+            assume_role_policy=service_trust_policy(FLOW_LOGS_PRINCIPAL),
             tags=dict(tags),
             opts=child,
         )
