@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localrun.local_lambda import LocalLambda
-from localrun.services import AwsEmulator, MariaDB, Pki, require_mariadb
-from localrun.stack_model import StackModel, evaluate_stack
-from localrun.wiring import LocalServices, extract_package, local_function_env
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, start_mariadb
+from localrun.stack_model import StackModel, evaluate_with_ca_bundle
+from localrun.wiring import extract_package, local_function_env
 
 STACK = "dev"
-CA_BUNDLE_CONFIG_KEY = "vpc-lambda:dbCaBundleFile"
 SMALL_TABLE_ROWS = 10
 """The table of the warm and cold figures: small, so reading rows (the same work on both sides)
 does not hide the handler's own cost."""
@@ -59,8 +58,7 @@ class StackUnderTest:
 
 def evaluate_dev_stack(workspace: Workspace) -> StackUnderTest:
     pki = Pki.create(workspace.dir("pki"))
-    with contextlib.chdir(workspace.dir("stack")):
-        model = evaluate_stack(STACK, {CA_BUNDLE_CONFIG_KEY: str(pki.ca)})
+    model = evaluate_with_ca_bundle(STACK, pki.ca, workspace.dir("stack"))
     package_dir = extract_package(model.package_path, workspace.dir("package"))
     return StackUnderTest(pki=pki, model=model, package_dir=package_dir)
 
@@ -94,18 +92,13 @@ class FunctionUnderTest:
 @contextlib.contextmanager
 def function_under_test(stack: StackUnderTest, workspace: Workspace) -> Iterator[FunctionUnderTest]:
     """Start MariaDB and moto, bind the component's environment to them; stop them afterwards."""
-    require_mariadb()
     model = stack.model
     with contextlib.ExitStack() as cleanup:
-        db = MariaDB(workspace.dir("mariadb"), stack.pki)
-        db.install()
-        db.start()
+        db = start_mariadb(workspace.dir("mariadb"), stack.pki)
         cleanup.callback(db.stop)
-        db.bootstrap()
         aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
         cleanup.callback(aws.stop)
-        services = LocalServices(db_host="localhost", db_port=db.port, secret_arn=aws.secret_arn,
-                                 topic_arn=aws.topic_arn, region=model.region, aws_endpoint_url=aws.endpoint)
+        services = local_services(db, aws)
         inputs = model.job_function.inputs
         function_env = local_function_env(model.function_environment, services,
                                           logging_config=inputs["loggingConfig"])

@@ -31,9 +31,9 @@ from components.network import network_facts
 from components.reachability import NetworkFacts, assess
 from localrun.blackhole import BlackHole
 from localrun.local_lambda import InvocationResult, LocalLambda
-from localrun.services import AwsEmulator, MariaDB, Pki, require_mariadb
-from localrun.stack_model import StackModel, evaluate_stack, resource_tree
-from localrun.wiring import LocalServices, extract_package, local_function_env
+from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
+from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
+from localrun.wiring import extract_package, local_function_env
 
 STAGES = {
     1: "the function is not attached to the VPC",
@@ -95,10 +95,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
         pki = Pki.create(work / "pki")
 
-        # The local CA is shipped as the package's CA bundle, as the RDS bundle would be; the
-        # package is built in the work directory (it differs every run, with the CA).
-        with contextlib.chdir(work):
-            model = evaluate_stack(stack, {"vpc-lambda:dbCaBundleFile": str(pki.ca)})
+        model = evaluate_with_ca_bundle(stack, pki.ca, work)
         printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
@@ -109,12 +106,8 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         blocked = {v.path for v in verdicts if not v.reachable}
 
         printer.section("Local stand-ins")
-        require_mariadb()
-        db = MariaDB(work / "mariadb", pki)
-        db.install()
-        db.start()
+        db = start_mariadb(work / "mariadb", pki)
         cleanup.callback(db.stop)
-        db.bootstrap()
         printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}")
         aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
         cleanup.callback(aws.stop)
@@ -126,8 +119,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
         package_dir = extract_package(model.package_path, work / "task")
         fn_inputs = model.job_function.inputs
-        reachable = LocalServices(db_host="localhost", db_port=db.port, secret_arn=aws.secret_arn,
-                                  topic_arn=aws.topic_arn, region=model.region, aws_endpoint_url=aws.endpoint)
+        reachable = local_services(db, aws)
 
         # Deploy time: the schema is applied inside the VPC, where the database is reachable.
         printer.section("Schema migration (migrate.handler, as `pulumi up` runs it)")

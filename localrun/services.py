@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from localrun.wiring import LocalServices
+
 MARIADBD = "/usr/sbin/mariadbd"
 DB_NAME = "myDatabase"
 DB_USER = "dbuser"
@@ -319,6 +321,26 @@ class MariaDB:
             (DB_NAME, table), database=None,
         )
         return bool(rows[0][0])
+
+
+def start_mariadb(base: Path, pki: Pki) -> MariaDB:
+    """A MariaDB stand-in installed, started and holding the function's database and user."""
+    require_mariadb()
+    server = MariaDB(base, pki)
+    server.install()
+    server.start()
+    try:
+        server.bootstrap()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def local_services(db: MariaDB, aws: AwsEmulator) -> LocalServices:
+    """What the function's environment is bound to when it runs against the stand-ins."""
+    return LocalServices(db_host="localhost", db_port=db.port, secret_arn=aws.secret_arn,
+                         topic_arn=aws.topic_arn, region=aws.region, aws_endpoint_url=aws.endpoint)
 
 
 def split_sql(sql: str) -> list[str]:

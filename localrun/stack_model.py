@@ -3,6 +3,7 @@ with the component's real code, and describe what it declares."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 from dataclasses import dataclass
@@ -80,6 +81,17 @@ def evaluate_stack(stack: str = "dev", overrides: dict[str, Any] | None = None,
     )
     return StackModel(stack=stack, project=project, region=region, partition=partition, run=run,
                       component=captured["service"])
+
+
+CA_BUNDLE_CONFIG_KEY = "vpc-lambda:dbCaBundleFile"
+
+
+def evaluate_with_ca_bundle(stack: str, ca_bundle: Path, workdir: Path) -> StackModel:
+    """The stack with `ca_bundle` shipped as the database's CA bundle (the local CA that signed
+    the stand-in database's certificate, as RDS's bundle would be), its package built under
+    `workdir`: the package differs with every CA, so it stays out of the project."""
+    with contextlib.chdir(workdir):
+        return evaluate_stack(stack, {CA_BUNDLE_CONFIG_KEY: str(ca_bundle)})
 
 
 def resource_tree(model: StackModel) -> str:

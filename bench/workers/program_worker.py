@@ -29,10 +29,10 @@ SUBNETS = ["subnet-0001", "subnet-0002"]
 
 def dev(ca_bundle: Path, repeat: int) -> dict[str, Any]:
     started = time.perf_counter()
-    from localrun.stack_model import evaluate_stack
+    from localrun.stack_model import CA_BUNDLE_CONFIG_KEY, evaluate_stack
 
     imported = time.perf_counter()
-    overrides = {"vpc-lambda:dbCaBundleFile": str(ca_bundle)}
+    overrides = {CA_BUNDLE_CONFIG_KEY: str(ca_bundle)}
     model = evaluate_stack("dev", overrides)
     first = time.perf_counter() - imported
     warm = []

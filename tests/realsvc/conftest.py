@@ -34,12 +34,11 @@ import pytest
 
 from localrun import InvocationResult, LocalLambda
 from localrun.pulumi_mocks import ACCOUNT_ID, Registered
-from localrun.services import REGION, AwsEmulator, MariaDB, Pki, require_mariadb
-from localrun.stack_model import StackModel, evaluate_stack
-from localrun.wiring import LocalServices, extract_package, local_function_env
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, start_mariadb
+from localrun.stack_model import StackModel, evaluate_with_ca_bundle
+from localrun.wiring import extract_package, local_function_env
 
 STACK = "dev"
-CA_BUNDLE_CONFIG_KEY = "vpc-lambda:dbCaBundleFile"
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +48,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[MariaDB]:
-    require_mariadb()
-    server = MariaDB(tmp_path_factory.mktemp("mariadb"), pki)
-    server.install()
-    server.start()
+    server = start_mariadb(tmp_path_factory.mktemp("mariadb"), pki)
     try:
-        server.bootstrap()
         yield server
     finally:
         server.stop()
@@ -85,9 +80,7 @@ def stack_model(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> StackMode
     """The dev stack under mocks, with the test CA given as the database's CA bundle. The
     component builds its package under the working directory: here, a temporary one, so
     each run's package (its CA differs) does not pile up in the project."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(tmp_path_factory.mktemp("stack"))
-        return evaluate_stack(STACK, {CA_BUNDLE_CONFIG_KEY: str(pki.ca)})
+    return evaluate_with_ca_bundle(STACK, pki.ca, tmp_path_factory.mktemp("stack"))
 
 
 @pytest.fixture(scope="session")
@@ -107,10 +100,8 @@ def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator,
                stack_model: StackModel) -> dict[str, str]:
     """``function_env`` as the function sees it when rehearsed on this machine, including the
     log format and level Lambda derives from the function's logging config."""
-    return local_function_env(function_env, LocalServices(
-        db_host="localhost", db_port=mariadb.port, secret_arn=aws.secret_arn, topic_arn=aws.topic_arn,
-        region=REGION, aws_endpoint_url=aws.endpoint,
-    ), logging_config=stack_model.job_function.inputs["loggingConfig"])
+    return local_function_env(function_env, local_services(mariadb, aws),
+                              logging_config=stack_model.job_function.inputs["loggingConfig"])
 
 
 def function_for_handler(model: StackModel, handler: str) -> Registered:
