@@ -8,7 +8,7 @@ which is what the rest of the component reads.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Required, TypedDict
+from typing import Literal, Required, TypedDict
 
 import pulumi
 
@@ -40,12 +40,13 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Allocated storage in GiB (gp3). Default: `20`."""
 
     db_port: int
-    """TCP port the database listens on; the security-group rules follow it. Default: `3306`."""
+    """TCP port the database listens on (RDS MySQL: 1150-65535); the security-group rules follow
+    it. Default: `3306`."""
 
     db_ca_bundle_file: str
     """A PEM file of CA certificates to verify the database with, shipped in the package in place
-    of the partition's RDS bundle. Needed in AWS China until `handler/certs/rds-cn-bundle.pem`
-    is added (see handler/certs/README.md). Default: the shipped bundle of the partition."""
+    of the partition's RDS bundle (`handler/certs/`: the commercial and the AWS China global
+    bundles). Default: the shipped bundle of the partition."""
 
     db_connect_timeout_seconds: int
     """How long the function waits to connect to the database before failing. Default: `5`."""
@@ -85,9 +86,13 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Instruction set of the function (`arm64` or `x86_64`); the package is pure Python.
     Default: `arm64`."""
 
-    function_reserved_concurrency: int
-    """Most concurrent executions, so a burst cannot exhaust the database's `max_connections`
-    (each execution holds one connection). Default: half the instance class's `max_connections`."""
+    function_reserved_concurrency: int | Literal["auto"]
+    """Concurrent executions reserved for the job, which also caps them, so a burst cannot exhaust
+    the database's `max_connections` (each execution holds one connection). `"auto"`: half the
+    instance class's `max_connections`, less one for the migration. Lambda refuses a reservation
+    that leaves the account under 100 unreserved executions (a new account's limit may be 10):
+    the account's concurrency quota must be at least the reservation plus 100.
+    Default: none (no reservation; the prod stack sets `"auto"`)."""
 
     function_tracing: bool
     """X-Ray active tracing. Default: `true`."""
@@ -135,7 +140,7 @@ class Settings:
     function_timeout_seconds: int = 30
     function_runtime: str = "python3.12"
     function_architecture: str = "arm64"
-    function_reserved_concurrency: int | None = None
+    function_reserved_concurrency: int | Literal["auto"] | None = None
     function_tracing: bool = True
     log_retention_days: int = 30
     interface_endpoints: Sequence[str] = ("sns", "secretsmanager")

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import Settings, VpcLambdaWithPrivateServicesArgs
-from .database import create_database, function_concurrency_budget
+from .database import create_database
 from .encryption import aws_context, create_key
 from .function import (
     JOB_HANDLER,
@@ -26,16 +27,16 @@ from .function import (
 )
 from .messaging import create_messaging
 from .network import (
+    FUNCTION_AWS_APIS,
+    account_endpoint_policy,
     create_interface_endpoints,
     create_security_groups,
     endpoint_policy,
-    endpoint_spec,
-    network_facts,
     planned_rules,
 )
 from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, FunctionPackage, build_function_package
-from .reachability import PathVerdict, assess, blocked
-from .validation import ArgumentError, checked_subnet_ids, validate_args
+from .preview_checks import check_everything, checked_subnet_ids
+from .validation import ArgumentError
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 
@@ -50,8 +51,7 @@ def _function_package(ca_bundle_file: str | None) -> FunctionPackage:
 
 
 def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
-    """The package path of the CA bundle the function verifies the database with. Fails at
-    preview when the partition's RDS bundle is not shipped and none was given."""
+    """The package path of the CA bundle the function verifies the database with."""
     if custom:
         return CUSTOM_CA_BUNDLE
     bundle = CA_BUNDLES.get(partition)
@@ -59,13 +59,14 @@ def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool)
         raise ArgumentError([
             f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "
             f"the package ({bundle or 'none known'} missing); download that partition's RDS trust store "
-            "(see handler/certs/README.md) and either save it there or pass its path as db_ca_bundle_file"
+            "(see handler/certs/README.md) and pass its path as db_ca_bundle_file"
         ])
     return bundle
 
 
 def default_function_name(name: str) -> str:
-    return f"{name}-{pulumi.get_stack()}"[:MAX_FUNCTION_NAME]
+    """`<name>-<stack>`, with what Lambda refuses in a stack name (a period) made a hyphen."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-{pulumi.get_stack()}")[:MAX_FUNCTION_NAME]
 
 
 def migration_function_name(function_name: str) -> str:
@@ -73,17 +74,9 @@ def migration_function_name(function_name: str) -> str:
     return function_name[: MAX_FUNCTION_NAME - len(suffix)] + suffix
 
 
-def refuse_blocked_paths(verdicts: list[PathVerdict]) -> None:
-    """Fail at preview, as the article's stages 1 and 2 failed at run time."""
-    problems = [
-        f"interface_endpoints / nat_egress: {v.path} is unreachable: {v.reason}; add {v.path!r} to "
-        "interface_endpoints, or set nat_egress=true if the subnets route to a NAT gateway"
-        if v.path != "database"
-        else f"db_port: the database is unreachable: {v.reason}"
-        for v in blocked(verdicts)
-    ]
-    if problems:
-        raise ArgumentError(problems)
+def _least_privilege_policy(action: str, arns: list[str]) -> str:
+    resource_arn, role_arn = arns
+    return endpoint_policy(action, resource_arn, role_arn)
 
 
 def ids_by_key(ids: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
@@ -151,25 +144,22 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         args: VpcLambdaWithPrivateServicesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        settings = validate_args(args)
-        if function_concurrency_budget(settings) is None:
-            raise ArgumentError([
-                f"function_reserved_concurrency: no default for db_instance_class {settings.db_instance_class!r} "
-                "(its max_connections is not known here); set function_reserved_concurrency explicitly"
-            ])
-        self.verdicts = assess(network_facts(settings))
-        refuse_blocked_paths(self.verdicts)
+        checked = check_everything(name, args, opts)
+        self.verdicts = checked.verdicts
         super().__init__(TYPE_TOKEN, name, None, opts)
-        # Subnets are looked up before any child is registered; IDs that are still Outputs
-        # are checked once known, and everything placed in the subnets waits for the check.
-        subnet_ids = checked_subnet_ids(settings.private_subnet_ids, self)
+        settings = checked.settings
+        # Subnets given as Outputs are checked once known; everything placed in them waits.
+        subnet_ids = checked_subnet_ids(settings.private_subnet_ids, checked.zone_problems, self)
         settings = dataclasses.replace(settings, private_subnet_ids=subnet_ids)
         self.settings: Settings = settings
         tags = {"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags}
         function_name = settings.function_name or default_function_name(name)
         migration_name = migration_function_name(function_name)
         ctx = aws_context(self)
-        partition = ctx.apply(lambda c: c.partition)
+        partition = pulumi.Output.from_input(checked.place.partition)
+        package = _function_package(settings.db_ca_bundle_file)
+        ca_bundle = ca_bundle_in_package(package, checked.place.partition,
+                                         custom=settings.db_ca_bundle_file is not None)
 
         groups = create_security_groups(
             name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self
@@ -199,24 +189,31 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             settings.function_tracing,
             self,
         )
-        # Each endpoint lets through only what the function does with it, and only for its role.
-        endpoint_policies = {
-            "sns": pulumi.Output.all(topic.arn, role.arn).apply(
-                lambda v: endpoint_policy("sns:Publish", v[0], v[1])),
-            "secretsmanager": pulumi.Output.all(database.secret_arn, role.arn).apply(
-                lambda v: endpoint_policy("secretsmanager:GetSecretValue", v[0], v[1])),
+        # Endpoints of the APIs the function calls let through only what it does with them, and
+        # only for its role; any other endpoint only this account's principals on its resources.
+        function_calls = {
+            "sns": ("sns:Publish", topic.arn),
+            "secretsmanager": ("secretsmanager:GetSecretValue", database.secret_arn),
         }
+        assert set(function_calls) == set(FUNCTION_AWS_APIS)
+        endpoint_policies: dict[str, pulumi.Input[str]] = {}
+        for service in settings.interface_endpoints:
+            if service in function_calls:
+                action, resource_arn = function_calls[service]
+                endpoint_policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
+                    functools.partial(_least_privilege_policy, action))
+            else:
+                endpoint_policies[service] = ctx.apply(lambda c: account_endpoint_policy(c.account_id))
         endpoints = create_interface_endpoints(
             name,
             settings.vpc_id,
             settings.private_subnet_ids,
             groups.id("endpoint-sg"),
-            [endpoint_spec(service) for service in settings.interface_endpoints],
+            {service: str(found.name) for service, found in checked.endpoint_services.items()},
             endpoint_policies,
             tags,
             self,
         )
-        package = _function_package(settings.db_ca_bundle_file)
         environment: dict[str, pulumi.Input[str]] = {
             "DB_HOST": database.instance.address,
             "DB_PORT": database.instance.port.apply(str),
@@ -224,8 +221,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             "DB_SECRET_ARN": database.secret_arn,
             "DB_CONNECT_TIMEOUT": str(settings.db_connect_timeout_seconds),
             # Always explicit: the bundle of the partition, or the one given as an argument.
-            "DB_CA_BUNDLE": partition.apply(
-                lambda p: ca_bundle_in_package(package, p, custom=settings.db_ca_bundle_file is not None)),
+            "DB_CA_BUNDLE": ca_bundle,
             "TOPIC_ARN": topic.arn,
         }
         vpc_function = functools.partial(
@@ -243,7 +239,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             parent=self,
         )
         job = vpc_function(f"{name}-function", function_name, JOB_HANDLER,
-                           reserved_concurrency=function_concurrency_budget(settings))
+                           reserved_concurrency=checked.reserved_concurrency)
         migration = vpc_function(f"{name}-migration", migration_name, MIGRATION_HANDLER, reserved_concurrency=None)
         # The schema is applied inside the VPC during `pulumi up`, once the database, the
         # network path and the Secrets Manager endpoint exist; a new schema runs it again.

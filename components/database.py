@@ -49,14 +49,32 @@ def default_max_connections(instance_class: str) -> int | None:
 
 
 def function_concurrency_budget(settings: Settings) -> int | None:
-    """Reserved concurrency: the explicit argument, or half the class's `max_connections`
-    less one for the migration function."""
-    if settings.function_reserved_concurrency is not None:
-        return settings.function_reserved_concurrency
+    """Reserved concurrency: none by default (a new account, whose concurrency limit may be 10,
+    refuses any reservation); the explicit number; or with `"auto"`, half the class's
+    `max_connections` less one for the migration function (None when the class is unknown)."""
+    if settings.function_reserved_concurrency is None:
+        return None
+    if settings.function_reserved_concurrency != "auto":
+        return int(settings.function_reserved_concurrency)
     max_connections = default_max_connections(settings.db_instance_class)
     if max_connections is None:
         return None
     return max(1, math.floor(max_connections * FUNCTION_CONNECTION_SHARE) - 1)
+
+
+def concurrency_problems(settings: Settings) -> list[str]:
+    """An "auto" budget needs a known class; an explicit one must fit the database's connections."""
+    name = "function_reserved_concurrency"
+    max_connections = default_max_connections(settings.db_instance_class)
+    if settings.function_reserved_concurrency == "auto" and max_connections is None:
+        return [f"{name}: 'auto' needs the max_connections of db_instance_class {settings.db_instance_class!r}, "
+                "which is not known here; set a number"]
+    budget = function_concurrency_budget(settings)
+    if budget is not None and max_connections is not None and budget >= max_connections:
+        return [f"{name}: got {budget}; {settings.db_instance_class} allows {max_connections} connections "
+                "(max_connections) and each execution holds one, with one more for the migration: "
+                f"at most {max_connections - 1}, or 'auto' for half"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,7 @@ def create_database(
     subnet_group = aws.rds.SubnetGroup(
         f"{name}-db-subnets",
         subnet_ids=subnet_ids,
-        description=f"Private subnets of {name}'s database",
+        description=f"Private subnets of the {name} database",
         tags=dict(tags),
         opts=opts,
     )
@@ -98,7 +116,7 @@ def create_database(
         monitoring_role = aws.iam.Role(
             f"{name}-db-monitoring-role",
             assume_role_policy=service_trust_policy(MONITORING_PRINCIPAL),
-            description=f"Enhanced monitoring of {name}'s database",
+            description=f"Enhanced monitoring of the {name} database",
             tags=dict(tags),
             opts=opts,
         )

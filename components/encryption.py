@@ -97,7 +97,7 @@ def create_key(
 ) -> aws.kms.Key:
     key = aws.kms.Key(
         f"{name}-key",
-        description=f"Encrypts {name}'s topic, queue, logs, database, secret and function environment",
+        description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=pulumi.Output.all(ctx, role_arn).apply(lambda v: key_policy(v[0], v[1], log_group_names)),

@@ -62,7 +62,7 @@ def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Res
     return aws.iam.Role(
         f"{name}-LambdaExecRole",
         assume_role_policy=service_trust_policy(LAMBDA_SERVICE_PRINCIPAL),
-        description=f"Execution role of {name}'s functions",
+        description=f"Execution role of the {name} functions",
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )

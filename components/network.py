@@ -23,10 +23,10 @@ DB_PORT = "db-port"
 
 # Group key -> (description, Name tag). Keys are the article's names.
 SECURITY_GROUPS: Mapping[str, str] = {
-    "lambda-sg": "The function's network interfaces",
+    "lambda-sg": "Network interfaces of the function",
     "rds-sg": "The RDS MySQL instance",
     "endpoint-sg": "The interface VPC endpoints the function calls",
-    "placeholder-sg": "Swapped onto the function's interfaces at destroy so they are released fast",
+    "placeholder-sg": "No rules - swapped onto the function interfaces at destroy so they are released fast",
 }
 
 
@@ -63,7 +63,7 @@ NAT_EGRESS_RULE = SecurityGroupRule(
 @dataclass(frozen=True)
 class InterfaceEndpointSpec:
     service: str
-    """Service short name as `aws.ec2.get_vpc_endpoint_service(service=...)` takes it."""
+    """Service short name (`sns`, `secretsmanager`, `sqs`)."""
     label: str
     """Logical-name suffix, following the article's `endpoint-SNS`."""
 
@@ -110,7 +110,8 @@ def network_facts(settings: Settings) -> NetworkFacts:
 
 
 def endpoint_policy(action: str, resource_arn: str, principal_arn: str) -> str:
-    """What may pass through an endpoint: one action, on one resource, by one role."""
+    """What may pass through an endpoint of an API the function calls: one action, on one
+    resource, by one role."""
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
@@ -118,6 +119,24 @@ def endpoint_policy(action: str, resource_arn: str, principal_arn: str) -> str:
             "Principal": {"AWS": principal_arn},
             "Action": action,
             "Resource": resource_arn,
+        }],
+    })
+
+
+def account_endpoint_policy(account_id: str) -> str:
+    """What may pass through an endpoint the function does not use itself (an extra entry in
+    `interface_endpoints`, for other workloads in the VPC): any call by a principal of this
+    account on a resource of this account. Calls on other accounts' resources, or with no
+    resource account, are refused through it."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ThisAccountsPrincipalsOnThisAccountsResources",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id, "aws:ResourceAccount": account_id}},
         }],
     })
 
@@ -180,30 +199,26 @@ def create_interface_endpoints(
     vpc_id: pulumi.Input[str],
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     security_group_id: pulumi.Input[str],
-    specs: Sequence[InterfaceEndpointSpec],
+    services: Mapping[str, str],
     policies: Mapping[str, pulumi.Input[str]],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> dict[str, aws.ec2.VpcEndpoint]:
-    """One interface endpoint with private DNS per service. Service names are looked up:
-    in AWS China some are `cn.com.amazonaws.<region>.<svc>`, so formatting them is wrong."""
+    """One interface endpoint with private DNS per service (short name -> the endpoint service
+    name looked up at preview), each with its policy."""
     endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
-    for spec in specs:
-        service = aws.ec2.get_vpc_endpoint_service_output(
-            service=spec.service,
-            service_type="Interface",
-            opts=pulumi.InvokeOutputOptions(parent=parent),
-        )
-        endpoints[spec.service] = aws.ec2.VpcEndpoint(
-            f"{name}-{spec.label}",
+    for service, service_name in services.items():
+        label = endpoint_spec(service).label
+        endpoints[service] = aws.ec2.VpcEndpoint(
+            f"{name}-{label}",
             vpc_id=vpc_id,
-            service_name=service.service_name,
+            service_name=service_name,
             vpc_endpoint_type="Interface",
             private_dns_enabled=True,
             subnet_ids=subnet_ids,
             security_group_ids=[security_group_id],
-            policy=policies.get(spec.service),
-            tags={**tags, "Name": f"{name}-{spec.label}"},
+            policy=policies[service],
+            tags={**tags, "Name": f"{name}-{label}"},
             opts=pulumi.ResourceOptions(parent=parent),
         )
     return endpoints

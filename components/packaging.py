@@ -38,6 +38,14 @@ FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 SCHEMA_FILE = "schema.sql"
 CA_BUNDLES = {"aws": "certs/rds-global-bundle.pem", "aws-cn": "certs/rds-cn-bundle.pem"}
 """The RDS CA bundle each partition's function verifies the database with (handler/certs)."""
+
+
+def shipped_ca_bundle(partition: str, handler_dir: Path = HANDLER_DIR) -> str | None:
+    """The package path of the partition's RDS CA bundle, if one is shipped."""
+    bundle = CA_BUNDLES.get(partition)
+    return bundle if bundle is not None and (handler_dir / bundle).is_file() else None
+
+
 CUSTOM_CA_BUNDLE = "certs/custom-ca-bundle.pem"
 """Where a CA bundle given as `db_ca_bundle_file` lands in the package."""
 DEFAULT_BUILD_DIR = Path(".build") / "function-packages"

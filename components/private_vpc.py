@@ -47,7 +47,7 @@ class PrivateVpc(pulumi.ComponentResource):
             vpc_id=vpc.id,
             ingress=[],
             egress=[],
-            tags={**tags, "Name": f"{name}-default (no rules)"},
+            tags={**tags, "Name": f"{name}-default - no rules"},
             opts=child,
         )
         self._flow_logs(name, vpc.id, flow_log_retention_days, tags, child)

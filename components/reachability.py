@@ -144,3 +144,15 @@ def assess(facts: NetworkFacts) -> list[PathVerdict]:
 
 def blocked(verdicts: Iterable[PathVerdict]) -> list[PathVerdict]:
     return [v for v in verdicts if not v.reachable]
+
+
+def blocked_path_problems(verdicts: Iterable[PathVerdict]) -> list[str]:
+    """Each blocked path as a problem naming what to change: the article's stages 1 and 2,
+    refused at preview instead of timing out at run time."""
+    return [
+        f"interface_endpoints / nat_egress: {v.path} is unreachable: {v.reason}; add {v.path!r} to "
+        "interface_endpoints, or set nat_egress=true if the subnets route to a NAT gateway"
+        if v.path != "database"
+        else f"db_port: the database is unreachable: {v.reason}"
+        for v in blocked(verdicts)
+    ]

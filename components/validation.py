@@ -1,66 +1,77 @@
 """Argument checks, run when the component is constructed, before anything is registered.
 
 Pure functions: each takes plain values and returns the problems it finds, as messages that
-name the argument, what was given and what is allowed. `validate_args` gathers them all so a
-user sees every mistake at once. Values that are still Outputs (a subnet of a VPC made in the
-same program) are skipped here and checked by the same functions once known.
+name the argument, what was given and what is allowed. `preview_checks` gathers them with what
+AWS was asked, so a user sees every mistake at once. Values that are still Outputs (a subnet of
+a VPC made in the same program) are skipped here and checked by the same functions once known.
+What AWS accepts for a value (lengths, patterns, ranges) comes from `aws_limits`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.settings import get_root_resource
 
+from . import aws_limits as limits
 from .args import REQUIRED_ARGS, Settings
 
-# CloudWatch Logs accepts exactly these retentions (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                      2557, 2922, 3288, 3653)
-LAMBDA_MEMORY_MB = (128, 10240)
-LAMBDA_TIMEOUT_S = (1, 900)
-DB_CONNECT_TIMEOUT_S = (1, 60)
-RDS_MYSQL_STORAGE_GB = (20, 65536)
-PORT_RANGE = (1, 65535)
-RUNTIMES = ("python3.11", "python3.12", "python3.13")
-ARCHITECTURES = ("arm64", "x86_64")
-# MySQL reserves these; RDS refuses them as master user names.
-RESERVED_DB_USERS = frozenset({"root", "rdsadmin", "admin", "mysql.sys", "mysql.session", "mysql.infoschema"})
+LAMBDA = "aws:lambda/function:Function"
+INSTANCE = "aws:rds/instance:Instance"
+MIGRATION_SUFFIX = "-migrate"
+COMPONENT_TAG_KEYS = ("component", "component-name", "Name")
+"""Tags the component adds to what the user gives."""
+MAX_COMPONENT_NAME = 32
+"""The component's name prefixes its children's logical names; the provider names several of
+them `<logical name>-<7 hex>` within AWS's limits (an IAM role: 64 characters, and the
+program's flow-log role is `<name>-network-flow-logs-role-<7 hex>`)."""
+RESERVED_TAG_PREFIXES = ("aws:", "rds:")
+"""`aws:` is reserved everywhere, `rds:` on RDS resources; user tags go on both."""
+USER_TAGS = limits.Tags(
+    "the strictest of the tagging rules of every service the component tags",
+    max_tags=limits.GENERIC_TAGS.max_tags - len(COMPONENT_TAG_KEYS),
+    reserved_prefixes=RESERVED_TAG_PREFIXES,
+)
+FUNCTION_NAME = limits.Text(
+    "Lambda API: CreateFunction FunctionName, less the migration function's -migrate",
+    64 - len(MIGRATION_SUFFIX), 1, r"[a-zA-Z0-9_-]+", "letters, digits, hyphens or underscores",
+)
 
+# Arguments that are one AWS property each: checked against the table of what AWS accepts.
+AWS_PROPERTIES: Mapping[str, limits.Limit] = {
+    "db_name": limits.LIMITS[INSTANCE]["dbName"],
+    "db_username": limits.LIMITS[INSTANCE]["username"],
+    "db_engine_version": limits.LIMITS[INSTANCE]["engineVersion"],
+    "db_instance_class": limits.LIMITS[INSTANCE]["instanceClass"],
+    "db_allocated_storage_gb": limits.LIMITS[INSTANCE]["allocatedStorage"],
+    "db_port": limits.LIMITS[INSTANCE]["port"],
+    "db_monitoring_interval_seconds": limits.LIMITS[INSTANCE]["monitoringInterval"],
+    "topic_name": limits.LIMITS["aws:sns/topic:Topic"]["name"],
+    "function_name": FUNCTION_NAME,
+    "function_memory_mb": limits.LIMITS[LAMBDA]["memorySize"],
+    "function_timeout_seconds": limits.LIMITS[LAMBDA]["timeout"],
+    "function_runtime": limits.LIMITS[LAMBDA]["runtime"],
+    "function_architecture": limits.Choice("Lambda API: CreateFunction Architectures", limits.LAMBDA_ARCHITECTURES),
+    "log_retention_days": limits.LIMITS["aws:cloudwatch/logGroup:LogGroup"]["retentionInDays"],
+}
+# The component's own ranges, narrower than AWS's.
+INT_RANGES: Mapping[str, tuple[int, int]] = {
+    "db_connect_timeout_seconds": (1, 60),
+    "db_backup_retention_days": (1, 35),  # 0 would turn automated backups off
+}
 PATTERNS: Mapping[str, tuple[str, str]] = {
     "vpc_id": (r"vpc-[0-9a-zA-Z]+", "a VPC ID such as vpc-0123456789abcdef0"),
-    "db_name": (r"[A-Za-z][A-Za-z0-9_]{0,63}", "a letter then up to 63 letters, digits or underscores"),
-    "db_username": (r"[A-Za-z][A-Za-z0-9_]{0,15}", "a letter then up to 15 letters, digits or underscores"),
-    "db_engine_version": (r"\d+\.\d+(\.\d+)?", "major.minor[.patch], e.g. 8.4 or 8.0.39"),
-    "db_instance_class": (r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class such as db.t4g.micro"),
-    "topic_name": (r"[A-Za-z0-9_-]{1,256}", "1-256 letters, digits, hyphens or underscores"),
-    "function_name": (r"[A-Za-z0-9_-]{1,56}", "1-56 letters, digits, hyphens or underscores "
-                      "(the migration function adds -migrate)"),
-}
-SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
-INT_RANGES: Mapping[str, tuple[int, int]] = {
-    "db_port": PORT_RANGE,
-    "db_allocated_storage_gb": RDS_MYSQL_STORAGE_GB,
-    "db_connect_timeout_seconds": DB_CONNECT_TIMEOUT_S,
-    "function_memory_mb": LAMBDA_MEMORY_MB,
-    "function_timeout_seconds": LAMBDA_TIMEOUT_S,
-    "db_backup_retention_days": (1, 35),
-    "function_reserved_concurrency": (1, 1000),
-}
-CHOICES: Mapping[str, Sequence[Any]] = {
-    "function_runtime": RUNTIMES,
-    "function_architecture": ARCHITECTURES,
-    "log_retention_days": LOG_RETENTION_DAYS,
-    "db_monitoring_interval_seconds": (0, 1, 5, 10, 15, 30, 60),
 }
 BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress")
+SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
 SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
+AUTO = "auto"
+"""`function_reserved_concurrency="auto"`: sized from the instance class's max_connections."""
+RESERVED_CONCURRENCY = (1, 100_000)
 
 
 class ArgumentError(ValueError):
@@ -115,22 +126,39 @@ def check_subnet_ids(value: Any) -> list[str]:
     return problems
 
 
-def check_subnet_azs(subnet_azs: Mapping[str, str]) -> list[str]:
-    """Subnet ID -> availability zone, as looked up."""
-    zones = set(subnet_azs.values())
-    if len(zones) < 2:
-        listing = ", ".join(f"{s} ({az})" for s, az in subnet_azs.items())
-        return [f"private_subnet_ids: all in one availability zone: {listing}; expected subnets in at least "
-                "two availability zones (the function and the DB subnet group need two AZs)"]
-    return []
-
-
 def _check_int(name: str, value: Any, low: int, high: int) -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return [f"{name}: got {value!r}; expected a whole number from {low} to {high}"]
-    if not low <= value <= high:
-        return [f"{name}: got {value}; allowed: {low} to {high}"]
+    return limits.check(limits.Number("the component's range", low, high), name, value)
+
+
+def check_component_name(name: Any) -> list[str]:
+    """The component's name: it becomes part of resource names RDS, IAM and Lambda judge."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name) or "--" in name \
+            or name.endswith("-") or len(name) > MAX_COMPONENT_NAME:
+        return [f"name: got {name!r}; allowed: a lowercase letter, then lowercase letters, digits or single hyphens, "
+                f"not ending in a hyphen, at most {MAX_COMPONENT_NAME} characters (it prefixes the names of the "
+                "database, roles and functions)"]
     return []
+
+
+def check_reserved_concurrency(value: Any) -> list[str]:
+    name = "function_reserved_concurrency"
+    if value is None or value == AUTO:
+        return []
+    if isinstance(value, str):
+        return [f"{name}: got {value!r}; expected a whole number or {AUTO!r}"]
+    return _check_int(name, value, *RESERVED_CONCURRENCY)
+
+
+def check_tags(tags: Any) -> list[str]:
+    if tags is None or is_unknown(tags):
+        return []
+    if not isinstance(tags, Mapping):
+        return [f"tags: got {tags!r}; expected a mapping of strings to strings"]
+    problems = limits.check(USER_TAGS, "tags", tags)
+    taken = sorted(set(tags) & set(COMPONENT_TAG_KEYS))
+    if taken:
+        problems.append(f"tags: {', '.join(taken)} set by the component itself; choose other keys")
+    return problems
 
 
 def check_values(args: Mapping[str, Any]) -> list[str]:
@@ -141,25 +169,18 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
             continue
         if not isinstance(value, str) or not re.fullmatch(pattern, value):
             problems.append(f"{name}: got {value!r}; allowed: {allowed}")
+    for name, limit in AWS_PROPERTIES.items():
+        if args.get(name) is not None:
+            problems += limits.check(limit, name, args[name])
     for name, (low, high) in INT_RANGES.items():
         if args.get(name) is not None:
             problems += _check_int(name, args[name], low, high)
-    for name, choices in CHOICES.items():
-        value = args.get(name)
-        if value is not None and (isinstance(value, bool) or value not in choices):
-            problems.append(f"{name}: got {value!r}; allowed: {', '.join(map(str, choices))}")
     for name in BOOLS:
         value = args.get(name)
         if value is not None and not isinstance(value, bool):
             problems.append(f"{name}: got {value!r}; expected true or false")
-    username = args.get("db_username")
-    if isinstance(username, str) and username.lower() in RESERVED_DB_USERS:
-        problems.append(f"db_username: {username!r} is reserved by MySQL/RDS; choose another name")
-    tags = args.get("tags")
-    if tags is not None and not is_unknown(tags) and (
-        not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
-    ):
-        problems.append(f"tags: got {tags!r}; expected a mapping of strings to strings")
+    problems += check_reserved_concurrency(args.get("function_reserved_concurrency"))
+    problems += check_tags(args.get("tags"))
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))
     problems += check_ca_bundle_file(args.get("db_ca_bundle_file"))
@@ -220,66 +241,14 @@ def problems_in(args: Mapping[str, Any]) -> list[str]:
     return [problem for check in CHECKS for problem in check(args)]
 
 
-def validate_args(args: Mapping[str, Any]) -> Settings:
-    """Check everything known now; raise one ArgumentError listing every problem."""
-    if not isinstance(args, Mapping):
-        raise ArgumentError([f"args: got {type(args).__name__}; expected a mapping of argument names to values"])
-    problems = problems_in(args)
-    if problems:
-        raise ArgumentError(problems)
-    return Settings(**{k: v for k, v in args.items() if v is not None})
+def settings_from(args: Mapping[str, Any]) -> Settings:
+    """The arguments with every default filled in (call after `problems_in` found nothing, or to
+    read the valid part of arguments that have problems)."""
+    known = set(Settings.__dataclass_fields__)
+    given = {k: v for k, v in args.items() if v is not None and k in known}
+    return Settings(**{"vpc_id": "", "private_subnet_ids": [], **given})
 
 
-# Availability zone of each subnet looked up so far, per program (keyed by its root stack
-# resource). Components of one program usually share subnets; each synchronous lookup also
-# costs more the more the program has already registered, so each subnet is looked up once.
-_ZONES: weakref.WeakKeyDictionary[pulumi.Resource, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def _subnet_zone(subnet: str, parent: pulumi.Resource) -> str:
-    import pulumi_aws as aws  # the pure checks above need no provider
-
-    root = get_root_resource()
-    known = _ZONES.setdefault(root, {}) if root is not None else {}
-    if subnet not in known:
-        found = aws.ec2.get_subnet(id=subnet, opts=pulumi.InvokeOptions(parent=parent)).availability_zone
-        known[subnet] = str(found)
-    return known[subnet]
-
-
-def _subnet_zone_problems(subnet_ids: Sequence[str], parent: pulumi.Resource) -> list[str]:
-    return check_subnet_azs({subnet: _subnet_zone(subnet, parent) for subnet in subnet_ids})
-
-
-def checked_subnet_ids(
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]], parent: pulumi.Resource
-) -> pulumi.Input[Sequence[pulumi.Input[str]]]:
-    """Look the subnets up and refuse them all in one AZ. Known IDs are checked now (an error
-    before any child exists); Outputs are checked once known, with the same messages."""
-    if not is_unknown(subnet_ids) and not any(is_unknown(s) for s in subnet_ids):  # type: ignore[union-attr]
-        problems = _subnet_zone_problems(list(subnet_ids), parent)  # type: ignore[arg-type]
-        if problems:
-            raise ArgumentError(problems)
-        return subnet_ids
-
-    import pulumi_aws as aws
-
-    def check(given: Sequence[Any]) -> pulumi.Output[list[str]]:
-        ids = [str(subnet) for subnet in given]
-        problems = check_subnet_ids(given)
-        if problems:
-            raise ArgumentError(problems)
-        zones = [
-            aws.ec2.get_subnet_output(id=subnet, opts=pulumi.InvokeOutputOptions(parent=parent)).availability_zone
-            for subnet in ids
-        ]
-
-        def judge(found: list[str]) -> list[str]:
-            zone_problems = check_subnet_azs(dict(zip(ids, found, strict=True)))
-            if zone_problems:
-                raise ArgumentError(zone_problems)
-            return ids
-
-        return pulumi.Output.all(*zones).apply(judge)
-
-    return pulumi.Output.from_input(subnet_ids).apply(check)
+def arguments_named(problems: Iterable[str]) -> set[str]:
+    """The argument names the problems start with (`db_port: got 0 ...` -> `db_port`)."""
+    return {problem.split(":", 1)[0] for problem in problems}

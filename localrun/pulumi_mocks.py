@@ -23,16 +23,45 @@ ACCOUNT_ID = "123456789012"
 PARTITIONS = {
     "aws": ("amazonaws.com", "us-east-1"),
     "aws-cn": ("amazonaws.com.cn", "cn-northwest-1"),
+    "aws-us-gov": ("amazonaws.com", "us-gov-west-1"),
 }
 
 
+# AWS China names many endpoint services `cn.com.amazonaws.<region>.<svc>`; sns, secretsmanager
+# and the rest keep `com.amazonaws.<region>.<svc>` there (the article's is com.amazonaws....sns).
+CHINA_PREFIXED_SERVICES = frozenset({
+    "sqs", "sts", "lambda", "ec2", "xray", "monitoring", "ecr.api", "ecr.dkr", "execute-api", "states",
+    "ssm", "ssmmessages", "ec2messages", "elasticloadbalancing", "autoscaling", "application-autoscaling",
+})
+ENDPOINT_SERVICES = ("sns", "secretsmanager", "logs", "kms", "sqs", "sts", "lambda", "ec2", "xray", "monitoring",
+                     "ecr.api", "ecr.dkr", "execute-api", "states", "ssm", "events", "rds")
+MYSQL_VERSIONS = ("8.0.39", "8.0.40", "8.0.42", "8.4.5", "8.4.6", "8.4.7")
+ORDERABLE_CLASSES = ("db.t3.micro", "db.t3.small", "db.t3.medium", "db.t4g.micro", "db.t4g.small", "db.t4g.medium",
+                     "db.t4g.large", "db.m6g.large", "db.m6g.xlarge", "db.m7g.large", "db.r6g.large", "db.r7g.large")
+
+
 def endpoint_service_name(partition: str, region: str, service: str) -> str:
-    """What the mocked `get_vpc_endpoint_service` answers. In China it answers with the
-    `cn.com.amazonaws.` prefix for Secrets Manager, so a component that formats names
-    itself instead of using the lookup is caught."""
-    if partition == "aws-cn" and service == "secretsmanager":
-        return f"cn.com.amazonaws.{region}.{service}"
-    return f"com.amazonaws.{region}.{service}"
+    """The name AWS gives a service's interface endpoint service in that partition."""
+    prefix = "cn.com.amazonaws" if partition == "aws-cn" and service in CHINA_PREFIXED_SERVICES else "com.amazonaws"
+    return f"{prefix}.{region}.{service}"
+
+
+# Types the provider names `<logical name>-<7 hex>` when no name is given, and the property
+# it fills; the RDS instance's identifier gets no separator.
+AUTONAMED_PROPERTIES = {
+    "aws:ec2/securityGroup:SecurityGroup": "name",
+    "aws:rds/instance:Instance": "identifier",
+    "aws:rds/subnetGroup:SubnetGroup": "name",
+    "aws:rds/parameterGroup:ParameterGroup": "name",
+    "aws:sns/topic:Topic": "name",
+    "aws:sqs/queue:Queue": "name",
+    "aws:iam/role:Role": "name",
+    "aws:iam/rolePolicy:RolePolicy": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "name",
+}
 
 
 @dataclass
@@ -59,6 +88,16 @@ class AwsMocks(pulumi.runtime.Mocks):
     region: str = "us-east-1"
     subnet_azs: dict[str, str] = field(default_factory=dict)
     """Subnet ID -> availability zone, answered by `get_subnet`."""
+    subnet_vpcs: dict[str, str] = field(default_factory=dict)
+    """Subnet ID -> VPC ID, answered by `get_subnet` (default: `vpc-given`)."""
+    endpoint_services: dict[str, dict[str, Any]] | None = None
+    """Endpoint service name -> details (`availabilityZones`, `vpcEndpointPolicySupported`);
+    default: `ENDPOINT_SERVICES` named for the partition, in zones a, b and c."""
+    mysql_versions: tuple[str, ...] = MYSQL_VERSIONS
+    orderable_classes: tuple[str, ...] = ORDERABLE_CLASSES
+    orderable_zones: tuple[str, ...] | None = None
+    """Zones where the instance classes are offered (default: a, b and c of the region)."""
+    multi_az_capable: bool = True
     registered: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -79,6 +118,12 @@ class AwsMocks(pulumi.runtime.Mocks):
         typ, name = args.typ, args.name
         rid = f"{name}-id"
         physical = inputs.get("name") or f"{name}-{self._hex(name)[:7]}"
+        autonamed = AUTONAMED_PROPERTIES.get(typ)
+        if autonamed and not inputs.get(autonamed):
+            # As the provider does: <logical name>-<7 hex> (the DB identifier without the hyphen).
+            separator = "" if typ == "aws:rds/instance:Instance" else "-"
+            out[autonamed] = f"{name}{separator}{self._hex(name)[:7]}"
+            physical = out[autonamed]
         if typ == "aws:ec2/securityGroup:SecurityGroup":
             rid = f"sg-{self._hex(name)}"
             out.update(arn=self.arn("ec2", f"security-group/{rid}"), name=physical)
@@ -149,7 +194,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.registered.append(Registered(typ, name, inputs, out, id=rid if args.custom else None))
         return rid, out
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]  # both accepted
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:  # a dict, or (dict, failures) as the provider fails
         token, a = args.token, dict(args.args)
         self.calls.append((token, a))
         if token == "aws:index/getPartition:getPartition":
@@ -169,20 +214,92 @@ class AwsMocks(pulumi.runtime.Mocks):
             names = [f"{self.region}{s}" for s in "abc"]
             return {"names": names, "zoneIds": [f"z{i}" for i in range(3)], "id": self.region}
         if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
-            service = a["service"]
-            return {
-                "id": service,
-                "service": service,
-                "serviceName": endpoint_service_name(self.partition, self.region, service),
-                "serviceType": a.get("serviceType", "Interface"),
-                "privateDnsName": f"{service}.{self.region}.{self.dns_suffix}",
-            }
+            return self._endpoint_service(a)
+        if token == "aws:rds/getEngineVersion:getEngineVersion":
+            return self._engine_version(a)
+        if token == "aws:rds/getOrderableDbInstance:getOrderableDbInstance":
+            return self._orderable(a)
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = a["id"]
             if subnet_id not in self.subnet_azs:  # unknown subnets land in zones a, b, c, a, ...
                 self.subnet_azs[subnet_id] = f"{self.region}{'abc'[len(self.subnet_azs) % 3]}"
-            return {"id": subnet_id, "availabilityZone": self.subnet_azs[subnet_id], "vpcId": "vpc-given"}
+            return {"id": subnet_id, "availabilityZone": self.subnet_azs[subnet_id],
+                    "vpcId": self.subnet_vpcs.get(subnet_id, "vpc-given")}
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
+
+    def zones(self) -> list[str]:
+        return [f"{self.region}{s}" for s in "abc"]
+
+    def endpoint_catalog(self) -> dict[str, dict[str, Any]]:
+        if self.endpoint_services is not None:
+            return self.endpoint_services
+        return {endpoint_service_name(self.partition, self.region, service):
+                {"availabilityZones": self.zones(), "vpcEndpointPolicySupported": True}
+                for service in ENDPOINT_SERVICES}
+
+    def _endpoint_service(self, a: dict[str, Any]) -> Any:
+        # As the provider does: `service=x` asks for exactly com.amazonaws.<region>.x (it never
+        # tries the cn.com prefix); `service_name=` asks for that name; filters are ORed values.
+        wanted: set[str] | None = None
+        if a.get("serviceName"):
+            wanted = {a["serviceName"]}
+        elif a.get("service"):
+            wanted = {f"com.amazonaws.{self.region}.{a['service']}"}
+        for entry in a.get("filters") or []:
+            if entry.get("name") == "service-name":
+                values = set(entry.get("values") or [])
+                wanted = values if wanted is None else wanted & values
+        catalog = self.endpoint_catalog()
+        found = [name for name in sorted(catalog) if wanted is None or name in wanted]
+        if not found:
+            return {}, [("", "no matching EC2 VPC Endpoint Service found")]
+        if len(found) > 1:
+            return {}, [("", "multiple EC2 VPC Endpoint Services matched; use additional constraints to reduce "
+                             "matches to a single EC2 VPC Endpoint Service")]
+        name, details = found[0], catalog[found[0]]
+        service = name.rsplit(f".{self.region}.", 1)[-1]
+        return {
+            "id": name,
+            "serviceName": name,
+            "serviceType": "Interface",
+            "availabilityZones": list(details["availabilityZones"]),
+            "vpcEndpointPolicySupported": details.get("vpcEndpointPolicySupported", True),
+            "privateDnsName": f"{service}.{self.region}.{self.dns_suffix}",
+            "owner": "amazon",
+            "acceptanceRequired": False,
+        }
+
+    def _engine_version(self, a: dict[str, Any]) -> Any:
+        version = str(a.get("version") or "")
+        matching = [v for v in self.mysql_versions if v == version or v.startswith(f"{version}.")]
+        if a.get("engine") != "mysql" or not matching:
+            return {}, [("", "no RDS engine versions match the criteria and preferred versions")]
+        if len(matching) > 1 and not a.get("latest"):
+            return {}, [("", "multiple RDS engine versions match the criteria")]
+        actual = max(matching, key=lambda v: tuple(int(p) for p in v.split(".")))
+        major_minor = ".".join(actual.split(".")[:2])
+        return {"id": actual, "engine": "mysql", "version": version, "versionActual": actual,
+                "parameterGroupFamily": f"mysql{major_minor}", "status": "available"}
+
+    def _orderable(self, a: dict[str, Any]) -> Any:
+        if (a.get("engine") != "mysql" or a.get("engineVersion") not in self.mysql_versions
+                or a.get("instanceClass") not in self.orderable_classes):
+            return {}, [("", "no RDS Orderable DB Instance Options found matching criteria; try different search")]
+        return {
+            "id": a["instanceClass"],
+            "engine": "mysql",
+            "engineVersion": a["engineVersion"],
+            "instanceClass": a["instanceClass"],
+            "storageType": a.get("storageType", "gp3"),
+            "availabilityZones": list(self.orderable_zones or self.zones()),
+            "multiAzCapable": self.multi_az_capable,
+            "minStorageSize": 20,
+            "maxStorageSize": 65536,
+            "supportsEnhancedMonitoring": True,
+            "supportsIamDatabaseAuthentication": True,
+            "supportsStorageEncryption": True,
+            "vpc": True,
+        }
 
 
 class RecordingMonitor(MockMonitor):

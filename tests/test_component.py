@@ -16,7 +16,8 @@ from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateService
 from components.component import TYPE_TOKEN
 from components.network import SECURITY_GROUP_RULES
 from components.packaging import HANDLER_DIR
-from localrun.pulumi_mocks import ProgramRun, endpoint_service_name, run_program
+from components.validation import ArgumentError
+from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -25,7 +26,9 @@ FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
-STAND_IN_CN_CA = Path(__file__).resolve().parent / "data" / "stand-in-cn-rds-ca.pem"
+CN_BUNDLE_SHA256 = "d10db458b3b428b963a764a78694690d3af80616cd047de7ab56db53fb760a4e"
+"""AWS China's global RDS trust store, as handler/certs/README.md records it."""
+EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
 VPC_ID = "vpc-0a1b2c3d"
 NAME = "lambda-test"
 JOB = f"{NAME}-function"
@@ -33,9 +36,6 @@ MIGRATION = f"{NAME}-migration"
 
 
 def build(partition: str, subnets: list[str], **extra: Any) -> ProgramRun:
-    if partition == "aws-cn":  # AWS China's RDS bundle is not shipped yet: a stand-in is given
-        extra.setdefault("db_ca_bundle_file", str(STAND_IN_CN_CA))
-
     def program() -> dict[str, Any]:
         args: VpcLambdaWithPrivateServicesArgs = {"vpc_id": VPC_ID, "private_subnet_ids": subnets, **extra}  # type: ignore[typeddict-item]
         component = VpcLambdaWithPrivateServices(NAME, args)
@@ -147,28 +147,58 @@ def test_topic(deployed: tuple[ProgramRun, str, list[str]]) -> None:
 
 
 def test_interface_endpoints_for_every_api_the_function_calls(deployed: tuple[ProgramRun, str, list[str]]) -> None:
-    run, partition, subnets = deployed
+    run, _, subnets = deployed
     keys = group_keys(run)
+    region = run.mocks.region
     lookups = [a for token, a in run.mocks.calls if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService"]
-    assert sorted(a["service"] for a in lookups) == ["secretsmanager", "sns"]
-    assert all(a["serviceType"] == "Interface" for a in lookups)
+    # Each service is looked up under both names it can have, never by `service=`, which makes
+    # the provider ask for com.amazonaws.<region>.<svc> only.
+    assert sorted(tuple(a["filters"][0]["values"]) for a in lookups) == [
+        (f"com.amazonaws.{region}.{s}", f"cn.com.amazonaws.{region}.{s}") for s in ("secretsmanager", "sns")]
+    assert all(a["serviceType"] == "Interface" and "service" not in a for a in lookups)
     endpoints = {r.name: r.inputs for r in run.of_type(ENDPOINT)}
     assert set(endpoints) == {f"{NAME}-endpoint-SNS", f"{NAME}-endpoint-SecretsManager"}
-    region = run.mocks.region
+    # Both keep the com.amazonaws prefix in AWS China too (the article's endpoint-SNS).
     expected = {
-        f"{NAME}-endpoint-SNS": endpoint_service_name(partition, region, "sns"),
-        f"{NAME}-endpoint-SecretsManager": endpoint_service_name(partition, region, "secretsmanager"),
+        f"{NAME}-endpoint-SNS": f"com.amazonaws.{region}.sns",
+        f"{NAME}-endpoint-SecretsManager": f"com.amazonaws.{region}.secretsmanager",
     }
     for name, inputs in endpoints.items():
-        assert inputs["serviceName"] == expected[name], "service names come from the lookup"
+        assert inputs["serviceName"] == expected[name]
         assert inputs["vpcEndpointType"] == "Interface"
         assert inputs["privateDnsEnabled"] is True
         assert inputs["vpcId"] == VPC_ID
         assert inputs["subnetIds"] == subnets
         assert [keys[g] for g in inputs["securityGroupIds"]] == ["endpoint-sg"]
-    if partition == "aws-cn":
-        assert expected[f"{NAME}-endpoint-SecretsManager"].startswith("cn.com.amazonaws.")
     assert set(run.value["endpoint_ids"]) == {"sns", "secretsmanager"}
+
+
+def test_china_prefixed_endpoint_service_is_found() -> None:
+    run = build("aws-cn", ["subnet-a", "subnet-b"], interface_endpoints=["sns", "secretsmanager", "sqs"])
+    names = {r.name: r.inputs["serviceName"] for r in run.of_type(ENDPOINT)}
+    assert names == {
+        f"{NAME}-endpoint-SNS": "com.amazonaws.cn-northwest-1.sns",
+        f"{NAME}-endpoint-SecretsManager": "com.amazonaws.cn-northwest-1.secretsmanager",
+        f"{NAME}-endpoint-sqs": "cn.com.amazonaws.cn-northwest-1.sqs",
+    }
+    assert endpoint_service_name("aws-cn", "cn-northwest-1", "sqs") == "cn.com.amazonaws.cn-northwest-1.sqs"
+
+
+def test_mocks_answer_a_service_lookup_the_way_the_provider_does() -> None:
+    """`get_vpc_endpoint_service(service="sqs")` in AWS China asks for com.amazonaws...sqs, which
+    does not exist there: the provider fails, and so do the mocks."""
+    import pulumi_aws as aws
+
+    def program() -> None:
+        aws.ec2.get_vpc_endpoint_service(service="sqs", service_type="Interface")
+
+    with pytest.raises(Exception, match="no matching EC2 VPC Endpoint Service found"):
+        run_program(program, partition="aws-cn")
+
+    def sns() -> str:
+        return aws.ec2.get_vpc_endpoint_service(service="sns", service_type="Interface").service_name
+
+    assert run_program(sns, partition="aws-cn").value == "com.amazonaws.cn-northwest-1.sns"
 
 
 def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[ProgramRun, str, list[str]]) -> None:
@@ -237,7 +267,7 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
         "DB_NAME": "myDatabase",
         "DB_SECRET_ARN": run.value["db_secret_arn"],
         "DB_CONNECT_TIMEOUT": "5",
-        "DB_CA_BUNDLE": "certs/custom-ca-bundle.pem" if partition == "aws-cn" else "certs/rds-global-bundle.pem",
+        "DB_CA_BUNDLE": "certs/rds-cn-bundle.pem" if partition == "aws-cn" else "certs/rds-global-bundle.pem",
         "TOPIC_ARN": run.value["topic_arn"],
     }
     region = run.mocks.region
@@ -342,19 +372,34 @@ def test_required_and_unknown_arguments_are_refused() -> None:
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))
 
 
-def test_aws_china_without_its_rds_bundle_is_refused_at_preview() -> None:
-    with pytest.raises(Exception, match=r"db_ca_bundle_file: the function runs in partition 'aws-cn', whose RDS CA "
-                                        r"bundle is not in the package \(certs/rds-cn-bundle.pem missing\)"):
-        build("aws-cn", ["subnet-a", "subnet-b"], db_ca_bundle_file=None)
-
-
-def test_a_given_ca_bundle_is_shipped_and_used(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+def test_each_partition_verifies_against_its_own_shipped_bundle(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, partition, _ = deployed
     fn = run.one(FUNCTION, JOB).inputs
+    bundle = fn["environment"]["variables"]["DB_CA_BUNDLE"]
+    assert bundle == {"aws-cn": "certs/rds-cn-bundle.pem", "aws": "certs/rds-global-bundle.pem"}[partition]
     with zipfile.ZipFile(fn["code"].path) as archive:
         names = set(archive.namelist())
-        assert "certs/rds-global-bundle.pem" in names
-        if partition == "aws-cn":
-            assert archive.read("certs/custom-ca-bundle.pem") == STAND_IN_CN_CA.read_bytes()
-    bundle = fn["environment"]["variables"]["DB_CA_BUNDLE"]
-    assert bundle in names
+        shipped = archive.read(bundle)
+        assert {"certs/rds-cn-bundle.pem", "certs/rds-global-bundle.pem"} <= names
+        assert "certs/custom-ca-bundle.pem" not in names
+    assert shipped == (HANDLER_DIR / bundle).read_bytes()
+    if partition == "aws-cn":
+        assert hashlib.sha256(shipped).hexdigest() == CN_BUNDLE_SHA256
+
+
+def test_a_given_ca_bundle_is_shipped_and_used_instead() -> None:
+    run = build("aws-cn", ["subnet-a", "subnet-b"], db_ca_bundle_file=str(EXTRA_CA))
+    fn = run.one(FUNCTION, JOB).inputs
+    assert fn["environment"]["variables"]["DB_CA_BUNDLE"] == "certs/custom-ca-bundle.pem"
+    with zipfile.ZipFile(fn["code"].path) as archive:
+        assert archive.read("certs/custom-ca-bundle.pem") == EXTRA_CA.read_bytes()
+
+
+def test_a_partition_without_a_shipped_bundle_is_refused_at_preview() -> None:
+    mocks = AwsMocks(partition="aws-us-gov", region="us-gov-west-1")
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices(NAME, {  # type: ignore[misc]
+            "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"]}), mocks=mocks)
+    assert "db_ca_bundle_file: the function runs in partition 'aws-us-gov', for which no RDS CA bundle" in str(
+        caught.value)
+    assert [r for r in mocks.registered if r.id is not None] == []

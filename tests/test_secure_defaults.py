@@ -14,9 +14,6 @@ from components import VpcLambdaWithPrivateServices
 from components.database import default_max_connections, function_concurrency_budget
 from localrun.pulumi_mocks import ProgramRun, Registered, run_program
 from localrun.stack_model import evaluate_stack
-from tests.test_component import STAND_IN_CN_CA
-
-STAND_IN_CONFIG = {"vpc-lambda:dbCaBundleFile": str(STAND_IN_CN_CA)}
 
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -29,19 +26,22 @@ DEV_RELAXATIONS = {
     "db_final_snapshot": False,
     "log_retention_days": 7,
 }
+# What the prod stack file sets beyond the component's defaults: a reservation needs an account
+# whose concurrency quota is the reservation plus 100, which a new account does not have.
+PROD_SETTINGS = {"function_reserved_concurrency": "auto"}
 
 
 @pytest.fixture(scope="module")
 def prod() -> ProgramRun:
-    return evaluate_stack("prod", STAND_IN_CONFIG).run
+    return evaluate_stack("prod").run
 
 
 @pytest.fixture(scope="module", params=["aws-cn", "aws"])
 def component(request: pytest.FixtureRequest) -> tuple[ProgramRun, str]:
     partition = request.param
-    china = {"db_ca_bundle_file": str(STAND_IN_CN_CA)} if partition == "aws-cn" else {}
     run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
-        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], **china}).outputs(),
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
+        "function_reserved_concurrency": "auto"}).outputs(),
         partition=partition)
     return run, partition
 
@@ -172,18 +172,38 @@ def test_private_vpc_has_flow_logs_and_a_rule_less_default_group(prod: ProgramRu
     assert default_sg.get("ingress", []) == [] and default_sg.get("egress", []) == []
 
 
-def test_unknown_instance_class_needs_an_explicit_concurrency() -> None:
+def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> None:
     from components.args import Settings
+
+    settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
+    assert function_concurrency_budget(settings) is None, "no reservation by default"
+    assert function_concurrency_budget(dataclasses.replace(settings, function_reserved_concurrency=5)) == 5
+    auto = dataclasses.replace(settings, function_reserved_concurrency="auto")
+    assert function_concurrency_budget(auto) == 41
+    assert function_concurrency_budget(dataclasses.replace(auto, db_instance_class="db.z9.huge")) is None
+    assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (682, 1365)
+
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+        "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}))
+    assert "reservedConcurrentExecutions" not in run.one(FUNCTION, "svc-function").inputs
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"db_instance_class": "db.z9.huge", "function_reserved_concurrency": "auto"},
+         "function_reserved_concurrency: 'auto' needs the max_connections of db_instance_class 'db.z9.huge'"),
+        ({"function_reserved_concurrency": 85},
+         "function_reserved_concurrency: got 85; db.t4g.micro allows 85 connections"),
+    ],
+)
+def test_a_budget_that_cannot_be_met_is_refused(extra: dict[str, Any], expected: str) -> None:
     from components.validation import ArgumentError
 
-    settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"], db_instance_class="db.z9.huge")
-    assert function_concurrency_budget(settings) is None
-    assert function_concurrency_budget(dataclasses.replace(settings, function_reserved_concurrency=5)) == 5
-    assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (682, 1365)
-    with pytest.raises(ArgumentError, match="function_reserved_concurrency: no default for db_instance_class"):
-        run_program(lambda: VpcLambdaWithPrivateServices("svc", {
-            "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
-            "db_instance_class": "db.z9.huge"}))
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+            "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], **extra}))
+    assert expected in str(caught.value)
 
 
 # --- the dev profile -------------------------------------------------------------------------
@@ -205,13 +225,15 @@ def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[s
 
 
 def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
-    dev_model, prod_model = evaluate_stack("dev", STAND_IN_CONFIG), evaluate_stack("prod", STAND_IN_CONFIG)
+    dev_model, prod_model = evaluate_stack("dev"), evaluate_stack("prod")
     dev_settings, prod_settings = dev_model.component.settings, prod_model.component.settings
     differing = {f.name for f in dataclasses.fields(dev_settings)
                  if getattr(dev_settings, f.name) != getattr(prod_settings, f.name)}
     naming = {"topic_name", "tags", "vpc_id", "private_subnet_ids"}
-    assert differing - naming == set(DEV_RELAXATIONS)
+    assert differing - naming == set(DEV_RELAXATIONS) | set(PROD_SETTINGS)
     assert {name: getattr(dev_settings, name) for name in DEV_RELAXATIONS} == DEV_RELAXATIONS
+    assert {name: getattr(prod_settings, name) for name in PROD_SETTINGS} == PROD_SETTINGS
+    assert dev_settings.function_reserved_concurrency is None, "dev deploys on an account with a limit of 10"
     assert {name: getattr(prod_settings, name) for name in DEV_RELAXATIONS} == {
         "db_multi_az": True, "db_backup_retention_days": 7, "db_deletion_protection": True,
         "db_final_snapshot": True, "log_retention_days": 30}
@@ -226,6 +248,7 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
         (INSTANCE, "multiAz"), (INSTANCE, "backupRetentionPeriod"), (INSTANCE, "deletionProtection"),
         (INSTANCE, "skipFinalSnapshot"), (INSTANCE, "finalSnapshotIdentifier"),
         ("aws:cloudwatch/logGroup:LogGroup", "retentionInDays"),
+        (FUNCTION, "reservedConcurrentExecutions"),
     }
 
 

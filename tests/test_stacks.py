@@ -15,7 +15,6 @@ from components.private_vpc import PRIVATE_VPC_TYPE
 from components.stack_config import config_key, config_keys
 from components.validation import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
-from tests.test_component import STAND_IN_CN_CA
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -31,8 +30,7 @@ def as_pulumi_config(config: dict[str, Any]) -> dict[str, str]:
 
 
 def run_stack(stack: str, overrides: dict[str, Any] | None = None) -> ProgramRun:
-    # Both stacks run in AWS China, whose RDS bundle is not shipped yet: a stand-in is given.
-    config = {**stack_config(stack), f"{PROJECT}:dbCaBundleFile": str(STAND_IN_CN_CA), **(overrides or {})}
+    config = {**stack_config(stack), **(overrides or {})}
     region = config["aws:region"]
     partition = "aws-cn" if region.startswith("cn-") else "aws"
     return run_program(
@@ -136,7 +134,9 @@ def test_every_stack_config_key_is_a_known_setting() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({f"{PROJECT}:dbPort": 0}, f"{PROJECT}:dbPort: got 0; allowed: 1 to 65535"),
+        ({f"{PROJECT}:dbPort": 0}, f"{PROJECT}:dbPort: got 0; allowed: 1150 to 65535"),
+        ({f"{PROJECT}:functionReservedConcurrency": "many"},
+         f"{PROJECT}:functionReservedConcurrency: got 'many'; expected a whole number or 'auto'"),
         ({f"{PROJECT}:dbPort": "abc"}, f"{PROJECT}:dbPort: got 'abc'; expected a whole number"),
         ({f"{PROJECT}:functionTimeoutSeconds": 3},
          f"{PROJECT}:functionTimeoutSeconds: got 3; must be above db_connect_timeout_seconds"),

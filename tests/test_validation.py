@@ -9,9 +9,9 @@ import pulumi
 import pytest
 
 from components import VpcLambdaWithPrivateServices
+from components.availability import subnet_zone_problems as check_subnet_azs
 from components.validation import (
     ArgumentError,
-    check_subnet_azs,
     check_subnet_ids,
     problems_in,
 )
@@ -44,9 +44,10 @@ def cloud_resources(mocks: AwsMocks) -> list[str]:
         ({"private_subnet_ids": ["subnet-0a"]}, "private_subnet_ids: got ['subnet-0a']; expected two or more"),
         ({"private_subnet_ids": ["subnet-0a", "subnet-0a"]}, "private_subnet_ids: subnet-0a listed more than once"),
         ({"private_subnet_ids": ["subnet-0a", "sg-123"]}, "private_subnet_ids: 'sg-123' is not a subnet ID"),
-        ({"db_port": 0}, "db_port: got 0; allowed: 1 to 65535"),
-        ({"db_port": 70000}, "db_port: got 70000; allowed: 1 to 65535"),
-        ({"db_port": "3306"}, "db_port: got '3306'; expected a whole number from 1 to 65535"),
+        ({"db_port": 0}, "db_port: got 0; allowed: 1150 to 65535"),
+        ({"db_port": 1149}, "db_port: got 1149; allowed: 1150 to 65535"),
+        ({"db_port": 70000}, "db_port: got 70000; allowed: 1150 to 65535"),
+        ({"db_port": "3306"}, "db_port: got '3306'; expected a whole number from 1150 to 65535"),
         ({"function_memory_mb": 64}, "function_memory_mb: got 64; allowed: 128 to 10240"),
         ({"function_memory_mb": True}, "function_memory_mb: got True; expected a whole number"),
         ({"function_timeout_seconds": 901}, "function_timeout_seconds: got 901; allowed: 1 to 900"),
@@ -56,16 +57,31 @@ def cloud_resources(mocks: AwsMocks) -> list[str]:
          "function_timeout_seconds: got 10; must be above db_connect_timeout_seconds (20)"),
         ({"db_allocated_storage_gb": 10}, "db_allocated_storage_gb: got 10; allowed: 20 to 65536"),
         ({"log_retention_days": 10}, "log_retention_days: got 10; allowed: 1, 3, 5, 7, 14, 30"),
-        ({"db_engine_version": "eight"}, "db_engine_version: got 'eight'; allowed: major.minor[.patch]"),
-        ({"db_instance_class": "t3.micro"}, "db_instance_class: got 't3.micro'; allowed: an RDS instance class"),
-        ({"db_name": "my-db"}, "db_name: got 'my-db'; allowed: a letter then"),
-        ({"db_username": "admin"}, "db_username: 'admin' is reserved"),
+        ({"db_engine_version": "eight"}, "db_engine_version: 'eight' is not allowed; allowed: major.minor[.patch]"),
+        ({"db_instance_class": "t3.micro"},
+         "db_instance_class: 't3.micro' is not allowed; allowed: an RDS instance class"),
+        ({"db_name": "my-db"}, "db_name: 'my-db' is not allowed (refused: '-'); allowed: a letter, then"),
+        ({"db_name": "d" * 65}, "db_name: 'ddd"),
+        ({"db_username": "admin"}, "db_username: 'admin' is reserved by AWS"),
         ({"function_runtime": "python2.7"}, "function_runtime: got 'python2.7'; allowed: python3.11, python3.12"),
         ({"function_architecture": "arm"}, "function_architecture: got 'arm'; allowed: arm64, x86_64"),
-        ({"function_name": "x" * 60}, "function_name: got 'xxxx"),
-        ({"topic_name": "bad topic"}, "topic_name: got 'bad topic'; allowed:"),
+        ({"function_name": "x" * 60}, "function_name: 'xxxx"),
+        ({"function_name": "x" * 57}, "is 57 characters; allowed: 1 to 56"),
+        ({"function_name": "job.v2"}, "function_name: 'job.v2' is not allowed (refused: '.')"),
+        ({"topic_name": "bad topic"}, "topic_name: 'bad topic' is not allowed (refused: ' ')"),
         ({"db_deletion_protection": "no"}, "db_deletion_protection: got 'no'; expected true or false"),
-        ({"tags": {"team": 7}}, "tags: got {'team': 7}; expected a mapping of strings to strings"),
+        ({"tags": {"team": 7}}, "tags: 'team': 7; keys and values must be strings"),
+        ({"tags": ["team"]}, "tags: got ['team']; expected a mapping of strings to strings"),
+        ({"tags": {"aws:team": "a"}}, "tags: key 'aws:team' starts with 'aws:', which AWS reserves"),
+        ({"tags": {"RDS:x": "a"}}, "tags: key 'RDS:x' starts with 'rds:', which AWS reserves"),
+        ({"tags": {"team": "it's"}}, "tags: value \"it's\" has characters AWS refuses in tags"),
+        ({"tags": {"k" * 129: "a"}}, "is 129 characters; allowed: 1 to 128"),
+        ({"tags": {"team": "v" * 257}}, "value of 'team' is 257 characters; allowed: at most 256"),
+        ({"tags": {f"t{i}": "x" for i in range(48)}}, "tags: 48 tags; allowed: at most 47 per resource"),
+        ({"tags": {"Name": "mine"}}, "tags: Name set by the component itself"),
+        ({"function_reserved_concurrency": "lots"},
+         "function_reserved_concurrency: got 'lots'; expected a whole number or 'auto'"),
+        ({"function_reserved_concurrency": 0}, "function_reserved_concurrency: got 0; allowed: 1 to 100000"),
         ({"privat_subnet_ids": ["subnet-0a"]},
          "unknown argument 'privat_subnet_ids'; did you mean 'private_subnet_ids'?"),
         ({"db_instance": "db.t4g.micro"}, "unknown argument 'db_instance'; did you mean 'db_instance_class'?"),
@@ -96,7 +112,7 @@ def test_subnets_all_in_one_availability_zone_are_refused() -> None:
 
 def test_subnets_in_two_zones_pass() -> None:
     run = run_program(lambda: VpcLambdaWithPrivateServices("svc", GOOD),  # type: ignore[arg-type]
-                      subnet_azs={"subnet-0a": "cn-northwest-1a", "subnet-0b": "cn-northwest-1b"})
+                      subnet_azs={"subnet-0a": "us-east-1a", "subnet-0b": "us-east-1b"})
     assert run.one("aws:lambda/function:Function", "svc-function").inputs["vpcConfig"]["subnetIds"] == [
         "subnet-0a", "subnet-0b"]
 

@@ -9,10 +9,10 @@ mocks (``stack_model``: the dev stack, AWS China), never from a hand-written cop
   unpacked as Lambda unpacks it into its task root;
 * ``function_env``: the job function's ``environment.variables``.
 
-The dev stack runs in AWS China, whose RDS CA bundle is not shipped, so the stack is
-evaluated with the test CA that signed the local server's certificate as its CA bundle
-(``dbCaBundleFile``): the component ships it in the package and points ``DB_CA_BUNDLE`` at
-it, as it does with a real bundle. ``lambda_env`` binds ``function_env`` to the local
+The local MariaDB's certificate is signed by a CA the tests make, not by RDS, so the stack is
+evaluated with that CA as its CA bundle (``dbCaBundleFile``, the override a user gives for a
+database behind another CA): the component ships it in the package and points ``DB_CA_BUNDLE``
+at it, as it does with the partition's RDS bundle. ``lambda_env`` binds ``function_env`` to the local
 stand-ins with ``localrun.wiring.local_function_env``, which fails when the component's
 variables change. ``start_function`` runs a handler of the package with the name, timeout
 and memory size the stack gives that handler's function.

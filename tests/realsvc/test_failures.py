@@ -142,18 +142,14 @@ def test_shipped_rds_bundle_is_what_verifies_outside_china(start_function, emplo
     assert "rds-global-bundle.pem" in run.error_message
 
 
-def test_china_region_without_a_ca_bundle_says_what_to_do(start_function, employees, function_package_dir):
+def test_china_region_verifies_against_the_shipped_china_bundle(start_function, employees):
+    """In AWS China, without DB_CA_BUNDLE, AWS China's RDS trust store (shipped) verifies the
+    server: it does not trust the local test CA, so the connection is refused."""
     employees(1)
     fn = start_function(unset=("DB_CA_BUNDLE",))
     run = fn.invoke()
-    if (function_package_dir / "certs" / "rds-cn-bundle.pem").exists():
-        # Once the China bundle ships, it is used: it does not trust the local test CA.
-        assert run.error_type == "DatabaseTLSError", run.error
-        assert "rds-cn-bundle.pem" in run.error_message
-    else:
-        assert run.error_type == "ConfigurationError", run.error
-        assert "aws-cn" in run.error_message
-        assert "DB_CA_BUNDLE" in run.error_message
+    assert run.error_type == "DatabaseTLSError", run.error
+    assert "rds-cn-bundle.pem" in run.error_message
 
 
 def test_sns_unreachable(start_function, employees):

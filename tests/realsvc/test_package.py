@@ -18,6 +18,7 @@ from localrun.wiring import COMPONENT_VARIABLES
 
 REQUIRED_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "TOPIC_ARN")
 RDS_GLOBAL_BUNDLE_SHA256 = "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3"
+RDS_CN_BUNDLE_SHA256 = "d10db458b3b428b963a764a78694690d3af80616cd047de7ab56db53fb760a4e"
 PASSWORD_LIKE = re.compile(r"PASS|PWD|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY", re.IGNORECASE)
 
 
@@ -95,6 +96,19 @@ def test_shipped_rds_bundle_is_the_published_global_bundle(function_package_dir)
         assert cert.subject == cert.issuer
         cert.verify_directly_issued_by(cert)
         assert cert.not_valid_before_utc < now < cert.not_valid_after_utc
+
+
+def test_shipped_china_bundle_is_aws_chinas_rds_trust_store(function_package_dir):
+    pem = (function_package_dir / "certs" / "rds-cn-bundle.pem").read_bytes()
+    assert hashlib.sha256(pem).hexdigest() == RDS_CN_BUNDLE_SHA256
+    certs = x509.load_pem_x509_certificates(pem)
+    names = sorted(str(c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value) for c in certs)
+    assert names == sorted(f"Amazon RDS {region} Root CA {kind} G1" for region in ("cn-north-1", "cn-northwest-1")
+                           for kind in ("RSA2048", "RSA4096", "ECC384"))
+    for cert in certs:
+        assert cert.subject == cert.issuer
+        cert.verify_directly_issued_by(cert)
+        assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
 def test_function_env_provides_every_required_variable(function_env, stack_model):
