@@ -8,7 +8,7 @@ which is what the rest of the component reads.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Required, TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 
@@ -86,13 +86,18 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Instruction set of the function (`arm64` or `x86_64`); the package is pure Python.
     Default: `arm64`."""
 
-    function_reserved_concurrency: int | Literal["auto"]
+    function_reserved_concurrency: int
     """Concurrent executions reserved for the job, which also caps them, so a burst cannot exhaust
-    the database's `max_connections` (each execution holds one connection). `"auto"`: half the
-    instance class's `max_connections`, less one for the migration. Lambda refuses a reservation
-    that leaves the account under 100 unreserved executions (a new account's limit may be 10):
-    the account's concurrency quota must be at least the reservation plus 100.
-    Default: none (no reservation; the prod stack sets `"auto"`)."""
+    the database's `max_connections` (each execution holds one connection). Lambda refuses a
+    reservation that leaves the account under 100 unreserved executions (a new account's limit
+    may be 10): the account's concurrency quota must be at least the reservation plus 100.
+    Default: none (no reservation)."""
+
+    function_reserved_concurrency_auto: bool
+    """Reserve the job's concurrency from the database's connection budget: half the instance
+    class's `max_connections`, less one for the migration (41 for db.t4g.micro). Needs the same
+    account quota as `function_reserved_concurrency`, which it replaces. Default: `false` (the
+    prod stack sets `true`)."""
 
     function_tracing: bool
     """X-Ray active tracing. Default: `true`."""
@@ -140,7 +145,8 @@ class Settings:
     function_timeout_seconds: int = 30
     function_runtime: str = "python3.12"
     function_architecture: str = "arm64"
-    function_reserved_concurrency: int | Literal["auto"] | None = None
+    function_reserved_concurrency: int | None = None
+    function_reserved_concurrency_auto: bool = False
     function_tracing: bool = True
     log_retention_days: int = 30
     interface_endpoints: Sequence[str] = ("sns", "secretsmanager")

@@ -50,12 +50,10 @@ def default_max_connections(instance_class: str) -> int | None:
 
 def function_concurrency_budget(settings: Settings) -> int | None:
     """Reserved concurrency: none by default (a new account, whose concurrency limit may be 10,
-    refuses any reservation); the explicit number; or with `"auto"`, half the class's
-    `max_connections` less one for the migration function (None when the class is unknown)."""
-    if settings.function_reserved_concurrency is None:
-        return None
-    if settings.function_reserved_concurrency != "auto":
-        return int(settings.function_reserved_concurrency)
+    refuses any reservation); the explicit number; or, with `function_reserved_concurrency_auto`,
+    half the class's `max_connections` less one for the migration (None when the class is unknown)."""
+    if not settings.function_reserved_concurrency_auto:
+        return settings.function_reserved_concurrency
     max_connections = default_max_connections(settings.db_instance_class)
     if max_connections is None:
         return None
@@ -66,14 +64,17 @@ def concurrency_problems(settings: Settings) -> list[str]:
     """An "auto" budget needs a known class; an explicit one must fit the database's connections."""
     name = "function_reserved_concurrency"
     max_connections = default_max_connections(settings.db_instance_class)
-    if settings.function_reserved_concurrency == "auto" and max_connections is None:
-        return [f"{name}: 'auto' needs the max_connections of db_instance_class {settings.db_instance_class!r}, "
-                "which is not known here; set a number"]
+    if settings.function_reserved_concurrency_auto:
+        if settings.function_reserved_concurrency is not None:
+            return [f"{name}_auto: set together with {name}; set one of them"]
+        if max_connections is None:
+            return [f"{name}_auto: needs the max_connections of db_instance_class {settings.db_instance_class!r}, "
+                    f"which is not known here; set {name} instead"]
     budget = function_concurrency_budget(settings)
     if budget is not None and max_connections is not None and budget >= max_connections:
         return [f"{name}: got {budget}; {settings.db_instance_class} allows {max_connections} connections "
                 "(max_connections) and each execution holds one, with one more for the migration: "
-                f"at most {max_connections - 1}, or 'auto' for half"]
+                f"at most {max_connections - 1}, or {name}_auto for half"]
     return []
 
 

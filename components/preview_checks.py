@@ -94,7 +94,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
         problems += database_offer_problems(database, place.region, settings.db_multi_az,
                                             settings.db_allocated_storage_gb, settings.db_monitoring_interval_seconds)
 
-    if not bad & {"function_reserved_concurrency", "db_instance_class"}:
+    if not bad & {"function_reserved_concurrency", "function_reserved_concurrency_auto", "db_instance_class"}:
         problems += concurrency_problems(settings)
 
     verdicts: list[PathVerdict] = []
@@ -103,7 +103,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
         problems += blocked_path_problems(verdicts)
 
     checked = Checked(settings, place, services, database, verdicts,
-                      function_concurrency_budget(settings) if "function_reserved_concurrency" not in bad else None)
+                      function_concurrency_budget(settings))
     subnet_ids = known_subnet_ids(settings.private_subnet_ids)
     if subnet_ids is not None and "private_subnet_ids" not in bad:
         subnet_azs = {s: lookups.subnet(invoke, s).availability_zone for s in subnet_ids}

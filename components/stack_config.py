@@ -37,8 +37,6 @@ def _kind(arg_name: str) -> str:
     members = [t for t in typing.get_args(hint) if t is not type(None)]
     if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(members) == 1:  # `int | None`
         hint = members[0]
-    if int in members and any(typing.get_origin(m) is typing.Literal for m in members):
-        return "int_or_word"  # `int | Literal["auto"]`
     if hint is bool or hint is int:
         return hint.__name__
     if "Mapping" in str(hint) or "Sequence" in str(hint):
@@ -66,8 +64,6 @@ def _read(config: pulumi.Config, arg_name: str) -> Any:
             return config.get_int(key)
         if kind == "object":
             return json.loads(raw)
-        if kind == "int_or_word":
-            return int(raw) if raw.strip().lstrip("-").isdigit() else raw
     except (pulumi.ConfigTypeError, json.JSONDecodeError):
         expected = {"bool": "true or false", "int": "a whole number", "object": "a list or an object (JSON)"}[kind]
         raise ArgumentError([f"{arg_name}: got {raw!r}; expected {expected}"], source="stack config") from None

@@ -66,11 +66,10 @@ INT_RANGES: Mapping[str, tuple[int, int]] = {
 PATTERNS: Mapping[str, tuple[str, str]] = {
     "vpc_id": (r"vpc-[0-9a-zA-Z]+", "a VPC ID such as vpc-0123456789abcdef0"),
 }
-BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress")
+BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress",
+         "function_reserved_concurrency_auto")
 SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
 SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
-AUTO = "auto"
-"""`function_reserved_concurrency="auto"`: sized from the instance class's max_connections."""
 RESERVED_CONCURRENCY = (1, 100_000)
 
 
@@ -141,12 +140,9 @@ def check_component_name(name: Any) -> list[str]:
 
 
 def check_reserved_concurrency(value: Any) -> list[str]:
-    name = "function_reserved_concurrency"
-    if value is None or value == AUTO:
+    if value is None:
         return []
-    if isinstance(value, str):
-        return [f"{name}: got {value!r}; expected a whole number or {AUTO!r}"]
-    return _check_int(name, value, *RESERVED_CONCURRENCY)
+    return _check_int("function_reserved_concurrency", value, *RESERVED_CONCURRENCY)
 
 
 def check_tags(tags: Any) -> list[str]:

@@ -46,7 +46,7 @@ EVERYTHING_ON: dict[str, Any] = {
     "db_monitoring_interval_seconds": 1,
     "db_final_snapshot": True,
     "db_multi_az": True,
-    "function_reserved_concurrency": "auto",
+    "function_reserved_concurrency_auto": True,
     "db_ca_bundle_file": str(EXTRA_CA),
     "interface_endpoints": ["sns", "secretsmanager", "sqs", "sts", "logs", "kms"],
     "log_retention_days": 3653,

@@ -56,9 +56,17 @@ class Mocks(pulumi.runtime.Mocks):
             "aws:index/getRegion:getRegion": {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"},
             "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": "123456789012", "id": "123456789012"},
             "aws:index/getAvailabilityZones:getAvailabilityZones": {"names": ["us-east-1a", "us-east-1b"]},
-            "aws:ec2/getVpcEndpointService:getVpcEndpointService":
-                {"serviceName": f"com.amazonaws.us-east-1.{a.get('service')}"},
-            "aws:ec2/getSubnet:getSubnet": {"id": a.get("id"), "availabilityZone": self.zone(a.get("id"))},
+            "aws:ec2/getVpcEndpointService:getVpcEndpointService": {
+                "serviceName": (a.get("filters") or [{"values": [None]}])[0]["values"][0],
+                "availabilityZones": ["us-east-1a", "us-east-1b"], "vpcEndpointPolicySupported": True},
+            "aws:ec2/getSubnet:getSubnet": {"id": a.get("id"), "availabilityZone": self.zone(a.get("id")),
+                                            "vpcId": "vpc-any"},
+            "aws:rds/getEngineVersion:getEngineVersion": {"version": a.get("version"), "versionActual": "8.4.7"},
+            "aws:rds/getOrderableDbInstance:getOrderableDbInstance": {
+                "instanceClass": a.get("instanceClass"), "availabilityZones": ["us-east-1a", "us-east-1b"],
+                "multiAzCapable": True, "minStorageSize": 20, "maxStorageSize": 65536,
+                "supportsEnhancedMonitoring": True, "supportsIamDatabaseAuthentication": True,
+                "supportsStorageEncryption": True},
         }[args.token]
 
 pulumi.runtime.set_mocks(Mocks(), project="consumer", stack="test", preview=False, monitor=MockMonitor(Mocks()))

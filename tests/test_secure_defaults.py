@@ -28,7 +28,7 @@ DEV_RELAXATIONS = {
 }
 # What the prod stack file sets beyond the component's defaults: a reservation needs an account
 # whose concurrency quota is the reservation plus 100, which a new account does not have.
-PROD_SETTINGS = {"function_reserved_concurrency": "auto"}
+PROD_SETTINGS = {"function_reserved_concurrency_auto": True}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def component(request: pytest.FixtureRequest) -> tuple[ProgramRun, str]:
     partition = request.param
     run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
         "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
-        "function_reserved_concurrency": "auto"}).outputs(),
+        "function_reserved_concurrency_auto": True}).outputs(),
         partition=partition)
     return run, partition
 
@@ -178,7 +178,7 @@ def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> No
     settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
     assert function_concurrency_budget(settings) is None, "no reservation by default"
     assert function_concurrency_budget(dataclasses.replace(settings, function_reserved_concurrency=5)) == 5
-    auto = dataclasses.replace(settings, function_reserved_concurrency="auto")
+    auto = dataclasses.replace(settings, function_reserved_concurrency_auto=True)
     assert function_concurrency_budget(auto) == 41
     assert function_concurrency_budget(dataclasses.replace(auto, db_instance_class="db.z9.huge")) is None
     assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (682, 1365)
@@ -191,8 +191,10 @@ def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> No
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"db_instance_class": "db.z9.huge", "function_reserved_concurrency": "auto"},
-         "function_reserved_concurrency: 'auto' needs the max_connections of db_instance_class 'db.z9.huge'"),
+        ({"db_instance_class": "db.z9.huge", "function_reserved_concurrency_auto": True},
+         "function_reserved_concurrency_auto: needs the max_connections of db_instance_class 'db.z9.huge'"),
+        ({"function_reserved_concurrency_auto": True, "function_reserved_concurrency": 10},
+         "function_reserved_concurrency_auto: set together with function_reserved_concurrency"),
         ({"function_reserved_concurrency": 85},
          "function_reserved_concurrency: got 85; db.t4g.micro allows 85 connections"),
     ],
@@ -233,7 +235,8 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
     assert differing - naming == set(DEV_RELAXATIONS) | set(PROD_SETTINGS)
     assert {name: getattr(dev_settings, name) for name in DEV_RELAXATIONS} == DEV_RELAXATIONS
     assert {name: getattr(prod_settings, name) for name in PROD_SETTINGS} == PROD_SETTINGS
-    assert dev_settings.function_reserved_concurrency is None, "dev deploys on an account with a limit of 10"
+    assert dev_settings.function_reserved_concurrency is None and not dev_settings.function_reserved_concurrency_auto, (
+        "dev deploys on an account with a limit of 10")
     assert {name: getattr(prod_settings, name) for name in DEV_RELAXATIONS} == {
         "db_multi_az": True, "db_backup_retention_days": 7, "db_deletion_protection": True,
         "db_final_snapshot": True, "log_retention_days": 30}
@@ -262,3 +265,15 @@ def test_readme_lists_every_dev_relaxation() -> None:
     for name in DEV_RELAXATIONS:
         assert f"vpc-lambda:{config_key(name)}" in dev_yaml
         assert f"`{config_key(name)}`" in readme, f"README does not list the dev relaxation {config_key(name)}"
+
+
+def test_readme_and_prod_stack_list_every_prod_setting() -> None:
+    from pathlib import Path
+
+    from components.stack_config import config_key
+
+    root = Path(__file__).resolve().parent.parent
+    readme, prod_yaml = (root / "README.md").read_text(), (root / "Pulumi.prod.yaml").read_text()
+    for name, value in PROD_SETTINGS.items():
+        assert f"vpc-lambda:{config_key(name)}: {json.dumps(value)}" in prod_yaml
+        assert f"| `{config_key(name)}` |" in readme and f"`{json.dumps(value)}` (set in `Pulumi.prod.yaml`)" in readme

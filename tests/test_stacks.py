@@ -136,7 +136,9 @@ def test_every_stack_config_key_is_a_known_setting() -> None:
     [
         ({f"{PROJECT}:dbPort": 0}, f"{PROJECT}:dbPort: got 0; allowed: 1150 to 65535"),
         ({f"{PROJECT}:functionReservedConcurrency": "many"},
-         f"{PROJECT}:functionReservedConcurrency: got 'many'; expected a whole number or 'auto'"),
+         f"{PROJECT}:functionReservedConcurrency: got 'many'; expected a whole number"),
+        ({f"{PROJECT}:functionReservedConcurrencyAuto": "yes"},
+         f"{PROJECT}:functionReservedConcurrencyAuto: got 'yes'; expected true or false"),
         ({f"{PROJECT}:dbPort": "abc"}, f"{PROJECT}:dbPort: got 'abc'; expected a whole number"),
         ({f"{PROJECT}:functionTimeoutSeconds": 3},
          f"{PROJECT}:functionTimeoutSeconds: got 3; must be above db_connect_timeout_seconds"),

@@ -36,6 +36,7 @@ args: VpcLambdaWithPrivateServicesArgs = {
     "function_timeout_seconds": 60,
     "function_runtime": "python3.12",
     "function_architecture": "arm64",
+    "function_reserved_concurrency_auto": True,  # half the class's max_connections, less one
     "function_tracing": True,
     "log_retention_days": 90,
     "interface_endpoints": ["sns", "secretsmanager"],
