@@ -1,7 +1,7 @@
 """The per-stack program: read the stack's config, create the component once, export its outputs.
 
 With no `vpcId`/`privateSubnetIds` in the config, a private-only VPC (two AZs, no NAT) is
-created first, so `pulumi up` works on an empty account."""
+created first, so `pulumi up` works on an empty account; the component records its traffic."""
 
 import pulumi
 
@@ -16,9 +16,11 @@ args = args_from_config(config)
 component_name = config.get("componentName") or "lambda-test"
 
 if "vpc_id" not in args and "private_subnet_ids" not in args:
-    network = PrivateVpc(f"{component_name}-network", tags=args.get("tags"))
+    # Its flow logs are left to the component, which encrypts them with its key.
+    network = PrivateVpc(f"{component_name}-network", flow_logs=False, tags=args.get("tags"))
     args["vpc_id"] = network.vpc_id
     args["private_subnet_ids"] = network.private_subnet_ids
+    args.setdefault("vpc_flow_logs", True)
 elif "vpc_id" not in args or "private_subnet_ids" not in args:
     raise ArgumentError(
         [f"{project}:vpcId and {project}:privateSubnetIds: set both, or neither (a private VPC is then created)"],

@@ -26,6 +26,10 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_name: str
     """Name of the database created in the RDS instance. Default: `myDatabase`."""
 
+    db_identifier: str
+    """Identifier of the RDS instance, unique in the account and region; its log groups are
+    `/aws/rds/instance/<identifier>/<log>`. Default: `<component name>-<stack>`."""
+
     db_username: str
     """Master user of the RDS instance; its password is generated and kept by RDS in
     Secrets Manager. Default: `dbuser`."""
@@ -66,6 +70,14 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_monitoring_interval_seconds: int
     """Enhanced-monitoring interval (0 turns it off; 1, 5, 10, 15, 30 or 60). Default: `60`."""
 
+    db_slow_query_seconds: float
+    """Statements slower than this many seconds go to the slow query log (`long_query_time`),
+    which is exported to CloudWatch Logs. Default: `1`."""
+
+    db_apply_immediately: bool
+    """Apply database changes (instance class, Multi-AZ, backups, monitoring, ...) during
+    `pulumi up` instead of in the next maintenance window. Default: `false`."""
+
     topic_name: str
     """Name of the SNS topic. Default: a name generated from the component's name."""
 
@@ -103,7 +115,12 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """X-Ray active tracing. Default: `true`."""
 
     log_retention_days: int
-    """Retention of the function's log group, in days. Default: `30`."""
+    """Retention of the function's and the database's log groups, in days. Default: `30`."""
+
+    vpc_flow_logs: bool
+    """Record all of the VPC's traffic (flow logs) to a log group encrypted with the component's
+    key, kept 365 days; for a VPC without flow logs of its own (the program turns it on for the
+    VPC it creates). Default: `false`."""
 
     interface_endpoints: Sequence[str]
     """AWS services to create interface endpoints (with private DNS) for. Default: the APIs the
@@ -127,6 +144,7 @@ class Settings:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     db_name: str = "myDatabase"
+    db_identifier: str | None = None
     db_username: str = "dbuser"
     db_engine_version: str = "8.4"
     db_instance_class: str = "db.t4g.micro"
@@ -139,6 +157,8 @@ class Settings:
     db_multi_az: bool = True
     db_backup_retention_days: int = 7
     db_monitoring_interval_seconds: int = 60
+    db_slow_query_seconds: float = 1
+    db_apply_immediately: bool = False
     topic_name: str | None = None
     function_name: str | None = None
     function_memory_mb: int = 256
@@ -149,6 +169,7 @@ class Settings:
     function_reserved_concurrency_auto: bool = False
     function_tracing: bool = True
     log_retention_days: int = 30
+    vpc_flow_logs: bool = False
     interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
     nat_egress: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)

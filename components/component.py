@@ -15,8 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import Settings, VpcLambdaWithPrivateServicesArgs
-from .database import create_database
+from .database import create_database, db_log_group_names
 from .encryption import aws_context, create_key
+from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
     JOB_HANDLER,
     MIGRATION_HANDLER,
@@ -41,6 +42,7 @@ from .validation import ArgumentError
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 
 MAX_FUNCTION_NAME = 64
+MAX_DB_IDENTIFIER = 63
 
 
 @functools.cache
@@ -67,6 +69,16 @@ def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool)
 def default_function_name(name: str) -> str:
     """`<name>-<stack>`, with what Lambda refuses in a stack name (a period) made a hyphen."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-{pulumi.get_stack()}")[:MAX_FUNCTION_NAME]
+
+
+def default_db_identifier(name: str) -> str:
+    """`<name>-<stack>` as RDS takes an identifier: lowercase letters, digits, single hyphens."""
+    text = re.sub(r"[^a-z0-9]+", "-", f"{name}-{pulumi.get_stack()}".lower())
+    return text[:MAX_DB_IDENTIFIER].strip("-")
+
+
+def flow_log_group_name(name: str) -> str:
+    return f"/vpc-flow-logs/{name}-{pulumi.get_stack()}"
 
 
 def migration_function_name(function_name: str) -> str:
@@ -155,6 +167,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         tags = {"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags}
         function_name = settings.function_name or default_function_name(name)
         migration_name = migration_function_name(function_name)
+        db_identifier = settings.db_identifier or default_db_identifier(name)
+        flow_logs = FlowLogSettings(flow_log_group_name(name)) if settings.vpc_flow_logs else None
         ctx = aws_context(self)
         partition = pulumi.Output.from_input(checked.place.partition)
         package = _function_package(settings.db_ca_bundle_file)
@@ -169,13 +183,20 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             name,
             ctx,
             role.arn,
-            [log_group_name(function_name), log_group_name(migration_name)],
+            [log_group_name(function_name), log_group_name(migration_name), *db_log_group_names(db_identifier),
+             *([flow_logs.log_group_name] if flow_logs else [])],
             f"alias/{function_name}",
             tags,
             self,
+            # The final snapshot is encrypted with this key: it must outlive the stack.
+            retain_on_delete=settings.db_final_snapshot,
         )
+        if flow_logs is not None:
+            create_flow_logs(name, settings.vpc_id, FlowLogSettings(flow_logs.log_group_name, kms_key_arn=key.arn),
+                             tags, self)
         database = create_database(
-            name, settings, settings.private_subnet_ids, groups.id("rds-sg"), key.arn, partition, tags, self
+            name, db_identifier, settings, settings.private_subnet_ids, groups.id("rds-sg"), key, partition, tags,
+            self,
         )
         messaging = create_messaging(name, settings.topic_name, key.arn, tags, self)
         topic = messaging.topic

@@ -78,25 +78,61 @@ def concurrency_problems(settings: Settings) -> list[str]:
     return []
 
 
+def db_log_group_names(identifier: str) -> list[str]:
+    """The log groups RDS writes the exported logs to; created by the stack before the instance,
+    or RDS creates them itself (unencrypted, kept forever, left behind by destroy)."""
+    return [f"/aws/rds/instance/{identifier}/{export}" for export in LOG_EXPORTS]
+
+
+def final_snapshot_identifier(identifier: str, key_id: str) -> str:
+    """Unique per incarnation of the stack: the key is created anew with it (and kept with the
+    snapshot it encrypts), so destroying a re-created stack of the same name does not collide."""
+    return f"{identifier}-final-{key_id.replace('-', '')[:8]}"
+
+
+def parameters(settings: Settings) -> list[aws.rds.ParameterGroupParameterArgsDict]:
+    """TLS required, and the slow query log on (it is off by default on RDS MySQL, so its
+    export would stay empty). Both take effect without a reboot."""
+    return [
+        {"name": "require_secure_transport", "value": "1", "apply_method": "immediate"},
+        {"name": "slow_query_log", "value": "1", "apply_method": "immediate"},
+        {"name": "long_query_time", "value": f"{settings.db_slow_query_seconds:g}", "apply_method": "immediate"},
+    ]
+
+
 @dataclass(frozen=True)
 class Database:
     instance: aws.rds.Instance
     subnet_group: aws.rds.SubnetGroup
     parameter_group: aws.rds.ParameterGroup
     secret_arn: pulumi.Output[str]
+    log_groups: tuple[aws.cloudwatch.LogGroup, ...]
 
 
 def create_database(
     name: str,
+    identifier: str,
     settings: Settings,
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     security_group_id: pulumi.Input[str],
-    kms_key_arn: pulumi.Input[str],
+    key: aws.kms.Key,
     partition: pulumi.Output[str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> Database:
     opts = pulumi.ResourceOptions(parent=parent)
+    kms_key_arn = key.arn
+    log_groups = tuple(
+        aws.cloudwatch.LogGroup(
+            f"{name}-db-{export}-logs",
+            name=log_name,
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=kms_key_arn,
+            tags=dict(tags),
+            opts=opts,
+        )
+        for export, log_name in zip(LOG_EXPORTS, db_log_group_names(identifier), strict=True)
+    )
     subnet_group = aws.rds.SubnetGroup(
         f"{name}-db-subnets",
         subnet_ids=subnet_ids,
@@ -107,8 +143,8 @@ def create_database(
     parameter_group = aws.rds.ParameterGroup(
         f"{name}-db-params",
         family=parameter_group_family(settings.db_engine_version),
-        description=f"{name}: TLS required",
-        parameters=[{"name": "require_secure_transport", "value": "1", "apply_method": "immediate"}],
+        description=f"{name}: TLS required, slow query log on",
+        parameters=parameters(settings),
         tags=dict(tags),
         opts=opts,
     )
@@ -130,6 +166,7 @@ def create_database(
         monitoring_role_arn = monitoring_role.arn
     instance = aws.rds.Instance(
         f"{name}-db",
+        identifier=identifier,
         engine="mysql",
         engine_version=settings.db_engine_version,
         instance_class=settings.db_instance_class,
@@ -156,13 +193,16 @@ def create_database(
         iam_database_authentication_enabled=True,
         deletion_protection=settings.db_deletion_protection,
         skip_final_snapshot=not settings.db_final_snapshot,
-        final_snapshot_identifier=f"{name}-db-final" if settings.db_final_snapshot else None,
+        final_snapshot_identifier=(key.key_id.apply(lambda key_id: final_snapshot_identifier(identifier, key_id))
+                                   if settings.db_final_snapshot else None),
+        apply_immediately=settings.db_apply_immediately,
         tags=dict(tags),
-        opts=opts,
+        # The exported logs' groups exist first, encrypted and with a retention.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(log_groups)),
     )
     secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
     return Database(instance=instance, subnet_group=subnet_group, parameter_group=parameter_group,
-                    secret_arn=secret_arn)
+                    secret_arn=secret_arn, log_groups=log_groups)
 
 
 def _first_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:

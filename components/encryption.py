@@ -94,7 +94,10 @@ def create_key(
     alias: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    retain_on_delete: bool = False,
 ) -> aws.kms.Key:
+    """The key; with `retain_on_delete` (a final snapshot is taken, encrypted with it) destroy
+    leaves it enabled, so the snapshot stays restorable after the stack is gone."""
     key = aws.kms.Key(
         f"{name}-key",
         description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
@@ -102,7 +105,7 @@ def create_key(
         deletion_window_in_days=30,
         policy=pulumi.Output.all(ctx, role_arn).apply(lambda v: key_policy(v[0], v[1], log_group_names)),
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
     )
     aws.kms.Alias(
         f"{name}-key-alias",

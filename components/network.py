@@ -18,6 +18,9 @@ from .args import Settings
 from .reachability import Endpoint, NetworkFacts, Rule
 
 HTTPS_PORT = 443
+PLACEHOLDER = "placeholder-sg"
+INTERFACE_RELEASE_TIMEOUT = "45m"
+"""How long Lambda may take to release a deleted VPC function's network interfaces."""
 DB_PORT = "db-port"
 """Placeholder in the table for the database port, which is an argument."""
 
@@ -170,7 +173,10 @@ def create_security_groups(
             vpc_id=vpc_id,
             description=description,
             tags={**tags, "Name": f"{name}-{key}"},
-            opts=opts,
+            # The placeholder keeps the function's interfaces until Lambda releases them, which
+            # can take up to 45 minutes after the function is gone: its delete waits that long.
+            opts=opts if key != PLACEHOLDER else pulumi.ResourceOptions(
+                parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
         )
         for key, description in SECURITY_GROUPS.items()
     }

@@ -1,20 +1,21 @@
 """A private-only VPC for stacks that bring none: two availability zones, no internet
 gateway, no NAT, DNS support and host names on (interface endpoints' private DNS needs both),
-flow logs of all traffic to CloudWatch Logs, and the default security group stripped of its
-rules so nothing placed in it by mistake can talk to anything."""
+flow logs of all traffic to CloudWatch Logs (encrypted with `flow_log_kms_key_arn` when given;
+the program leaves them to `VpcLambdaWithPrivateServices(vpc_flow_logs=True)`, which encrypts
+them with its key), and the default security group stripped of its rules so nothing placed in
+it by mistake can talk to anything."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
 
-from .iam import service_trust_policy
+from .flow_logs import FLOW_LOG_RETENTION_DAYS, FlowLogSettings, create_flow_logs
+from .network import INTERFACE_RELEASE_TIMEOUT
 
 PRIVATE_VPC_TYPE = "vpclambda:index:PrivateVpc"
-FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 
 
 class PrivateVpc(pulumi.ComponentResource):
@@ -26,7 +27,9 @@ class PrivateVpc(pulumi.ComponentResource):
         name: str,
         cidr_block: str = "10.20.0.0/16",
         az_count: int = 2,
-        flow_log_retention_days: int = 365,
+        flow_log_retention_days: int = FLOW_LOG_RETENTION_DAYS,
+        flow_logs: bool = True,
+        flow_log_kms_key_arn: pulumi.Input[str] | None = None,
         tags: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -50,7 +53,9 @@ class PrivateVpc(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-default - no rules"},
             opts=child,
         )
-        self._flow_logs(name, vpc.id, flow_log_retention_days, tags, child)
+        if flow_logs:
+            create_flow_logs(name, vpc.id, FlowLogSettings(f"/vpc-flow-logs/{name}", flow_log_retention_days,
+                                                          flow_log_kms_key_arn), tags, self)
         zones = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -68,7 +73,9 @@ class PrivateVpc(pulumi.ComponentResource):
                 availability_zone=zones.names[index],
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-private-{index + 1}"},
-                opts=child,
+                # A VPC function's interfaces hold the subnet until Lambda releases them.
+                opts=pulumi.ResourceOptions(parent=self,
+                                            custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{index + 1}-rt",
@@ -80,40 +87,3 @@ class PrivateVpc(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*subnet_ids)
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})
-
-    def _flow_logs(
-        self, name: str, vpc_id: pulumi.Output[str], retention_days: int, tags: Mapping[str, str],
-        child: pulumi.ResourceOptions,
-    ) -> None:
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", retention_in_days=retention_days, tags=dict(tags), opts=child
-        )
-        role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            assume_role_policy=service_trust_policy(FLOW_LOGS_PRINCIPAL),
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-delivery",
-            role=role.id,
-            policy=log_group.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": [arn, f"{arn}:*"],
-                }],
-            })),
-            opts=child,
-        )
-        aws.ec2.FlowLog(
-            f"{name}-flow-log",
-            vpc_id=vpc_id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=log_group.arn,
-            iam_role_arn=role.arn,
-            tags=dict(tags),
-            opts=child,
-        )

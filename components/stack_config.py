@@ -37,7 +37,7 @@ def _kind(arg_name: str) -> str:
     members = [t for t in typing.get_args(hint) if t is not type(None)]
     if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(members) == 1:  # `int | None`
         hint = members[0]
-    if hint is bool or hint is int:
+    if hint is bool or hint is int or hint is float:
         return hint.__name__
     if "Mapping" in str(hint) or "Sequence" in str(hint):
         return "object"
@@ -62,10 +62,13 @@ def _read(config: pulumi.Config, arg_name: str) -> Any:
             return config.get_bool(key)
         if kind == "int":
             return config.get_int(key)
+        if kind == "float":
+            return config.get_float(key)
         if kind == "object":
             return json.loads(raw)
     except (pulumi.ConfigTypeError, json.JSONDecodeError):
-        expected = {"bool": "true or false", "int": "a whole number", "object": "a list or an object (JSON)"}[kind]
+        expected = {"bool": "true or false", "int": "a whole number", "float": "a number",
+                    "object": "a list or an object (JSON)"}[kind]
         raise ArgumentError([f"{arg_name}: got {raw!r}; expected {expected}"], source="stack config") from None
     return raw
 

@@ -44,6 +44,7 @@ FUNCTION_NAME = limits.Text(
 # Arguments that are one AWS property each: checked against the table of what AWS accepts.
 AWS_PROPERTIES: Mapping[str, limits.Limit] = {
     "db_name": limits.LIMITS[INSTANCE]["dbName"],
+    "db_identifier": limits.LIMITS[INSTANCE]["identifier"],
     "db_username": limits.LIMITS[INSTANCE]["username"],
     "db_engine_version": limits.LIMITS[INSTANCE]["engineVersion"],
     "db_instance_class": limits.LIMITS[INSTANCE]["instanceClass"],
@@ -67,7 +68,9 @@ PATTERNS: Mapping[str, tuple[str, str]] = {
     "vpc_id": (r"vpc-[0-9a-zA-Z]+", "a VPC ID such as vpc-0123456789abcdef0"),
 }
 BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress",
-         "function_reserved_concurrency_auto")
+         "function_reserved_concurrency_auto", "db_apply_immediately", "vpc_flow_logs")
+SLOW_QUERY_SECONDS = (0, 31_536_000)
+"""RDS MySQL's range for `long_query_time` (seconds, fractions allowed)."""
 SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
 SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
 RESERVED_CONCURRENCY = (1, 100_000)
@@ -145,6 +148,17 @@ def check_reserved_concurrency(value: Any) -> list[str]:
     return _check_int("function_reserved_concurrency", value, *RESERVED_CONCURRENCY)
 
 
+def check_slow_query_seconds(value: Any) -> list[str]:
+    name, (low, high) = "db_slow_query_seconds", SLOW_QUERY_SECONDS
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [f"{name}: got {value!r}; expected a number of seconds from {low} to {high}"]
+    if not low <= value <= high:
+        return [f"{name}: got {value}; allowed: {low} to {high} (RDS MySQL's long_query_time)"]
+    return []
+
+
 def check_tags(tags: Any) -> list[str]:
     if tags is None or is_unknown(tags):
         return []
@@ -176,6 +190,7 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
         if value is not None and not isinstance(value, bool):
             problems.append(f"{name}: got {value!r}; expected true or false")
     problems += check_reserved_concurrency(args.get("function_reserved_concurrency"))
+    problems += check_slow_query_seconds(args.get("db_slow_query_seconds"))
     problems += check_tags(args.get("tags"))
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,8 @@ class Registered:
     urn: str = ""
     depends_on: tuple[str, ...] = ()
     """Logical names of the resources this one waits for (explicit and input dependencies)."""
+    options: Options = field(default_factory=lambda: Options())
+    """The resource options the engine received (protect, retain on delete, ...)."""
 
     @property
     def parent_type(self) -> str | None:
@@ -175,7 +178,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             rid = f"{inputs.get('functionName')}_{self._hex(name)[:8]}"
             out.update(result='{"statusCode": 200, "applied": true}')
         elif typ == "aws:kms/key:Key":
-            rid = f"{self._hex(name)[:8]}-1234-5678-9abc-{self._hex(name)[:12]}"
+            # Random, as KMS makes them: each incarnation of a stack gets a new key.
+            rid = f"{secrets.token_hex(4)}-1234-5678-9abc-{secrets.token_hex(6)}"
             out.update(arn=self.arn("kms", f"key/{rid}"), keyId=rid)
         elif typ == "aws:sqs/queue:Queue":
             rid = f"https://sqs.{self.region}.{self.dns_suffix}/{ACCOUNT_ID}/{physical}"
@@ -302,16 +306,39 @@ class AwsMocks(pulumi.runtime.Mocks):
         }
 
 
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine receives with a registration."""
+
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+
+
 class RecordingMonitor(MockMonitor):
-    """Also keeps each registration's dependencies, which mocks are not told about."""
+    """Also keeps each registration's dependencies and options, which mocks are not told about."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.dependencies: dict[str, tuple[str, ...]] = {}
+        self.options: dict[str, Options] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         self.dependencies[response.urn] = tuple(urn.split("::")[-1] for urn in request.dependencies)
+        timeouts = request.customTimeouts
+        self.options[response.urn] = Options(
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            ignore_changes=tuple(request.ignoreChanges),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
+                                               ("delete", timeouts.delete)) if v},
+        )
         return response
 
 
@@ -369,5 +396,6 @@ def run_program(
     for reg in mocks.registered:
         reg.urn = urns.get(reg.name, "")
         reg.depends_on = monitor.dependencies.get(reg.urn, ())
+        reg.options = monitor.options.get(reg.urn, Options())
     return ProgramRun(mocks=mocks, resources=list(mocks.registered), value=result.get("value"),
                       exports=result.get("exports") or {})

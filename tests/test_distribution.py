@@ -41,6 +41,8 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "aws:rds/instance:Instance":
             out.update(address=f"{args.name}.abc.us-east-1.rds.amazonaws.com", port=args.inputs.get("port", 3306),
                        masterUserSecrets=[{"secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}])
+        if args.typ == "aws:kms/key:Key":
+            out.update(keyId="0a1b2c3d-1234-5678-9abc-0123456789ab")
         prefix = {"aws:ec2/subnet:Subnet": "subnet", "aws:ec2/vpc:Vpc": "vpc"}.get(args.typ, args.name)
         registered.append({"type": args.typ, "name": args.name, "inputs": args.inputs,
                            "transforms": len(args.transforms or []), "id": f"{prefix}-{len(registered):08x}"})

@@ -25,6 +25,7 @@ DEV_RELAXATIONS = {
     "db_deletion_protection": False,
     "db_final_snapshot": False,
     "log_retention_days": 7,
+    "db_apply_immediately": True,
 }
 # What the prod stack file sets beyond the component's defaults: a reservation needs an account
 # whose concurrency quota is the reservation plus 100, which a new account does not have.
@@ -79,7 +80,13 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
         f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/lambda/svc-dev",
         f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/lambda/svc-dev-migrate",
+        f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/rds/instance/svc-dev/error",
+        f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/rds/instance/svc-dev/slowquery",
     ]
+    encrypted = {g.inputs["name"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
+                 if g.inputs.get("kmsKeyId") == run.value["kms_key_arn"]}
+    assert {arn.split("log-group:")[1] for arn in logs["Condition"]["ArnEquals"][
+        "kms:EncryptionContext:aws:logs:arn"]} == encrypted, "the key policy admits exactly the groups it encrypts"
     role = statements["FunctionRoleThroughTheServicesItCalls"]
     assert role["Principal"] == {"AWS": run.value["role_arn"]}
     assert role["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -91,7 +98,11 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
     run, partition = component
     db = run.one(INSTANCE).inputs
     assert db["deletionProtection"] is True
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "svc-db-final"
+    key_id = run.one("aws:kms/key:Key").outputs["keyId"]
+    assert db["identifier"] == "svc-dev"
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"] == f"svc-dev-final-{key_id.replace('-', '')[:8]}"
+    assert db["applyImmediately"] is False, "changes wait for the maintenance window unless asked"
     assert db["multiAz"] is True
     assert db["backupRetentionPeriod"] >= 7
     assert db["copyTagsToSnapshot"] is True
@@ -107,7 +118,11 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
         "policyArn"] == f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
     params = run.one("aws:rds/parameterGroup:ParameterGroup").inputs
     assert params["family"] == "mysql8.4"
-    assert params["parameters"] == [{"name": "require_secure_transport", "value": "1", "applyMethod": "immediate"}]
+    assert params["parameters"] == [
+        {"name": "require_secure_transport", "value": "1", "applyMethod": "immediate"},
+        {"name": "slow_query_log", "value": "1", "applyMethod": "immediate"},
+        {"name": "long_query_time", "value": "1", "applyMethod": "immediate"},
+    ]
     assert db["parameterGroupName"] == run.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
 
 
@@ -159,13 +174,20 @@ def test_nothing_broader_than_its_purpose(component: tuple[ProgramRun, str]) -> 
     assert not [k for k in env if "PASS" in k or "SECRET_VALUE" in k]
 
 
-def test_private_vpc_has_flow_logs_and_a_rule_less_default_group(prod: ProgramRun) -> None:
+def test_private_vpc_has_encrypted_flow_logs_and_a_rule_less_default_group(prod: ProgramRun) -> None:
     vpc = prod.one("aws:ec2/vpc:Vpc")
-    flow = prod.one("aws:ec2/flowLog:FlowLog").inputs
-    assert flow["vpcId"] == vpc.id and flow["trafficType"] == "ALL"
-    assert flow["logDestination"] == prod.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-network-flow-logs"
-                                              ).outputs["arn"]
-    delivery = policy(prod.one("aws:iam/rolePolicy:RolePolicy", "lambda-prod-network-flow-logs-delivery"))
+    flow = prod.one("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["vpcId"] == vpc.id and flow.inputs["trafficType"] == "ALL"
+    assert flow.parent_type == "vpclambda:index:VpcLambdaWithPrivateServices", "the component records the traffic"
+    group = prod.one("aws:cloudwatch/logGroup:LogGroup", "lambda-prod-flow-logs")
+    assert flow.inputs["logDestination"] == group.outputs["arn"]
+    assert group.inputs["name"] == "/vpc-flow-logs/lambda-prod-prod"
+    assert group.inputs["kmsKeyId"] == prod.one("aws:kms/key:Key").outputs["arn"], "encrypted with the component's key"
+    assert group.inputs["retentionInDays"] == 365
+    key_policy = policy(prod.one("aws:kms/key:Key"))
+    (logs,) = [s for s in key_policy["Statement"] if s["Sid"] == "CloudWatchLogsForThisComponentsLogGroups"]
+    assert group.outputs["arn"] in logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    delivery = policy(prod.one("aws:iam/rolePolicy:RolePolicy", "lambda-prod-flow-logs-delivery"))
     assert all(r.startswith("arn:aws-cn:logs:") for r in delivery["Statement"][0]["Resource"])
     default_sg = prod.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs
     assert default_sg["vpcId"] == vpc.id
@@ -218,7 +240,8 @@ def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[s
     """Resources keyed by (type, name) with the stack's own names and generated IDs blanked."""
     out = {}
     for r in run.resources:
-        text = json.dumps(r.inputs, default=lambda o: getattr(o, "path", str(o)), sort_keys=True)
+        seen = {**r.inputs, "retainOnDelete": r.options.retain_on_delete, "protect": r.options.protect}
+        text = json.dumps(seen, default=lambda o: getattr(o, "path", str(o)), sort_keys=True)
         text = text.replace(f"{component_name}-{stack}", "<fn>").replace(component_name, "<name>")
         text = text.replace(f'"environment": "{stack}"', '"environment": "<stack>"')
         text = text.replace(f"{component_name.split('-')[1]}-topic", "<topic>")
@@ -239,7 +262,7 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
         "dev deploys on an account with a limit of 10")
     assert {name: getattr(prod_settings, name) for name in DEV_RELAXATIONS} == {
         "db_multi_az": True, "db_backup_retention_days": 7, "db_deletion_protection": True,
-        "db_final_snapshot": True, "log_retention_days": 30}
+        "db_final_snapshot": True, "log_retention_days": 30, "db_apply_immediately": False}
 
     dev = normalised(dev_model.run, "lambda-test", "dev")
     prod = normalised(prod_model.run, "lambda-prod", "prod")
@@ -251,7 +274,9 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
         (INSTANCE, "multiAz"), (INSTANCE, "backupRetentionPeriod"), (INSTANCE, "deletionProtection"),
         (INSTANCE, "skipFinalSnapshot"), (INSTANCE, "finalSnapshotIdentifier"),
         ("aws:cloudwatch/logGroup:LogGroup", "retentionInDays"),
-        (FUNCTION, "reservedConcurrentExecutions"),
+        (FUNCTION, "reservedConcurrentExecutions"), (INSTANCE, "applyImmediately"),
+        # prod keeps its key (and its final snapshot) after destroy; dev keeps nothing
+        ("aws:kms/key:Key", "retainOnDelete"),
     }
 
 

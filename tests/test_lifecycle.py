@@ -1,0 +1,132 @@
+"""What `pulumi destroy` and a second `pulumi up` do: a final snapshot that stays restorable,
+database log groups the stack owns, changes applied when asked, and nothing left behind by dev.
+Resource options are read from what the engine receives with each registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.database import db_log_group_names, final_snapshot_identifier
+from components.validation import ArgumentError
+from localrun.pulumi_mocks import ProgramRun, run_program
+from localrun.stack_model import evaluate_stack
+
+KEY = "aws:kms/key:Key"
+INSTANCE = "aws:rds/instance:Instance"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return evaluate_stack("prod").run
+
+
+@pytest.fixture(scope="module")
+def dev() -> ProgramRun:
+    return evaluate_stack("dev").run
+
+
+def build(stack: str = "dev", **extra: Any) -> ProgramRun:
+    return run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, **extra}).outputs(),  # type: ignore[misc]
+                       stack=stack)
+
+
+def test_prod_keeps_the_key_that_encrypts_its_final_snapshot(prod: ProgramRun) -> None:
+    key = prod.one(KEY)
+    db = prod.one(INSTANCE).inputs
+    assert db["skipFinalSnapshot"] is False and db["storageEncrypted"] is True
+    assert db["kmsKeyId"] == key.outputs["arn"], "the snapshot is encrypted with the component's key"
+    assert key.options.retain_on_delete is True, "destroy must leave the key, or the snapshot dies with it"
+    assert prod.one("aws:kms/alias:Alias").options.retain_on_delete is False, "the alias name is freed"
+    retained = sorted(r.name for r in prod.resources if r.options.retain_on_delete)
+    assert retained == [key.name], "only the key stays behind"
+
+
+def test_dev_leaves_nothing_behind(dev: ProgramRun) -> None:
+    assert dev.one(INSTANCE).inputs["skipFinalSnapshot"] is True
+    assert [r.name for r in dev.resources if r.options.retain_on_delete or r.options.protect] == []
+
+
+def test_final_snapshot_identifier_differs_for_each_incarnation_of_a_stack() -> None:
+    first, second = build(stack="prod"), build(stack="prod")
+    ids = [run.one(INSTANCE).inputs["finalSnapshotIdentifier"] for run in (first, second)]
+    keys = [run.one(KEY).outputs["keyId"] for run in (first, second)]
+    assert keys[0] != keys[1]
+    assert ids[0] != ids[1], "destroying a re-created stack of the same name must not collide"
+    assert all(i.startswith("svc-prod-final-") for i in ids)
+    assert final_snapshot_identifier("svc-prod", "1234abcd-12ab-34cd-56ef-1234567890ab") == "svc-prod-final-1234abcd"
+
+
+def test_one_encrypted_log_group_with_a_retention_for_every_database_log_export(prod: ProgramRun) -> None:
+    db = prod.one(INSTANCE)
+    identifier = db.inputs["identifier"]
+    assert identifier == "lambda-prod-prod"
+    exports = db.inputs["enabledCloudwatchLogsExports"]
+    assert exports == ["error", "slowquery"]
+    groups = {g.inputs["name"]: g for g in prod.of_type(LOG_GROUP)}
+    key_arn = prod.one(KEY).outputs["arn"]
+    for export in exports:
+        group = groups[f"/aws/rds/instance/{identifier}/{export}"]
+        assert group.inputs["kmsKeyId"] == key_arn
+        assert group.inputs["retentionInDays"] == 30
+        assert group.name in db.depends_on, "created before the instance, or RDS creates it itself"
+    assert db_log_group_names(identifier) == [f"/aws/rds/instance/{identifier}/{e}" for e in exports]
+
+
+def test_dev_database_logs_follow_its_log_retention(dev: ProgramRun) -> None:
+    identifier = dev.one(INSTANCE).inputs["identifier"]
+    for name in db_log_group_names(identifier):
+        (group,) = [g for g in dev.of_type(LOG_GROUP) if g.inputs["name"] == name]
+        assert group.inputs["retentionInDays"] == 7
+
+
+def test_slow_query_log_is_on_with_the_given_threshold() -> None:
+    run = build(db_slow_query_seconds=0.25)
+    parameters = {p["name"]: p for p in run.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
+    assert parameters["slow_query_log"]["value"] == "1"
+    assert parameters["long_query_time"]["value"] == "0.25"
+    assert {p["applyMethod"] for p in parameters.values()} == {"immediate"}
+
+
+def test_changes_are_applied_immediately_only_when_asked(dev: ProgramRun, prod: ProgramRun) -> None:
+    assert dev.one(INSTANCE).inputs["applyImmediately"] is True
+    assert prod.one(INSTANCE).inputs["applyImmediately"] is False
+    assert build(db_apply_immediately=True).one(INSTANCE).inputs["applyImmediately"] is True
+
+
+def test_identifier_can_be_given_and_defaults_to_name_and_stack() -> None:
+    assert build(db_identifier="payroll-db").one(INSTANCE).inputs["identifier"] == "payroll-db"
+    odd_stack = run_program(lambda: VpcLambdaWithPrivateServices("svc", GOOD), stack="team_a.Prod")  # type: ignore[misc]
+    assert odd_stack.one(INSTANCE).inputs["identifier"] == "svc-team-a-prod"
+    assert odd_stack.one("aws:lambda/function:Function", "svc-function").inputs["name"] == "svc-team_a-Prod"
+
+
+def test_flow_logs_only_when_asked() -> None:
+    assert build().of_type("aws:ec2/flowLog:FlowLog") == []
+    run = build(vpc_flow_logs=True)
+    flow = run.one("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["vpcId"] == GOOD["vpc_id"]
+    group = run.one(LOG_GROUP, "svc-flow-logs")
+    assert group.inputs["kmsKeyId"] == run.value["kms_key_arn"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"db_identifier": "Payroll--db"}, "db_identifier: 'Payroll--db' contains two consecutive hyphens"),
+        ({"db_identifier": "1db"}, "db_identifier: '1db' is not allowed"),
+        ({"db_identifier": "d" * 64}, "db_identifier: 'ddd"),
+        ({"db_slow_query_seconds": -1}, "db_slow_query_seconds: got -1; allowed: 0 to 31536000"),
+        ({"db_slow_query_seconds": "1s"}, "db_slow_query_seconds: got '1s'; expected a number of seconds"),
+        ({"db_apply_immediately": "yes"}, "db_apply_immediately: got 'yes'; expected true or false"),
+        ({"vpc_flow_logs": 1}, "vpc_flow_logs: got 1; expected true or false"),
+    ],
+)
+def test_new_arguments_are_checked(extra: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        build(**extra)
+    assert expected in str(caught.value)
