@@ -1,16 +1,20 @@
 """The component's arguments: one typed place, every field documented with its default.
 
-`VpcLambdaWithPrivateServicesArgs` is what users pass (a TypedDict, so it stays usable from
-other Pulumi languages later). `Settings` is the same thing with every default filled in,
-which is what the rest of the component reads.
+`VpcLambdaWithPrivateServicesArgs` is what users pass (a TypedDict, so the plugin's schema is
+inferred from it). `settings.Settings` is the same thing with every default filled in, which
+is what the rest of the component reads.
 """
 
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Required, TypedDict
 
 import pulumi
+
+from .endpoint_set import SharedEndpoints
+from .settings import REQUIRED_ARGS, Settings
+
+__all__ = ["REQUIRED_ARGS", "Settings", "VpcLambdaWithPrivateServicesArgs"]
 
 
 class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
@@ -130,46 +134,11 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Whether the private subnets route to a NAT gateway. When true and an API the function
     calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
 
+    endpoints: SharedEndpoints
+    """Interface endpoints shared by the services of one VPC (a `PrivateServiceEndpoints`): the
+    component then creates none and adds its own two rules to their security group. AWS refuses a
+    second endpoint with private DNS for a service in a VPC, so several services in one VPC share
+    one set. Default: none (the component creates `interface_endpoints`)."""
+
     tags: Mapping[str, str]
     """Tags added to every taggable resource. Default: none."""
-
-
-REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Every argument with its default applied (defaults live here and only here)."""
-
-    vpc_id: pulumi.Input[str]
-    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    db_name: str = "myDatabase"
-    db_identifier: str | None = None
-    db_username: str = "dbuser"
-    db_engine_version: str = "8.4"
-    db_instance_class: str = "db.t4g.micro"
-    db_allocated_storage_gb: int = 20
-    db_port: int = 3306
-    db_ca_bundle_file: str | None = None
-    db_connect_timeout_seconds: int = 5
-    db_deletion_protection: bool = True
-    db_final_snapshot: bool = True
-    db_multi_az: bool = True
-    db_backup_retention_days: int = 7
-    db_monitoring_interval_seconds: int = 60
-    db_slow_query_seconds: float = 1
-    db_apply_immediately: bool = False
-    topic_name: str | None = None
-    function_name: str | None = None
-    function_memory_mb: int = 256
-    function_timeout_seconds: int = 30
-    function_runtime: str = "python3.12"
-    function_architecture: str = "arm64"
-    function_reserved_concurrency: int | None = None
-    function_reserved_concurrency_auto: bool = False
-    function_tracing: bool = True
-    log_retention_days: int = 30
-    vpc_flow_logs: bool = False
-    interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
-    nat_egress: bool = False
-    tags: Mapping[str, str] = field(default_factory=dict)

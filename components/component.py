@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings, VpcLambdaWithPrivateServicesArgs
+from .args import VpcLambdaWithPrivateServicesArgs
 from .database import create_database, db_log_group_names
 from .encryption import aws_context, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
@@ -26,6 +26,7 @@ from .function import (
     grant_execution_role,
     log_group_name,
 )
+from .lookups import OWNER_TAG, endpoint_owner
 from .messaging import create_messaging
 from .network import (
     FUNCTION_AWS_APIS,
@@ -37,6 +38,7 @@ from .network import (
 )
 from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, FunctionPackage, build_function_package
 from .preview_checks import check_everything, checked_subnet_ids
+from .settings import Settings
 from .validation import ArgumentError
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
@@ -175,8 +177,10 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         ca_bundle = ca_bundle_in_package(package, checked.place.partition,
                                          custom=settings.db_ca_bundle_file is not None)
 
+        shared = settings.endpoints
         groups = create_security_groups(
-            name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self
+            name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self,
+            shared={"endpoint-sg": shared.security_group_id} if shared is not None else None,
         )
         role = create_execution_role(name, tags, self)
         key = create_key(
@@ -218,7 +222,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         }
         assert set(function_calls) == set(FUNCTION_AWS_APIS)
         endpoint_policies: dict[str, pulumi.Input[str]] = {}
-        for service in settings.interface_endpoints:
+        for service in checked.endpoint_services:
             if service in function_calls:
                 action, resource_arn = function_calls[service]
                 endpoint_policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
@@ -232,7 +236,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             groups.id("endpoint-sg"),
             {service: str(found.name) for service, found in checked.endpoint_services.items()},
             endpoint_policies,
-            tags,
+            {**tags, OWNER_TAG: endpoint_owner(name)},
             self,
         )
         environment: dict[str, pulumi.Input[str]] = {
@@ -270,7 +274,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             input=json.dumps({"schema_sha256": package.schema_sha256}),
             triggers={"schema_sha256": package.schema_sha256, "db_instance": database.instance.id},
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values()]
+                parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values(),
+                                         *([shared.resource] if shared is not None and shared.resource else [])]
             ),
         )
 
@@ -286,8 +291,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result
-        self.security_group_ids = ids_by_key({key: group.id for key, group in groups.groups.items()})
-        self.endpoint_ids = ids_by_key({service: endpoint.id for service, endpoint in endpoints.items()})
+        self.security_group_ids = ids_by_key(dict(groups.ids))
+        self.endpoint_ids = (pulumi.Output.from_input(shared.endpoint_ids or {}) if shared is not None
+                             else ids_by_key({service: endpoint.id for service, endpoint in endpoints.items()}))
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[Any]]:

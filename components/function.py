@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .iam import managed_policy_arn, service_trust_policy
 from .packaging import FunctionPackage
+from .settings import Settings
 
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 """The same in every partition, AWS China included."""

@@ -191,3 +191,58 @@ def database_offer(invoke: pulumi.InvokeOptions, engine_version: str, instance_c
         )
 
     return _remembered(invoke, ("database", engine_version, instance_class), ask)
+
+
+@dataclass(frozen=True)
+class VpcFacts:
+    vpc_id: str
+    dns_support: bool = False
+    dns_hostnames: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ExistingEndpoint:
+    endpoint_id: str
+    private_dns: bool
+    owner: str | None
+    """The `endpoint-owner` tag the component puts on its endpoints, if any."""
+
+
+def vpc(invoke: pulumi.InvokeOptions, vpc_id: str) -> VpcFacts:
+    def ask() -> VpcFacts:
+        try:
+            found = _aws().ec2.get_vpc(id=vpc_id, opts=invoke)
+        except Exception as error:
+            return VpcFacts(vpc_id, error=str(error))
+        return VpcFacts(vpc_id, bool(found.enable_dns_support), bool(found.enable_dns_hostnames))
+
+    return _remembered(invoke, ("vpc", vpc_id), ask)
+
+
+def existing_endpoint(invoke: pulumi.InvokeOptions, vpc_id: str, service_name: str) -> ExistingEndpoint | None:
+    """The interface endpoint for `service_name` already in the VPC, if exactly one is (the
+    look-up cannot tell several apart; it then says nothing)."""
+
+    def ask() -> ExistingEndpoint | None:
+        try:
+            found = _aws().ec2.get_vpc_endpoint(
+                vpc_id=vpc_id,
+                service_name=service_name,
+                filters=[{"name": "vpc-endpoint-type", "values": ["Interface"]}],
+                opts=invoke,
+            )
+        except Exception:  # none (or several): nothing this look-up can tell
+            return None
+        return ExistingEndpoint(str(found.id), bool(found.private_dns_enabled), (found.tags or {}).get(OWNER_TAG))
+
+    return _remembered(invoke, ("existing-endpoint", vpc_id, service_name), ask)
+
+
+OWNER_TAG = "endpoint-owner"
+"""Tag on the endpoints this package creates: `<project>/<stack>/<component name>`, so a second
+`pulumi up` does not take its own endpoints for someone else's."""
+
+
+def endpoint_owner(name: str) -> str:
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"

@@ -14,8 +14,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .reachability import Endpoint, NetworkFacts, Rule
+from .settings import Settings
 
 HTTPS_PORT = 443
 PLACEHOLDER = "placeholder-sg"
@@ -80,9 +80,16 @@ def endpoint_spec(service: str) -> InterfaceEndpointSpec:
     return InterfaceEndpointSpec(service, ENDPOINT_LABELS.get(service, f"endpoint-{service}"))
 
 
+def endpoint_services(settings: Settings) -> tuple[str, ...]:
+    """The services the function finds an endpoint for: its own, or the shared set's."""
+    if settings.endpoints is not None:
+        return tuple(settings.endpoints.services)
+    return tuple(settings.interface_endpoints)
+
+
 def planned_rules(settings: Settings) -> tuple[SecurityGroupRule, ...]:
     """The article's rules, plus the NAT rule when it is asked for and needed."""
-    uncovered = set(FUNCTION_AWS_APIS) - set(settings.interface_endpoints)
+    uncovered = set(FUNCTION_AWS_APIS) - set(endpoint_services(settings))
     return SECURITY_GROUP_RULES + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ())
 
 
@@ -105,7 +112,7 @@ def network_facts(settings: Settings) -> NetworkFacts:
         ),
         endpoints=tuple(
             Endpoint(service, private_dns=True, subnets=("private",), security_groups=("endpoint-sg",))
-            for service in settings.interface_endpoints
+            for service in endpoint_services(settings)
         ),
         nat_egress=settings.nat_egress,
         services=FUNCTION_AWS_APIS,
@@ -151,10 +158,13 @@ def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
 @dataclass(frozen=True)
 class SecurityGroups:
     groups: Mapping[str, aws.ec2.SecurityGroup]
+    """The groups this component created."""
     rules: tuple[pulumi.Resource, ...]
+    ids: Mapping[str, pulumi.Output[str]]
+    """Every group's ID by key, the shared endpoint group's included."""
 
     def id(self, key: str) -> pulumi.Output[str]:
-        return self.groups[key].id
+        return self.ids[key]
 
 
 def create_security_groups(
@@ -164,9 +174,13 @@ def create_security_groups(
     db_port: int,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    shared: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> SecurityGroups:
-    """Create the groups (with no inline rules) and one rule resource per table line."""
+    """Create the groups (with no inline rules) and one rule resource per table line. Groups in
+    `shared` (key -> ID: the endpoint group of a shared `PrivateServiceEndpoints`) are not
+    created; the rules that involve them are, owned by this component."""
     opts = pulumi.ResourceOptions(parent=parent)
+    shared = shared or {}
     groups = {
         key: aws.ec2.SecurityGroup(
             f"{name}-{key}",
@@ -179,16 +193,19 @@ def create_security_groups(
                 parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
         )
         for key, description in SECURITY_GROUPS.items()
+        if key not in shared
     }
+    ids = {**{key: group.id for key, group in groups.items()},
+           **{key: pulumi.Output.from_input(group_id) for key, group_id in shared.items()}}
     rules: list[pulumi.Resource] = []
     for rule in rules_to_create:
         port = rule_port(rule, db_port)
-        peer = {"cidr_ipv4": rule.peer} if rule.peer_is_cidr else {"referenced_security_group_id": groups[rule.peer].id}
+        peer = {"cidr_ipv4": rule.peer} if rule.peer_is_cidr else {"referenced_security_group_id": ids[rule.peer]}
         rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{'internet' if rule.peer_is_cidr else rule.peer}"
         rule_type = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
         rules.append(rule_type(
             rule_name,
-            security_group_id=groups[rule.group].id,
+            security_group_id=ids[rule.group],
             **peer,
             ip_protocol="tcp",
             from_port=port,
@@ -197,7 +214,7 @@ def create_security_groups(
             tags={**tags, "Name": rule_name},
             opts=opts,
         ))
-    return SecurityGroups(groups, tuple(rules))
+    return SecurityGroups(groups, tuple(rules), ids)
 
 
 def create_interface_endpoints(

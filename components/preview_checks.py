@@ -10,20 +10,24 @@ placed in them waits for that check.
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pulumi.runtime.settings import get_root_resource
 
 from . import lookups
-from .args import Settings
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
 from .database import concurrency_problems, function_concurrency_budget
+from .endpoint_set import EndpointSet, endpoint_set
 from .lookups import DatabaseOffer, EndpointService, Place
-from .network import network_facts
+from .network import FUNCTION_AWS_APIS, network_facts
 from .packaging import shipped_ca_bundle
 from .reachability import PathVerdict, assess, blocked_path_problems
+from .settings import Settings
 from .validation import (
     ArgumentError,
     arguments_named,
@@ -37,7 +41,69 @@ from .validation import (
 # What each look-up needs to be valid before it is worth asking.
 DATABASE_ARGUMENTS = {"db_engine_version", "db_instance_class", "db_allocated_storage_gb", "db_multi_az",
                       "db_monitoring_interval_seconds"}
-NETWORK_ARGUMENTS = {"interface_endpoints", "nat_egress", "db_port"}
+NETWORK_ARGUMENTS = {"interface_endpoints", "nat_egress", "db_port", "endpoints"}
+DNS_COMMANDS = {
+    "DNS support": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-support '{{\"Value\":true}}'",
+    "DNS host names": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-hostnames '{{\"Value\":true}}'",
+}
+
+
+def vpc_problems(
+    invoke: pulumi.InvokeOptions,
+    vpc_id: str,
+    services: Mapping[str, EndpointService],
+    owner: str | None = None,
+    advice: str = "",
+) -> list[str]:
+    """An existing VPC must resolve the endpoints' private DNS names (DNS support and host names
+    on); and an interface endpoint with private DNS already there for a service to be created
+    would make AWS refuse the new one."""
+    facts = lookups.vpc(invoke, vpc_id)
+    if facts.error is not None:
+        return [f"vpc_id: {vpc_id} cannot be looked up ({facts.error}); check the ID and the region"]
+    problems = []
+    off = [what for what, on in (("DNS support", facts.dns_support), ("DNS host names", facts.dns_hostnames))
+           if not on]
+    if off:
+        commands = "; ".join(DNS_COMMANDS[what].format(vpc=vpc_id) for what in off)
+        problems.append(f"vpc_id: {vpc_id} has {' and '.join(off)} off; interface endpoints with private DNS need "
+                        f"both on, or the function resolves the public names and times out: {commands}")
+    if owner is not None:
+        for service, found in services.items():
+            if found.name is None:
+                continue
+            existing = lookups.existing_endpoint(invoke, vpc_id, found.name)
+            if existing is not None and existing.private_dns and existing.owner != owner:
+                problems.append(
+                    f"interface_endpoints: {vpc_id} already has an interface endpoint with private DNS for {service} "
+                    f"({existing.endpoint_id}), and AWS refuses a second one; {advice}"
+                )
+    return problems
+
+
+SHARE_ADVICE = ("share one set: create the endpoints once with PrivateServiceEndpoints (or import the existing "
+                "ones into it) and pass it as endpoints to every service in the VPC")
+
+# (VPC, service) -> the component creating an endpoint with private DNS for it, per program:
+# a second one in the same VPC would be refused by AWS, and no look-up can see it yet.
+_CLAIMS: weakref.WeakKeyDictionary[pulumi.Resource, dict[tuple[Any, str], str]] = weakref.WeakKeyDictionary()
+
+
+def claim_endpoints(vpc_id: Any, services: Sequence[str], claimant: str) -> list[str]:
+    """Record that `claimant` creates these endpoints; report those another component of the
+    program already creates in the same VPC (an Output VPC ID counts by identity)."""
+    root = get_root_resource()
+    if root is None:
+        return []
+    claims = _CLAIMS.setdefault(root, {})
+    key = vpc_id if isinstance(vpc_id, str) else id(vpc_id)
+    problems = []
+    for service in services:
+        holder = claims.setdefault((key, service), claimant)
+        if holder != claimant:
+            problems.append(f"interface_endpoints: {holder} in this program already creates an endpoint with private "
+                            f"DNS for {service} in the same VPC, and AWS refuses a second one; {SHARE_ADVICE}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -83,10 +149,18 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
             "db_ca_bundle_file"
         )
 
+    shared = endpoint_set(args["endpoints"]) if args.get("endpoints") is not None else None
+    problems += shared_endpoint_problems(args, shared)
+    if isinstance(shared, EndpointSet):
+        settings = dataclasses.replace(settings, endpoints=shared)
+    bad = arguments_named(problems)
     services: dict[str, EndpointService] = {}
-    if "interface_endpoints" not in bad:
+    if shared is None and "interface_endpoints" not in bad:
         services = {s: lookups.endpoint_service(invoke, place.region, s) for s in settings.interface_endpoints}
         problems += endpoint_service_problems(list(services.values()), place.region)
+        if "vpc_id" not in bad and "name" not in bad:
+            problems += claim_endpoints(settings.vpc_id, settings.interface_endpoints,
+                                        f"VpcLambdaWithPrivateServices {name!r}")
 
     database = DatabaseOffer(settings.db_engine_version, settings.db_instance_class)
     if not bad & DATABASE_ARGUMENTS:
@@ -100,17 +174,54 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     verdicts: list[PathVerdict] = []
     if not bad & NETWORK_ARGUMENTS:
         verdicts = assess(network_facts(settings))
-        problems += blocked_path_problems(verdicts)
+        problems += blocked_path_problems(verdicts) if shared is None else shared_path_problems(verdicts)
+
+    vpc_id = settings.vpc_id
+    if isinstance(vpc_id, str) and not is_unknown(vpc_id) and "vpc_id" not in bad:
+        problems += vpc_problems(invoke, vpc_id, services, lookups.endpoint_owner(name), SHARE_ADVICE)
 
     checked = Checked(settings, place, services, database, verdicts,
                       function_concurrency_budget(settings))
     subnet_ids = known_subnet_ids(settings.private_subnet_ids)
     if subnet_ids is not None and "private_subnet_ids" not in bad:
-        subnet_azs = {s: lookups.subnet(invoke, s).availability_zone for s in subnet_ids}
-        problems += checked.zone_problems(subnet_azs)
+        subnets = {s: lookups.subnet(invoke, s) for s in subnet_ids}
+        problems += checked.zone_problems({s: facts.availability_zone for s, facts in subnets.items()})
+        if isinstance(vpc_id, str) and "vpc_id" not in bad:
+            problems += [f"private_subnet_ids: {s} is in {facts.vpc_id}, not in vpc_id {vpc_id}"
+                         for s, facts in subnets.items() if facts.vpc_id != vpc_id]
     if problems:
         raise ArgumentError(problems)
     return checked
+
+
+def shared_endpoint_problems(args: Mapping[str, Any], shared: EndpointSet | str | None) -> list[str]:
+    if shared is None:
+        return []
+    if isinstance(shared, str):
+        return [shared]
+    problems = []
+    if args.get("interface_endpoints") is not None:
+        problems.append("interface_endpoints: not used with endpoints (the shared set's services are the endpoints); "
+                        "remove it, or list the services in the PrivateServiceEndpoints")
+    vpc_id = args.get("vpc_id")
+    if isinstance(vpc_id, str) and isinstance(shared.vpc_id, str) and vpc_id != shared.vpc_id:
+        problems.append(f"endpoints: the shared endpoints serve {shared.vpc_id}, not vpc_id {vpc_id}")
+    return problems
+
+
+def shared_path_problems(verdicts: Sequence[PathVerdict]) -> list[str]:
+    """Blocked paths with a shared endpoint set: a service it lacks is named with `endpoints`."""
+    problems = []
+    for verdict in verdicts:
+        if verdict.reachable:
+            continue
+        if verdict.path in FUNCTION_AWS_APIS:
+            problems.append(f"endpoints: the function calls {verdict.path}, which the shared PrivateServiceEndpoints "
+                            f"has no endpoint for ({verdict.reason}); add {verdict.path!r} to its services, or set "
+                            "nat_egress=true if the subnets route to a NAT gateway")
+        else:
+            problems += blocked_path_problems([verdict])
+    return problems
 
 
 def checked_subnet_ids(

@@ -15,11 +15,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from .args import Settings
+from .settings import Settings
 from .validation import ArgumentError
 
 PROGRAM_KEYS = ("componentName",)
 """Keys the program reads itself, beside the component's arguments."""
+NOT_FROM_CONFIG = frozenset({"endpoints"})
+"""Arguments that are resources, given by a program, not by stack config."""
 
 
 def config_key(arg_name: str) -> str:
@@ -29,7 +31,7 @@ def config_key(arg_name: str) -> str:
 
 def config_keys() -> Mapping[str, str]:
     """Argument name -> config key."""
-    return {name: config_key(name) for name in Settings.__dataclass_fields__}
+    return {name: config_key(name) for name in Settings.__dataclass_fields__ if name not in NOT_FROM_CONFIG}
 
 
 def _kind(arg_name: str) -> str:
@@ -103,7 +105,7 @@ def args_from_config(config: pulumi.Config) -> dict[str, Any]:
             problems.append(f"{project}:{key}: unknown config key; {hint}")
     args: dict[str, Any] = {}
     with named_by_config_key(project):
-        for arg_name in Settings.__dataclass_fields__:
+        for arg_name in config_keys():
             try:
                 value = _read(config, arg_name)
             except ArgumentError as error:

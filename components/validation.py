@@ -18,12 +18,12 @@ from typing import Any
 import pulumi
 
 from . import aws_limits as limits
-from .args import REQUIRED_ARGS, Settings
+from .settings import REQUIRED_ARGS, Settings
 
 LAMBDA = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
 MIGRATION_SUFFIX = "-migrate"
-COMPONENT_TAG_KEYS = ("component", "component-name", "Name")
+COMPONENT_TAG_KEYS = ("component", "component-name", "Name", "endpoint-owner")
 """Tags the component adds to what the user gives."""
 MAX_COMPONENT_NAME = 32
 """The component's name prefixes its children's logical names; the provider names several of
@@ -90,7 +90,12 @@ def is_unknown(value: Any) -> bool:
 
 
 def check_names(given: Iterable[str]) -> list[str]:
-    allowed = sorted(Settings.__dataclass_fields__)
+    return check_names_in(given, Settings.__dataclass_fields__)
+
+
+def check_names_in(given: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Unknown argument names, each with the closest known one."""
+    allowed = sorted(known)
     problems = []
     for name in sorted(set(given) - set(allowed)):
         close = difflib.get_close_matches(name, allowed, n=1)

@@ -92,7 +92,15 @@ class AwsMocks(pulumi.runtime.Mocks):
     subnet_azs: dict[str, str] = field(default_factory=dict)
     """Subnet ID -> availability zone, answered by `get_subnet`."""
     subnet_vpcs: dict[str, str] = field(default_factory=dict)
-    """Subnet ID -> VPC ID, answered by `get_subnet` (default: `vpc-given`)."""
+    """Subnet ID -> VPC ID, answered by `get_subnet`. A subnet not listed is in the VPC looked up
+    last (the one the program names), as when the subnets given belong to the VPC given."""
+    vpcs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """VPC ID -> `get_vpc` answer overrides (`enableDnsSupport`, `enableDnsHostnames`); any other
+    VPC exists with both on."""
+    existing_endpoints: list[dict[str, Any]] = field(default_factory=list)
+    """Interface endpoints already in a VPC, answered by `get_vpc_endpoint` (`id`, `vpcId`,
+    `serviceName`, `privateDnsEnabled`, `tags`)."""
+    _last_vpc: str = "vpc-given"
     endpoint_services: dict[str, dict[str, Any]] | None = None
     """Endpoint service name -> details (`availabilityZones`, `vpcEndpointPolicySupported`);
     default: `ENDPOINT_SERVICES` named for the partition, in zones a, b and c."""
@@ -228,7 +236,18 @@ class AwsMocks(pulumi.runtime.Mocks):
             if subnet_id not in self.subnet_azs:  # unknown subnets land in zones a, b, c, a, ...
                 self.subnet_azs[subnet_id] = f"{self.region}{'abc'[len(self.subnet_azs) % 3]}"
             return {"id": subnet_id, "availabilityZone": self.subnet_azs[subnet_id],
-                    "vpcId": self.subnet_vpcs.get(subnet_id, "vpc-given")}
+                    "vpcId": self.subnet_vpcs.get(subnet_id, self._last_vpc)}
+        if token == "aws:ec2/getVpc:getVpc":
+            self._last_vpc = a["id"]
+            return {"id": a["id"], "cidrBlock": "10.0.0.0/16", "enableDnsSupport": True, "enableDnsHostnames": True,
+                    **self.vpcs.get(a["id"], {})}
+        if token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            found = [e for e in self.existing_endpoints
+                     if e["vpcId"] == a.get("vpcId") and e["serviceName"] == a.get("serviceName")]
+            if len(found) != 1:
+                return {}, [("", "no matching EC2 VPC Endpoint found" if not found
+                              else "multiple EC2 VPC Endpoints matched; use additional constraints")]
+            return {"vpcEndpointType": "Interface", "state": "available", "tags": {}, **found[0]}
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
     def zones(self) -> list[str]:

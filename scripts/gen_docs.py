@@ -45,7 +45,7 @@ def _cell(text: str) -> str:
 
 
 def arguments_table() -> str:
-    from components.stack_config import config_key
+    from components.stack_config import NOT_FROM_CONFIG, config_key
 
     rows = ["| argument | stack config key | type | default | description |", "|---|---|---|---|---|"]
     for name, annotation, doc in field_docs(ARGS_FILE, "VpcLambdaWithPrivateServicesArgs"):
@@ -53,7 +53,8 @@ def arguments_table() -> str:
         default = "required" if "Required." in doc else (match.group(1) if match else "")
         description = re.sub(r"\s*(Default: .+|Required\.)$", "", doc)
         kind = re.sub(r"Required\[(.*)\]", r"\1", annotation).replace("pulumi.Input[", "Input[")
-        rows.append(f"| `{name}` | `{config_key(name)}` | `{_cell(kind)}` | {_cell(default)} | {_cell(description)} |")
+        key = "(a resource: not from stack config)" if name in NOT_FROM_CONFIG else f"`{config_key(name)}`"
+        rows.append(f"| `{name}` | {key} | `{_cell(kind)}` | {_cell(default)} | {_cell(description)} |")
     return "\n".join(rows)
 
 

@@ -26,13 +26,13 @@ from components.aws_limits import (
     environment_size,
     problems_in_resource,
 )
-from components.validation import MAX_COMPONENT_NAME
+from components.validation import MAX_COMPONENT_NAME, USER_TAGS
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
 LONGEST_NAME = "a" + "-b2" * ((MAX_COMPONENT_NAME - 1) // 3)
-TAGS_AT_THE_LIMIT = {f"tag-{i:02d}-{'k' * 100}": "v" * 256 for i in range(47)}
+TAGS_AT_THE_LIMIT = {f"tag-{i:02d}-{'k' * 100}": "v" * 256 for i in range(USER_TAGS.max_tags)}
 
 
 def build(partition: str, subnet_count: int, name: str = "lambda-test", **extra: Any) -> ProgramRun:

@@ -1,45 +1,62 @@
-"""The component as a Pulumi plugin for other languages: the schema Pulumi infers from the code
-(`pulumi package add` runs the same inference through provider/), generated in-process."""
+"""The components as a Pulumi plugin for other languages: `provider/__main__.py` run as Pulumi
+runs it (a subprocess that serves the provider protocol on a port it prints), asked for the
+schema it infers from the code, as `pulumi package add` does."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import yaml
-from pulumi.provider.experimental.analyzer import Analyzer
-from pulumi.provider.experimental.schema import generate_schema
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from components import VpcLambdaWithPrivateServices, __version__
+from components import __version__
 from components.args import REQUIRED_ARGS, Settings
 from components.component import TYPE_TOKEN, output_names
-from components.stack_config import config_key
+from components.shared_endpoints import PRIVATE_SERVICE_ENDPOINTS_TYPE
+from components.stack_config import NOT_FROM_CONFIG, config_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
-    provider_source = (ROOT / "provider" / "__main__.py").read_text()
-    assert 'PROVIDER_NAME = "vpclambda"' in provider_source
-    analyzed = Analyzer("vpclambda").analyze([VpcLambdaWithPrivateServices])
-    spec = generate_schema("vpclambda", __version__, None, analyzed["component_definitions"],
-                           analyzed["type_definitions"], list(analyzed["dependencies"]))
-    return json.loads(json.dumps(spec.to_json() if hasattr(spec, "to_json") else spec, default=vars))
+def plugin() -> Iterator[subprocess.Popen[bytes]]:
+    # The first argument is the engine's address; the schema is served without an engine.
+    process = subprocess.Popen([sys.executable, str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def schema(plugin: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert plugin.stdout is not None
+    port = plugin.stdout.readline().decode().strip()
+    assert port.isdigit(), (port, plugin.stderr.read().decode() if plugin.poll() is not None else "")
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=30)
+        reply = provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(provider_pb2.GetSchemaRequest(version=0),
+                                                                          timeout=60)
+    return dict(json.loads(reply.schema))
 
 
 def test_plugin_manifest_points_at_the_provider() -> None:
     manifest = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())
     assert manifest == {"runtime": "python", "main": "provider"}
-    assert "component_provider_host(components=[VpcLambdaWithPrivateServices]" in (
-        ROOT / "provider" / "__main__.py").read_text()
 
 
 def test_schema_names_the_component_with_its_type_token(schema: dict[str, Any]) -> None:
     assert schema["name"] == "vpclambda" and schema["version"] == __version__
-    assert list(schema["resources"]) == [TYPE_TOKEN]
+    assert sorted(schema["resources"]) == sorted([TYPE_TOKEN, PRIVATE_SERVICE_ENDPOINTS_TYPE])
     resource = schema["resources"][TYPE_TOKEN]
     assert resource["isComponent"] is True
     assert resource["description"].startswith("A Lambda function in private subnets")
@@ -49,6 +66,7 @@ def test_every_input_with_its_type_and_description(schema: dict[str, Any]) -> No
     resource = schema["resources"][TYPE_TOKEN]
     inputs = resource["inputProperties"]
     assert set(inputs) == {config_key(name) for name in Settings.__dataclass_fields__}
+    assert {config_key(n) for n in NOT_FROM_CONFIG} <= set(inputs)
     assert sorted(resource["requiredInputs"]) == sorted(config_key(n) for n in REQUIRED_ARGS)
     assert inputs["vpcId"]["type"] == "string"
     assert inputs["privateSubnetIds"]["type"] == "array" and inputs["privateSubnetIds"]["items"]["type"] == "string"
@@ -59,6 +77,17 @@ def test_every_input_with_its_type_and_description(schema: dict[str, Any]) -> No
     for name, prop in inputs.items():
         assert prop.get("description"), f"input {name} has no description"
     assert "Default: `3306`" in inputs["dbPort"]["description"]
+    # Shared endpoints from other languages: an object of plain values taken from a PrivateServiceEndpoints.
+    shared = schema["types"][inputs["endpoints"]["$ref"].split("/")[-1]]
+    assert set(shared["properties"]) == {"vpcId", "securityGroupId", "services"}
+
+
+def test_shared_endpoints_component_is_served_too(schema: dict[str, Any]) -> None:
+    resource = schema["resources"][PRIVATE_SERVICE_ENDPOINTS_TYPE]
+    assert resource["isComponent"] is True
+    assert set(resource["inputProperties"]) == {"vpcId", "subnetIds", "services", "tags"}
+    assert sorted(resource["requiredInputs"]) == ["subnetIds", "vpcId"]
+    assert set(resource["properties"]) == {"securityGroupId", "endpointIds"}
 
 
 def test_every_output_with_its_description(schema: dict[str, Any]) -> None:

@@ -243,7 +243,7 @@ def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[s
         seen = {**r.inputs, "retainOnDelete": r.options.retain_on_delete, "protect": r.options.protect}
         text = json.dumps(seen, default=lambda o: getattr(o, "path", str(o)), sort_keys=True)
         text = text.replace(f"{component_name}-{stack}", "<fn>").replace(component_name, "<name>")
-        text = text.replace(f'"environment": "{stack}"', '"environment": "<stack>"')
+        text = text.replace(f'"environment": "{stack}"', '"environment": "<stack>"').replace(f"/{stack}/", "/<stack>/")
         text = text.replace(f"{component_name.split('-')[1]}-topic", "<topic>")
         out[(r.type, r.name.replace(component_name, "<name>"))] = json.loads(ID_LIKE.sub("<id>", text))
     return out

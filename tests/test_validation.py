@@ -77,7 +77,7 @@ def cloud_resources(mocks: AwsMocks) -> list[str]:
         ({"tags": {"team": "it's"}}, "tags: value \"it's\" has characters AWS refuses in tags"),
         ({"tags": {"k" * 129: "a"}}, "is 129 characters; allowed: 1 to 128"),
         ({"tags": {"team": "v" * 257}}, "value of 'team' is 257 characters; allowed: at most 256"),
-        ({"tags": {f"t{i}": "x" for i in range(48)}}, "tags: 48 tags; allowed: at most 47 per resource"),
+        ({"tags": {f"t{i}": "x" for i in range(47)}}, "tags: 47 tags; allowed: at most 46 per resource"),
         ({"tags": {"Name": "mine"}}, "tags: Name set by the component itself"),
         ({"function_reserved_concurrency": "lots"},
          "function_reserved_concurrency: got 'lots'; expected a whole number from 1 to 100000"),
@@ -149,9 +149,13 @@ def test_pure_checks() -> None:
 
 
 def test_each_subnet_is_looked_up_once_per_program() -> None:
+    from components import PrivateServiceEndpoints
+
     def program() -> None:
+        shared = PrivateServiceEndpoints("endpoints", {"vpc_id": GOOD["vpc_id"],
+                                                       "subnet_ids": GOOD["private_subnet_ids"]})
         for name in ("a", "b", "c"):
-            VpcLambdaWithPrivateServices(name, GOOD)  # type: ignore[arg-type]
+            VpcLambdaWithPrivateServices(name, {**GOOD, "endpoints": shared})  # type: ignore[typeddict-item]
 
     run = run_program(program, subnet_azs={"subnet-0a": "us-east-1a", "subnet-0b": "us-east-1b"})
     lookups = [a["id"] for token, a in run.mocks.calls if token == "aws:ec2/getSubnet:getSubnet"]

@@ -1,0 +1,52 @@
+"""Every argument of `VpcLambdaWithPrivateServices` with its default applied: what the rest of
+the component reads. The defaults live here and only here (the README's default column is
+generated from them)."""
+
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every argument with its default applied (defaults live here and only here)."""
+
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    db_name: str = "myDatabase"
+    db_identifier: str | None = None
+    db_username: str = "dbuser"
+    db_engine_version: str = "8.4"
+    db_instance_class: str = "db.t4g.micro"
+    db_allocated_storage_gb: int = 20
+    db_port: int = 3306
+    db_ca_bundle_file: str | None = None
+    db_connect_timeout_seconds: int = 5
+    db_deletion_protection: bool = True
+    db_final_snapshot: bool = True
+    db_multi_az: bool = True
+    db_backup_retention_days: int = 7
+    db_monitoring_interval_seconds: int = 60
+    db_slow_query_seconds: float = 1
+    db_apply_immediately: bool = False
+    topic_name: str | None = None
+    function_name: str | None = None
+    function_memory_mb: int = 256
+    function_timeout_seconds: int = 30
+    function_runtime: str = "python3.12"
+    function_architecture: str = "arm64"
+    function_reserved_concurrency: int | None = None
+    function_reserved_concurrency_auto: bool = False
+    function_tracing: bool = True
+    log_retention_days: int = 30
+    vpc_flow_logs: bool = False
+    interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
+    nat_egress: bool = False
+    endpoints: Any = None
+    """The shared endpoints as an `endpoint_set.EndpointSet` once checked, or None."""
+    tags: Mapping[str, str] = field(default_factory=dict)
