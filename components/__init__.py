@@ -3,12 +3,14 @@ NAT gateway, wired with security-group-to-security-group rules only."""
 
 from .args import VpcLambdaWithPrivateServicesArgs
 from .component import VpcLambdaWithPrivateServices
+from .private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
 from .version import __version__
 
 __all__ = [
     "PrivateServiceEndpoints",
     "PrivateServiceEndpointsArgs",
+    "PrivateVpc",
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",

@@ -15,8 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 from .args import VpcLambdaWithPrivateServicesArgs
+from .collector import tune_for_large_programs
 from .database import create_database, db_log_group_names
-from .encryption import aws_context, create_key
+from .encryption import AwsContext, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
     JOB_HANDLER,
@@ -158,6 +159,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         args: VpcLambdaWithPrivateServicesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        tune_for_large_programs()
         checked = check_everything(name, args, opts)
         self.verdicts = checked.verdicts
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -171,7 +173,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         migration_name = migration_function_name(function_name)
         db_identifier = settings.db_identifier or default_db_identifier(name)
         flow_logs = FlowLogSettings(flow_log_group_name(name)) if settings.vpc_flow_logs else None
-        ctx = aws_context(self)
+        place = checked.place
+        ctx = AwsContext(place.partition, place.region, place.dns_suffix, place.account_id)
         partition = pulumi.Output.from_input(checked.place.partition)
         package = _function_package(settings.db_ca_bundle_file)
         ca_bundle = ca_bundle_in_package(package, checked.place.partition,
@@ -228,7 +231,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
                 endpoint_policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
                     functools.partial(_least_privilege_policy, action))
             else:
-                endpoint_policies[service] = ctx.apply(lambda c: account_endpoint_policy(c.account_id))
+                endpoint_policies[service] = account_endpoint_policy(place.account_id)
         endpoints = create_interface_endpoints(
             name,
             settings.vpc_id,

@@ -76,19 +76,11 @@ def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str]) -
     )
 
 
-def aws_context(parent: pulumi.Resource) -> pulumi.Output[AwsContext]:
-    invoke = pulumi.InvokeOutputOptions(parent=parent)
-    partition = aws.get_partition_output(opts=invoke)
-    region = aws.get_region_output(opts=invoke)
-    identity = aws.get_caller_identity_output(opts=invoke)
-    return pulumi.Output.all(partition.partition, partition.dns_suffix, region.region, identity.account_id).apply(
-        lambda v: AwsContext(partition=v[0], dns_suffix=v[1], region=v[2], account_id=v[3])
-    )
 
 
 def create_key(
     name: str,
-    ctx: pulumi.Output[AwsContext],
+    ctx: AwsContext,
     role_arn: pulumi.Input[str],
     log_group_names: Sequence[str],
     alias: str,
@@ -103,7 +95,7 @@ def create_key(
         description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=pulumi.Output.all(ctx, role_arn).apply(lambda v: key_policy(v[0], v[1], log_group_names)),
+        policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names)),
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
     )

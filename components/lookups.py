@@ -26,9 +26,12 @@ STORAGE_TYPE = "gp3"
 
 @dataclass(frozen=True)
 class Place:
+    """Where the program deploys: partition, region and account."""
+
     partition: str
     region: str
     dns_suffix: str
+    account_id: str
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,9 @@ def place(invoke: pulumi.InvokeOptions) -> Place:
         aws = _aws()
         partition = aws.get_partition(opts=invoke)
         region = aws.get_region(opts=invoke)
-        return Place(partition=partition.partition, region=region.region, dns_suffix=partition.dns_suffix)
+        identity = aws.get_caller_identity(opts=invoke)
+        return Place(partition=partition.partition, region=region.region, dns_suffix=partition.dns_suffix,
+                     account_id=identity.account_id)
 
     return _remembered(invoke, "place", ask)
 

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from . import lookups
 from .availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
-from .encryption import aws_context
+from .collector import tune_for_large_programs
 from .network import FUNCTION_AWS_APIS, SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
 from .preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
 from .validation import (
@@ -73,6 +73,7 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
         args: PrivateServiceEndpointsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        tune_for_large_programs()
         services, region_services = _check(name, args, opts)
         super().__init__(PRIVATE_SERVICE_ENDPOINTS_TYPE, name, None, opts)
         self.services: Sequence[str] = services
@@ -91,7 +92,7 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-endpoint-sg"},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        account_policy = aws_context(self).apply(lambda c: account_endpoint_policy(c.account_id))
+        account_policy = account_endpoint_policy(lookups.place(lookups.invoke_options(opts)).account_id)
         endpoints = create_interface_endpoints(
             name,
             args["vpc_id"],

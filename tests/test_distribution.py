@@ -51,8 +51,14 @@ class Mocks(pulumi.runtime.Mocks):
     def zone(self, subnet_id):
         return self.zones.setdefault(subnet_id, "us-east-1" + "ab"[len(self.zones) % 2])
 
+    vpc = "vpc-unknown"
+
     def call(self, args):
         a = dict(args.args)
+        if args.token == "aws:ec2/getVpc:getVpc":
+            Mocks.vpc = a["id"]  # the subnets given are in the VPC given
+        if args.token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            return {}, [("", "no matching EC2 VPC Endpoint found")]
         return {
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
             "aws:index/getRegion:getRegion": {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"},
@@ -62,7 +68,8 @@ class Mocks(pulumi.runtime.Mocks):
                 "serviceName": (a.get("filters") or [{"values": [None]}])[0]["values"][0],
                 "availabilityZones": ["us-east-1a", "us-east-1b"], "vpcEndpointPolicySupported": True},
             "aws:ec2/getSubnet:getSubnet": {"id": a.get("id"), "availabilityZone": self.zone(a.get("id")),
-                                            "vpcId": "vpc-any"},
+                                            "vpcId": self.vpc},
+            "aws:ec2/getVpc:getVpc": {"id": a.get("id"), "enableDnsSupport": True, "enableDnsHostnames": True},
             "aws:rds/getEngineVersion:getEngineVersion": {"version": a.get("version"), "versionActual": "8.4.7"},
             "aws:rds/getOrderableDbInstance:getOrderableDbInstance": {
                 "instanceClass": a.get("instanceClass"), "availabilityZones": ["us-east-1a", "us-east-1b"],
@@ -154,6 +161,27 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_ven
     assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
     # db.r6g.large: 16 GiB -> max_connections 1365; half, less one for the migration.
     assert fn["reservedConcurrentExecutions"] == 681
+
+
+def test_shared_vpc_example_two_services_one_endpoint_set(consumer_venv: Path, tmp_path: Path) -> None:
+    run = evaluate(consumer_venv, ROOT / "examples" / "shared-vpc" / "__main__.py", {}, tmp_path / "shared-vpc")
+    resources = run["resources"]
+    services = [r["name"] for r in resources if r["type"] == "vpclambda:index:VpcLambdaWithPrivateServices"]
+    assert sorted(services) == ["billing", "orders"]
+    endpoints = [r for r in resources if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"]
+    assert sorted(e["inputs"]["serviceName"] for e in endpoints) == [
+        "com.amazonaws.us-east-1.secretsmanager", "com.amazonaws.us-east-1.sns"], "one endpoint per service"
+    (shared_group,) = [r["id"] for r in resources if r["name"] == "apps-endpoints-endpoint-sg"]
+    for name in services:
+        lambda_group = next(r["id"] for r in resources if r["name"] == f"{name}-lambda-sg")
+        to_endpoints = [r for r in resources if r["type"] == "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+                        and r["inputs"]["securityGroupId"] == lambda_group
+                        and r["inputs"].get("referencedSecurityGroupId") == shared_group]
+        from_function = [r for r in resources if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+                         and r["inputs"]["securityGroupId"] == shared_group
+                         and r["inputs"].get("referencedSecurityGroupId") == lambda_group]
+        assert len(to_endpoints) == len(from_function) == 1
+    assert not [r for r in resources if "cidrIpv4" in r["inputs"]]
 
 
 def test_transforms_in_the_full_example_change_only_what_they_target() -> None:

@@ -7,9 +7,10 @@ Modes:
 
 * ``dev``: import, then evaluate the dev stack (``__main__.py``, ``Pulumi.dev.yaml``) once
   cold and ``--repeat`` times warm.
-* ``scale``: after a warm-up program of one instance (imports, the package's build, which
+* ``scale``: after a warm-up program of one service (imports, the package's build, which
   the component caches per program), time ``--repeat`` programs of ``--instances``
-  ``VpcLambdaWithPrivateServices`` with distinct names, in the ``aws`` partition.
+  services sharing one VPC and one endpoint set (one ``PrivateServiceEndpoints``, then
+  ``VpcLambdaWithPrivateServices`` with distinct names and ``endpoints``), partition ``aws``.
 * ``build``: build the deployment package into ``--build-dir``.
 """
 
@@ -50,12 +51,14 @@ def dev(ca_bundle: Path, repeat: int) -> dict[str, Any]:
 
 
 def scale(instances: int, repeat: int) -> dict[str, Any]:
-    from components import VpcLambdaWithPrivateServices
+    from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
     from localrun.pulumi_mocks import run_program
 
     def program(count: int, prefix: str) -> None:
+        shared = PrivateServiceEndpoints(f"{prefix}-endpoints", {"vpc_id": VPC_ID, "subnet_ids": SUBNETS})
         for index in range(count):
-            VpcLambdaWithPrivateServices(f"{prefix}{index:02d}", {"vpc_id": VPC_ID, "private_subnet_ids": SUBNETS})
+            VpcLambdaWithPrivateServices(f"{prefix}{index:02d}", {"vpc_id": VPC_ID, "private_subnet_ids": SUBNETS,
+                                                                 "endpoints": shared})
 
     run_program(lambda: program(1, "warmup"), partition="aws")  # imports, package build
     seconds, gc_seconds = [], []
