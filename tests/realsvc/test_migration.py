@@ -10,6 +10,7 @@ import time
 import pytest
 
 from localrun.services import SCHEMA_TABLES
+
 from .stand_ins import closed_port
 
 MIGRATION_2 = """-- Migration 2: a job title for each employee.
