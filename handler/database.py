@@ -140,7 +140,7 @@ def read_employees(conn: DeadlineConnection, settings: Settings, budget: Budget)
         except pymysql.err.Error as exc:
             # Not cur.close(): closing an unbuffered cursor drains the rest of the result, which on a
             # lost connection raises an unrelated error in place of this one.
-            raise wait_error(settings, what + f" (after {rows} rows)", phase, exc) from exc
+            raise wait_error(settings, f"{what}, after {rows} rows", phase, exc) from exc
         cur.close()  # the result was read to its end: nothing left to drain
     return ReadSummary(rows=rows, batches=batches, duration_ms=round((time.monotonic() - started) * 1000, 1))
 

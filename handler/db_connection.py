@@ -136,9 +136,9 @@ def wait_error(settings: Settings, what: str, phase: Phase, exc: pymysql.err.Err
     where = f"{settings.db_host}:{settings.db_port}"
     if timed_out(exc):
         return DatabaseTimeoutError(
-            f"the database at {where} did not answer within {phase.elapsed():.1f} s while {what} "
-            f"(phase: {phase.name}; each wait is bounded by DB_READ_TIMEOUT={settings.db_read_timeout}s and the "
-            "invocation's time budget)"
+            f"the database at {where} did not answer in time while {what} (phase: {phase.name}, "
+            f"{phase.elapsed():.1f} s in; each wait is bounded by DB_READ_TIMEOUT={settings.db_read_timeout}s and "
+            "the invocation's time budget)"
         )
     if error_code(exc) in LOST_CONNECTION_CODES or isinstance(exc, pymysql.err.InterfaceError):
         return DatabaseUnreachableError(

@@ -266,7 +266,7 @@ def test_connection_lost_mid_stream(start_function, employees, db):
     assert killed, "the read was never seen running"
     assert run.error_type == "DatabaseUnreachableError", run.error
     assert "lost the connection to the database" in run.error_message
-    assert "while reading `employees` (after " in run.error_message
+    assert re.search(r"while reading `employees`, after \d+ rows \(phase: query\)", run.error_message)
     assert re.search(r"\((2013|2006|1927), ", run.error_message), "the original MySQL error is in the message"
     assert "AttributeError" not in fn.output() and "NoneType" not in fn.output()
     (failed,) = fn.events("invocation_failed")

@@ -80,7 +80,7 @@ def test_table_locked_by_another_session(start_function, employees, db, timeout_
     finally:
         holder.close()  # releases the table lock
     assert_failed_by_itself(fn, run, timeout_s, margin_for(timeout_s), "DatabaseTimeoutError", "database", "query")
-    assert "did not answer within" in run.error_message and "reading `employees`" in run.error_message
+    assert "did not answer in time while reading `employees`, after 0 rows (phase: query" in run.error_message
 
     back = fn.invoke()
     assert back.ok, back.error
