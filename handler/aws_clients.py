@@ -29,6 +29,9 @@ RETRY_SLEEP_ALLOWANCE_S = 1.0
 """Upper bound of botocore's standard-mode sleep before a retry (jittered; at most 1 s for throttling)."""
 MIN_CALL_S = 0.2
 """A call with less time than this left in its phase is not attempted."""
+FIRST_CLIENT_ALLOWANCE_S = 0.3
+"""Time the first client of a service takes to create (importing boto3, loading the service's model),
+taken from the call's time since the timeouts must be chosen before it."""
 MAX_CACHED_CLIENTS = 6
 
 
@@ -100,7 +103,8 @@ def describe_endpoint(aws_client: Any) -> str:
 def aws_call(service: str, call: str, settings: Settings, phase: Phase, error: type[HandlerError]) -> Iterator[Any]:
     """A client for one call that must end within ``phase``; every failure of the call becomes ``error``."""
     name = SERVICE_NAMES.get(service, service)
-    timeouts = call_timeouts(settings, phase.remaining())
+    first_client = not any(cached == service for cached, _ in _clients)
+    timeouts = call_timeouts(settings, phase.remaining() - (FIRST_CLIENT_ALLOWANCE_S if first_client else 0.0))
     if timeouts is None:
         raise error(
             f"{name} {call} not attempted: {phase.remaining():.1f} s left of the invocation's time budget "

@@ -11,6 +11,7 @@ margin has passed (where the watchdog would speak).
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 from localrun.services import DB_NAME
@@ -150,3 +151,23 @@ def test_watchdog_names_the_phase_of_an_unforeseen_hang(start_function, package_
     overrun_line = next(i for i, line in enumerate(run.logs) if "invocation_overrun" in line)
     timed_out_line = next(i for i, line in enumerate(run.logs) if "Task timed out" in line)
     assert overrun_line < timed_out_line, "the line is written before Lambda ends the invocation"
+
+
+def test_aws_calls_are_sized_to_the_time_left(run_in_package):
+    """Two attempts at the configured timeouts while they fit, then one, then one with shorter
+    timeouts, then none: the worst case of a call never exceeds what its phase has left."""
+    result = run_in_package(
+        "import json, types, aws_clients\n"
+        "cfg = types.SimpleNamespace(aws_connect_timeout=3, aws_read_timeout=5)\n"
+        "out = {}\n"
+        "for available in (27.0, 17.0, 12.0, 4.0, 0.1):\n"
+        "    t = aws_clients.call_timeouts(cfg, available)\n"
+        "    out[available] = None if t is None else [t.connect, t.read, t.attempts, t.worst_case]\n"
+        "print(json.dumps(out))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    sized = {float(k): v for k, v in json.loads(result.stdout).items()}
+    assert sized[27.0] == [3, 5, 2, 17] and sized[17.0] == [3, 5, 2, 17]
+    assert sized[12.0] == [3, 5, 1, 8]
+    assert sized[4.0][2] == 1 and sized[4.0][3] <= 4.0 and sized[4.0][1] > sized[4.0][0]
+    assert sized[0.1] is None
