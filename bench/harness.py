@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localrun.local_lambda import LocalLambda
-from localrun.services import AwsEmulator, MariaDB, Pki, local_services, start_mariadb
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle
 from localrun.wiring import extract_package, local_function_env
 
@@ -77,13 +77,9 @@ class FunctionUnderTest:
     def package_dir(self) -> Path:
         return self.stack.package_dir
 
-    @property
-    def schema_sql(self) -> str:
-        return (self.package_dir / "schema.sql").read_text()
-
     def employees(self, rows: int) -> None:
-        """Recreate ``employees`` from the packaged schema with ``rows`` rows."""
-        self.db.reset_employees(self.schema_sql, rows)
+        """Recreate ``employees`` from the packaged migrations with ``rows`` rows."""
+        self.db.reset_employees(migration_statements(self.package_dir), rows)
 
     def mariadb_version(self) -> str:
         return str(self.db.query("SELECT VERSION()", database=None)[0][0])

@@ -84,7 +84,7 @@ def measure(stack: StackUnderTest, workspace: Workspace, dev_package_sha256: str
             verdict=verdict(share <= TARGET),
             notes=(
                 f"Package: the zip the component hands to the dev stack's function ({len(names)} entries: the "
-                f"handler, schema, CA bundles, and {', '.join(pins)}), against `pip install --target` of "
+                f"handler, migrations, CA bundles, and {', '.join(pins)}), against `pip install --target` of "
                 f"{', '.join(pins + runtime)} (bytecode not compiled) zipped with zipfile's default "
                 f"compression. The component does not bundle {' or '.join(RUNTIME_PROVIDED)}: Lambda's Python "
                 f"runtime provides them. `pip install --target` of {', '.join(pins)} alone zips to "

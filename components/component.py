@@ -269,13 +269,13 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         job = vpc_function(f"{name}-function", function_name, JOB_HANDLER,
                            reserved_concurrency=checked.reserved_concurrency)
         migration = vpc_function(f"{name}-migration", migration_name, MIGRATION_HANDLER, reserved_concurrency=None)
-        # The schema is applied inside the VPC during `pulumi up`, once the database, the
-        # network path and the Secrets Manager endpoint exist; a new schema runs it again.
+        # The migrations are applied inside the VPC during `pulumi up`, once the database, the
+        # network path and the Secrets Manager endpoint exist; a changed or added file runs them again.
         schema_migration = aws.lambda_.Invocation(
             f"{name}-schema-migration",
             function_name=migration.function.name,
-            input=json.dumps({"schema_sha256": package.schema_sha256}),
-            triggers={"schema_sha256": package.schema_sha256, "db_instance": database.instance.id},
+            input=json.dumps({"migrations_sha256": package.migrations_sha256}),
+            triggers={"migrations_sha256": package.migrations_sha256, "db_instance": database.instance.id},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values(),
                                          *([shared.resource] if shared is not None and shared.resource else [])]

@@ -35,7 +35,9 @@ PACKAGED_SUFFIXES = frozenset({".py", ".sql", ".pem", ".txt"})
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", ".pytest_cache"})
 EXCLUDED_NAMES = frozenset({"__init__.py"})  # present only when installed as vpclambda.handler
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-SCHEMA_FILE = "schema.sql"
+MIGRATIONS_DIR = "migrations"
+"""The ordered schema migrations the migration function applies (handler/migrations)."""
+MIGRATION_FILE = re.compile(r"^(\d+)_[A-Za-z0-9][A-Za-z0-9_-]*\.sql$")
 CA_BUNDLES = {"aws": "certs/rds-global-bundle.pem", "aws-cn": "certs/rds-cn-bundle.pem"}
 """The RDS CA bundle each partition's function verifies the database with (handler/certs)."""
 
@@ -57,8 +59,24 @@ class FunctionPackage:
     sha256_base64: str
     """What Lambda reports as CodeSha256: base64 of the zip's SHA-256."""
     entries: tuple[str, ...]
-    schema_sha256: str
-    """SHA-256 of the schema the migration applies: a change re-runs the migration."""
+    migrations_sha256: str
+    """One digest of the ordered migration files: a change to any of them re-runs the migration."""
+
+
+def migrations_sha256(handler_dir: Path = HANDLER_DIR) -> str:
+    """SHA-256 over each migration file's name and SHA-256, in version order: the digest the
+    migration function reports (handler/migration_runner.py, `migrations_sha256`)."""
+    files = []
+    for path in (handler_dir / MIGRATIONS_DIR).glob("*.sql"):
+        match = MIGRATION_FILE.match(path.name)
+        if not match:
+            raise ValueError(f"migration file {path.name}: name it <version>_<description>.sql, "
+                             "e.g. 0002_add_title.sql")
+        files.append((int(match.group(1)), path))
+    digest = hashlib.sha256()
+    for _, path in sorted(files):
+        digest.update(f"{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def bundled_requirements(handler_dir: Path = HANDLER_DIR) -> dict[str, str]:
@@ -154,5 +172,5 @@ def build_function_package(
         path=path,
         sha256_base64=base64.b64encode(digest).decode(),
         entries=tuple(sorted(files)),
-        schema_sha256=hashlib.sha256((handler_dir / SCHEMA_FILE).read_bytes()).hexdigest(),
+        migrations_sha256=migrations_sha256(handler_dir),
     )

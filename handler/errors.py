@@ -4,6 +4,11 @@ Lambda reports an unhandled exception's class name as ``errorType`` and its text
 ``errorMessage``, so each failure below has a class of its own and a message that says
 what was being reached, where, and what to check. Nothing here is caught and hidden by
 the handler: every one of them ends the invocation as a failure.
+
+A failure that happened while the function waited on a dependency also carries that
+``dependency`` (``secretsmanager``, ``database``, ``sns``) and the ``phase`` of the
+invocation (``secret``, ``connect``, ``handshake``, ``ping``, ``query``, ``publish``,
+``lock``, ``migrate``); the failure's log line has both as fields.
 """
 
 from __future__ import annotations
@@ -12,17 +17,33 @@ from __future__ import annotations
 class HandlerError(Exception):
     """Base class of the function's own failures."""
 
+    def __init__(self, message: str, *, dependency: str | None = None, phase: str | None = None) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+        self.phase = phase
+
 
 class ConfigurationError(HandlerError):
     """An environment variable is missing or malformed, or a CA bundle cannot be found."""
 
 
 class SecretError(HandlerError):
-    """The database secret could not be read from Secrets Manager, or its content is unusable."""
+    """The database secret could not be read from Secrets Manager in time, or its content is unusable."""
 
 
 class DatabaseUnreachableError(HandlerError):
-    """No connection to the database: nothing listening, no network path, or a timeout."""
+    """No connection to the database (nothing listening, no network path, connect timeout), or the
+    connection was lost while in use (server restart, failover, connection killed)."""
+
+
+class DatabaseTimeoutError(HandlerError):
+    """The database accepted the connection but did not answer in time: a frozen server, a server
+    that never sends its greeting, a query waiting on a table lock, or the time budget spent."""
+
+
+class DatabaseBusyError(HandlerError):
+    """The database refused the connection for being full (MySQL error 1040, or 1203 per user):
+    its connection budget (``max_connections``) is exhausted."""
 
 
 class DatabaseTLSError(HandlerError):
@@ -41,5 +62,10 @@ class DatabaseQueryError(HandlerError):
     """A statement failed on an open connection."""
 
 
+class MigrationError(HandlerError):
+    """The schema migrations cannot be applied: a malformed or changed migration file, a
+    migration that failed, or another run holding the migration lock for too long."""
+
+
 class NotificationError(HandlerError):
-    """The SNS notification could not be published, or would be rejected by SNS."""
+    """The SNS notification could not be published in time, or would be rejected by SNS."""

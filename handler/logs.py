@@ -87,11 +87,15 @@ def bind_request(context: object | None) -> str | None:
 
 @contextmanager
 def logged_failure(log: logging.Logger, message: str, event: str) -> Iterator[None]:
-    """Log a HandlerError as one structured line, then let it propagate (Lambda keeps the event)."""
+    """Log a HandlerError as one structured line, then let it propagate (Lambda keeps the event).
+    The line names the failed dependency and phase when the error was raised inside one."""
     from errors import HandlerError
 
     try:
         yield
     except HandlerError as exc:
-        log.error(message, extra={"event": event, "error_type": type(exc).__name__, "error_message": str(exc)})
+        fields: dict[str, str | None] = {"event": event, "error_type": type(exc).__name__, "error_message": str(exc)}
+        if exc.phase is not None:
+            fields.update(dependency=exc.dependency, phase=exc.phase)
+        log.error(message, extra=fields)
         raise

@@ -1,63 +1,56 @@
-"""Lambda entry point ``migrate.handler``: apply ``schema.sql`` from inside the VPC.
+"""Lambda entry point ``migrate.handler``: apply the schema migrations from inside the VPC.
 
-Invoked once per deployment (and again whenever the schema changes). It uses the same
-secret, TLS verification and connection code as the job, so a successful migration also
-proves the function's path to the database. Running it any number of times is safe: the
-statements are idempotent and the applied schema's SHA-256 is recorded in
-``schema_migrations``.
+The component invokes it during ``pulumi up`` (an ``aws.lambda_.Invocation`` re-run whenever
+a migration file changes), so the schema is applied where the database is reachable, and a
+successful run also proves the function's path to the database. It applies, in version
+order and under a lock, every migration file of ``MIGRATIONS_DIR`` (default ``migrations``
+in the package) that ``schema_history`` does not record yet (``migration_runner``);
+running it again changes nothing.
 
-Returns ``{"status": "applied" | "unchanged", "schema_sha256": ..., ...}``: "applied" when
-this run recorded a new schema checksum or had to create the ``employees`` table.
+Returns ``{"status": "applied" | "unchanged", "applied": [file, ...], "baselined": [...],
+"current_version": n, "migrations_sha256": ..., ...}``: "applied" exactly when this run
+applied at least one migration, and ``applied`` names them in the order they ran.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from pathlib import Path
 from typing import Any
 
-from database import EMPLOYEES_TABLE, execute, execute_statements, query_scalar, split_statements
-from errors import DatabaseQueryError, DatabaseUnreachableError
+from budget import Budget
+from errors import HandlerError
 from logs import bind_request, get_logger, logged_failure
+from migration_runner import MigrationRun, load_migrations, migrations_sha256
 from runtime import get_runtime
-
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
-MIGRATIONS_TABLE = "schema_migrations"
-
-_TABLE_EXISTS = (
-    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
-)
+from watchdog import watched
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
+    budget = Budget.for_invocation(context)
     request_id = bind_request(context)
     log = get_logger()
-    schema = SCHEMA_PATH.read_bytes()
-    checksum = hashlib.sha256(schema).hexdigest()
-    statements = split_statements(schema.decode("utf-8"))
-    with logged_failure(log, "schema migration failed", "migration_failed"):
+    with watched(budget, request_id), logged_failure(log, "schema migration failed", "migration_failed"):
         rt = get_runtime()
         settings = rt.settings
-        conn = rt.db.acquire()
+        migrations = load_migrations(settings.migrations_dir)
+        conn = rt.db.acquire(budget)
+        run = MigrationRun(conn, settings, budget)
         try:
-            existed = bool(query_scalar(conn, settings, _TABLE_EXISTS, (EMPLOYEES_TABLE,)))
-            execute_statements(conn, settings, statements)
-            if not query_scalar(conn, settings, _TABLE_EXISTS, (EMPLOYEES_TABLE,)):
-                raise DatabaseQueryError(f"the schema ran but table `{EMPLOYEES_TABLE}` still does not exist")
-            newly_recorded = execute(
-                conn, settings, f"INSERT IGNORE INTO `{MIGRATIONS_TABLE}` (checksum) VALUES (%s)", (checksum,)
-            )
-        except (DatabaseUnreachableError, DatabaseQueryError):
-            rt.db.discard()
+            report = run.run(migrations)
+        except HandlerError:
+            rt.db.discard()  # a migration is rare: start the next one on a fresh session
             raise
+        if not run.lock_released:
+            rt.db.discard()
     result = {
-        "status": "applied" if newly_recorded or not existed else "unchanged",
-        "schema_sha256": checksum,
-        "statements": len(statements),
+        "status": "applied" if report.applied else "unchanged",
+        "applied": list(report.applied),
+        "baselined": list(report.baselined),
+        "current_version": report.current_version,
+        "migrations": len(migrations),
+        "migrations_sha256": migrations_sha256(migrations),
         "database": settings.db_name,
-        "employees_table_created": not existed,
         "request_id": request_id,
     }
     log.info(

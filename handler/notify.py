@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aws_clients
+from budget import Budget
 from errors import NotificationError
 from settings import Settings
 
@@ -57,11 +58,12 @@ def encode_message(message: dict[str, str]) -> str:
     return encoded
 
 
-def publish(settings: Settings, message: dict[str, str], subject: str) -> str:
-    """Publish to the function's topic; returns SNS's MessageId."""
+def publish(settings: Settings, message: dict[str, str], subject: str, budget: Budget) -> str:
+    """Publish to the function's topic within what is left of the budget; returns SNS's MessageId."""
     encoded = encode_message(message)
-    client = aws_clients.client("sns", settings)
-    with aws_clients.translated_errors(client, "sns", f"Publish to {settings.topic_arn}", NotificationError):
+    with budget.phase("sns", "publish") as phase, aws_clients.aws_call(
+        "sns", f"Publish to {settings.topic_arn}", settings, phase, NotificationError
+    ) as client:
         response: dict[str, Any] = client.publish(
             TopicArn=settings.topic_arn, Message=encoded, MessageStructure="json", Subject=subject
         )

@@ -2,10 +2,13 @@
 
 Required (set by the component): ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN``,
 ``TOPIC_ARN``; ``AWS_REGION`` is set by Lambda itself.
-Optional: ``DB_CONNECT_TIMEOUT`` (seconds, default 5), ``DB_READ_TIMEOUT`` (seconds,
-default 30), ``SECRET_TTL_SECONDS`` (default 300), ``DB_CA_BUNDLE`` (a PEM file that
-replaces the shipped RDS bundle), ``AWS_CONNECT_TIMEOUT`` (default 3) and
-``AWS_READ_TIMEOUT`` (default 10) for the Secrets Manager and SNS clients.
+Optional: ``DB_CONNECT_TIMEOUT`` (seconds, default 5: name lookup and TCP connect),
+``DB_READ_TIMEOUT`` (seconds, default 10: the longest wait for any one answer from the
+database), ``SECRET_TTL_SECONDS`` (default 300), ``DB_CA_BUNDLE`` (a PEM file that replaces
+the shipped RDS bundle), ``AWS_CONNECT_TIMEOUT`` (default 3) and ``AWS_READ_TIMEOUT``
+(default 5) for each attempt of a Secrets Manager or SNS call, ``MIGRATIONS_DIR`` (the
+migration files; default ``migrations`` in the package). Every one of these waits is also
+bounded by the invocation's time budget (``budget``).
 
 Every problem is reported as a :class:`ConfigurationError` that names the variable.
 """
@@ -24,6 +27,9 @@ from errors import ConfigurationError
 PACKAGE_DIR = Path(__file__).resolve().parent
 CERTS_DIR = PACKAGE_DIR / "certs"
 """The RDS trust-store bundles shipped in the deployment package."""
+
+DEFAULT_MIGRATIONS_DIR = "migrations"
+"""The ordered migration files shipped in the package (``migration_runner``)."""
 
 CA_BUNDLES: dict[str, str] = {
     "aws": "rds-global-bundle.pem",
@@ -78,6 +84,7 @@ class Settings:
     ca_bundle: Path
     aws_connect_timeout: int
     aws_read_timeout: int
+    migrations_dir: Path
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -131,15 +138,19 @@ def _check_host(host: str) -> str:
     return host
 
 
+def _package_path(value: str) -> Path:
+    """A path as the component sets it: relative to the package, or absolute."""
+    path = Path(value)
+    return path if path.is_absolute() else PACKAGE_DIR / path
+
+
 def resolve_ca_bundle(partition: str, override: str | None) -> Path:
     """The CA bundle that verifies the database's certificate.
 
     ``DB_CA_BUNDLE`` wins when set; otherwise the RDS bundle shipped for the partition.
     """
     if override:
-        path = Path(override)
-        if not path.is_absolute():  # a path inside the package, as the component sets it
-            path = PACKAGE_DIR / path
+        path = _package_path(override)
         if not path.is_file():
             raise ConfigurationError(f"environment variable DB_CA_BUNDLE names {override!r}, which is not a file")
         return path
@@ -179,9 +190,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_secret_arn=_arn(env, "DB_SECRET_ARN", _SECRET_ARN_RE, "a Secrets Manager secret", partition),
         topic_arn=_arn(env, "TOPIC_ARN", _TOPIC_ARN_RE, "an SNS topic", partition),
         db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 900),
-        db_read_timeout=_integer(env, "DB_READ_TIMEOUT", 30, 1, 900),
+        db_read_timeout=_integer(env, "DB_READ_TIMEOUT", 10, 1, 900),
         secret_ttl_seconds=_integer(env, "SECRET_TTL_SECONDS", 300, 0, 86400),
         ca_bundle=resolve_ca_bundle(partition, env.get("DB_CA_BUNDLE", "").strip() or None),
         aws_connect_timeout=_integer(env, "AWS_CONNECT_TIMEOUT", 3, 1, 900),
-        aws_read_timeout=_integer(env, "AWS_READ_TIMEOUT", 10, 1, 900),
+        aws_read_timeout=_integer(env, "AWS_READ_TIMEOUT", 5, 1, 900),
+        migrations_dir=_package_path(env.get("MIGRATIONS_DIR", "").strip() or DEFAULT_MIGRATIONS_DIR),
     )

@@ -33,6 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from localrun.wiring import LocalServices
 
 MARIADBD = "/usr/sbin/mariadbd"
+PORT_ATTEMPTS = 3
 DB_NAME = "myDatabase"
 DB_USER = "dbuser"
 DB_PASSWORD = "initial-Passw0rd"
@@ -40,6 +41,8 @@ TOPIC_NAME = "lambda-test-topic"
 SECRET_NAME = "rds!db-rehearsal"
 REGION = "cn-northwest-1"
 """The dev stack's region (AWS China, partition aws-cn): moto answers with arn:aws-cn: ARNs."""
+SCHEMA_TABLES = ("employees", "schema_history", "schema_migrations")
+"""What the function's migrations create (schema_migrations: release 0.1.0's history)."""
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
@@ -223,11 +226,21 @@ class MariaDB:
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGCONT)  # a frozen server must run to act on SIGTERM
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """Stop the server process (SIGSTOP): it keeps its connections and answers nothing."""
+        assert self._proc is not None, "not running"
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._proc is not None, "not running"
+        self._proc.send_signal(signal.SIGCONT)
 
     def restart(self, cert: Path | None = None, key: Path | None = None) -> None:
         self.stop()
@@ -295,10 +308,11 @@ class MariaDB:
             self.execute(f"KILL CONNECTION {thread}", database=None)
         return threads
 
-    def reset_employees(self, schema_sql: str, rows: int) -> None:
-        """Recreate ``employees`` from the packaged schema and fill it with ``rows`` rows."""
-        self.execute("DROP TABLE IF EXISTS employees", "DROP TABLE IF EXISTS schema_migrations")
-        self.execute(*split_sql(schema_sql))
+    def reset_employees(self, schema: list[str], rows: int) -> None:
+        """Recreate ``employees`` from the packaged migrations' statements (``migration_statements``),
+        without a migration history, and fill it with ``rows`` rows."""
+        self.execute(*(f"DROP TABLE IF EXISTS {table}" for table in SCHEMA_TABLES))
+        self.execute(*schema)
         if rows:
             self.add_employees(rows)
 
@@ -328,7 +342,15 @@ def start_mariadb(base: Path, pki: Pki) -> MariaDB:
     require_mariadb()
     server = MariaDB(base, pki)
     server.install()
-    server.start()
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            server.start()
+            break
+        except ServiceError:
+            # The free port was taken before the server bound it (another suite on this machine).
+            if attempt + 1 == PORT_ATTEMPTS or "Address already in use" not in server.error_tail():
+                raise
+            server.port = free_port()
     try:
         server.bootstrap()
     except BaseException:
@@ -346,6 +368,12 @@ def local_services(db: MariaDB, aws: AwsEmulator) -> LocalServices:
 def split_sql(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def migration_statements(package_dir: Path) -> list[str]:
+    """Every statement of a package's migrations (``migrations/<version>_<name>.sql``), in version order."""
+    files = sorted((package_dir / "migrations").glob("*.sql"), key=lambda path: int(path.name.split("_", 1)[0]))
+    return [statement for path in files for statement in split_sql(path.read_text())]
 
 
 # --------------------------------------------------------------------------- AWS (moto)

@@ -284,11 +284,15 @@ def test_schema_migration_runs_inside_the_vpc_during_deployment(
     for same in ("code", "sourceCodeHash", "role", "vpcConfig", "environment", "runtime",
                  "replaceSecurityGroupsOnDestroy", "replacementSecurityGroupIds"):
         assert migration[same] == job[same] if same != "code" else migration[same].path == job[same].path
-    schema_sha = hashlib.sha256((HANDLER_DIR / "schema.sql").read_bytes()).hexdigest()
+    # Any change to a migration file (name or content) changes the trigger and re-runs the migration.
+    files = sorted((HANDLER_DIR / "migrations").glob("*.sql"))
+    assert [f.name for f in files][:1] == ["0001_employees.sql"]
+    digest = hashlib.sha256(b"".join(
+        f"{f.name}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode() for f in files)).hexdigest()
     invocation = run.one("aws:lambda/invocation:Invocation")
     assert invocation.inputs["functionName"] == "lambda-test-dev-migrate"
-    assert json.loads(invocation.inputs["input"]) == {"schema_sha256": schema_sha}
-    assert invocation.inputs["triggers"]["schema_sha256"] == schema_sha
+    assert json.loads(invocation.inputs["input"]) == {"migrations_sha256": digest}
+    assert invocation.inputs["triggers"]["migrations_sha256"] == digest
     assert invocation.inputs["triggers"]["db_instance"] == run.one(INSTANCE).id
     waits_for = set(invocation.depends_on)
     assert {f"{NAME}-db", f"{NAME}-endpoint-SNS", f"{NAME}-endpoint-SecretsManager", MIGRATION} <= waits_for

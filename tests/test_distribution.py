@@ -139,7 +139,8 @@ def test_installed_distribution_builds_the_same_function_package(consumer_venv: 
     assert zip_path.is_file() and str(zip_path).startswith(str(tmp_path)), "built in the consumer's directory"
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
-    assert {"app.py", "migrate.py", "schema.sql", "certs/rds-global-bundle.pem", "pymysql/__init__.py"} <= names
+    assert {"app.py", "migrate.py", "migrations/0001_employees.sql", "certs/rds-global-bundle.pem",
+            "pymysql/__init__.py"} <= names
     assert not [n for n in names if n.endswith("__init__.py") and "/" not in n], "no package marker at the root"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     from_checkout = build_function_package(build_dir=tmp_path / "checkout-build")
@@ -156,7 +157,8 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_ven
     fn = next(r for r in resources if r["name"] == "payroll-function")["inputs"]
     assert fn["name"] == "payroll-report" and fn["memorySize"] == 512 and fn["timeout"] == 60
     subnet_ids = [r["id"] for r in resources if r["type"] == "aws:ec2/subnet:Subnet"]
-    assert len(subnet_ids) == 2 and fn["vpcConfig"]["subnetIds"] == subnet_ids
+    # Compared as sets: the two subnets register concurrently, so the mocks' ids follow no fixed order.
+    assert len(subnet_ids) == 2 and sorted(fn["vpcConfig"]["subnetIds"]) == sorted(subnet_ids)
     db = next(r for r in resources if r["type"] == "aws:rds/instance:Instance")["inputs"]
     assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
     # db.r6g.large: 16 GiB -> max_connections 1365; half, less one for the migration.
@@ -174,11 +176,10 @@ def test_shared_vpc_example_two_services_one_endpoint_set(consumer_venv: Path, t
     (shared_group,) = [r["id"] for r in resources if r["name"] == "apps-endpoints-endpoint-sg"]
     for name in services:
         lambda_group = next(r["id"] for r in resources if r["name"] == f"{name}-lambda-sg")
-        to_endpoints = [r for r in resources if r["type"] == "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-                        and r["inputs"]["securityGroupId"] == lambda_group
+        egress, ingress = (f"aws:vpc/securityGroup{d}Rule:SecurityGroup{d}Rule" for d in ("Egress", "Ingress"))
+        to_endpoints = [r for r in resources if r["type"] == egress and r["inputs"]["securityGroupId"] == lambda_group
                         and r["inputs"].get("referencedSecurityGroupId") == shared_group]
-        from_function = [r for r in resources if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-                         and r["inputs"]["securityGroupId"] == shared_group
+        from_function = [r for r in resources if r["type"] == ingress and r["inputs"]["securityGroupId"] == shared_group
                          and r["inputs"].get("referencedSecurityGroupId") == lambda_group]
         assert len(to_endpoints) == len(from_function) == 1
     assert not [r for r in resources if "cidrIpv4" in r["inputs"]]

@@ -94,8 +94,8 @@ def aws_config() -> Any:
 
     return Config(
         connect_timeout=int(os.environ.get("AWS_CONNECT_TIMEOUT", "3")),
-        read_timeout=int(os.environ.get("AWS_READ_TIMEOUT", "10")),
-        retries={"mode": "standard", "max_attempts": 2},
+        read_timeout=int(os.environ.get("AWS_READ_TIMEOUT", "5")),
+        retries={"mode": "standard", "total_max_attempts": 2},
     )
 
 
@@ -120,8 +120,8 @@ class InlineReference:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._conn = pymysql.connect(
             host=env["DB_HOST"], port=int(env["DB_PORT"]), user=secret["username"], password=secret["password"],
-            database=env["DB_NAME"], connect_timeout=int(env.get("DB_CONNECT_TIMEOUT", "5")), read_timeout=30,
-            write_timeout=30, ssl=context, charset="utf8mb4", autocommit=True,
+            database=env["DB_NAME"], connect_timeout=int(env.get("DB_CONNECT_TIMEOUT", "5")), read_timeout=10,
+            write_timeout=10, ssl=context, charset="utf8mb4", autocommit=True,
         )
         self._cursor_class = pymysql.cursors.SSCursor
         self._sns = session.client("sns", region_name=region, config=aws_config())

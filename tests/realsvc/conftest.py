@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ import pytest
 
 from localrun import InvocationResult, LocalLambda
 from localrun.pulumi_mocks import ACCOUNT_ID, Registered
-from localrun.services import AwsEmulator, MariaDB, Pki, local_services, start_mariadb
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle
 from localrun.wiring import extract_package, local_function_env
 
@@ -199,21 +200,25 @@ def start_function(
     function_package_dir: Path, lambda_env: dict[str, str], stack_model: StackModel
 ) -> Iterator[Callable[..., Function]]:
     """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``.
-    ``env`` and ``unset`` change ``lambda_env`` for that environment only."""
+    ``env`` and ``unset`` change ``lambda_env`` for that environment only; ``timeout_s`` replaces
+    the stack's timeout and ``package_dir`` the package (a ``package_copy``)."""
     started: list[LocalLambda] = []
 
     def start(handler: str = "app.handler", *, env: dict[str, str] | None = None,
-              unset: tuple[str, ...] = ()) -> Function:
+              unset: tuple[str, ...] = (), timeout_s: float | None = None,
+              package_dir: Path | None = None) -> Function:
         environment = {**lambda_env, **(env or {})}
         for name in unset:
             environment.pop(name, None)
-        inputs = function_for_handler(stack_model, handler).inputs
+        known = {f.inputs["handler"] for f in (stack_model.job_function, stack_model.migration_function)}
+        # A handler the stack does not have (a test's own, in a package copy) runs with the job's settings.
+        inputs = function_for_handler(stack_model, handler if handler in known else "app.handler").inputs
         local = LocalLambda(
-            function_package_dir,
+            package_dir or function_package_dir,
             handler,
             environment,
             function_arn(inputs["name"], environment["AWS_REGION"]),
-            timeout_s=float(inputs["timeout"]),
+            timeout_s=float(inputs["timeout"]) if timeout_s is None else timeout_s,
             memory_mb=int(inputs["memorySize"]),
             # What runs is this interpreter; the runtime setting names the one Lambda runs.
             runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
@@ -224,6 +229,39 @@ def start_function(
     yield start
     for local in started:
         local.close()
+
+
+@pytest.fixture
+def timeout_s(stack_model: StackModel) -> float:
+    """The job function's timeout as the stack configures it."""
+    return float(stack_model.job_function.inputs["timeout"])
+
+
+@pytest.fixture
+def margin_for(run_in_package: Callable[..., subprocess.CompletedProcess[str]]) -> Callable[[float], float]:
+    """``margin_for(timeout)``: the safety margin the package's budget keeps for that timeout."""
+
+    def margin(timeout: float) -> float:
+        result = run_in_package(f"import budget; print(budget.safety_margin({timeout!r}))")
+        assert result.returncode == 0, result.stderr
+        return float(result.stdout)
+
+    return margin
+
+
+@pytest.fixture
+def package_copy(function_package_dir: Path, tmp_path: Path) -> Callable[..., Path]:
+    """``package_copy({"name": "content", ...})``: the package with files added or replaced."""
+
+    def copy(files: dict[str, str] | None = None) -> Path:
+        target = tmp_path / f"package-{len(list(tmp_path.glob('package-*')))}"
+        shutil.copytree(function_package_dir, target)
+        for name, content in (files or {}).items():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_text(content)
+        return target
+
+    return copy
 
 
 @pytest.fixture
@@ -242,15 +280,12 @@ def run_in_package(function_package_dir: Path) -> Callable[..., subprocess.Compl
 
 
 @pytest.fixture
-def schema_sql(function_package_dir: Path) -> str:
-    return (function_package_dir / "schema.sql").read_text()
-
-
-@pytest.fixture
-def employees(db: MariaDB, schema_sql: str) -> Callable[[int], None]:
-    """``employees(n)``: recreate the table from the packaged schema with ``n`` rows."""
+def employees(db: MariaDB, function_package_dir: Path) -> Callable[[int], None]:
+    """``employees(n)``: recreate the table from the packaged migrations with ``n`` rows (and no
+    migration history)."""
+    schema = migration_statements(function_package_dir)
 
     def reset(rows: int) -> None:
-        db.reset_employees(schema_sql, rows)
+        db.reset_employees(schema, rows)
 
     return reset

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
-from localrun.services import DB_PASSWORD, DB_USER, free_port
+from localrun.services import DB_PASSWORD, DB_USER
 from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+
+from .stand_ins import HttpStub, closed_port
 
 FAST = 5.0
 """Seconds: a missing path must fail well before any sensible function timeout."""
@@ -57,9 +61,9 @@ def test_killed_connection_is_replaced_on_the_next_invocation(start_function, em
 
 def test_database_down_at_cold_start(start_function, employees):
     employees(1)
-    port = free_port()
-    fn = start_function(env={"DB_PORT": str(port)})
-    run = fn.invoke()
+    with closed_port() as port:
+        fn = start_function(env={"DB_PORT": str(port)})
+        run = fn.invoke()
     assert run.error_type == "DatabaseUnreachableError", run.error
     assert f"cannot connect to the database at localhost:{port}" in run.error_message
     assert run.elapsed < FAST
@@ -154,8 +158,9 @@ def test_china_region_verifies_against_the_shipped_china_bundle(start_function, 
 
 def test_sns_unreachable(start_function, employees):
     employees(2)
-    fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["sns"]: f"http://127.0.0.1:{free_port()}"})
-    run = fn.invoke()
+    with closed_port() as port:
+        fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["sns"]: f"http://127.0.0.1:{port}"})
+        run = fn.invoke()
     assert run.error_type == "NotificationError", run.error
     assert "SNS is unreachable" in run.error_message
     assert "interface endpoint for sns" in run.error_message
@@ -165,8 +170,9 @@ def test_sns_unreachable(start_function, employees):
 
 def test_secrets_manager_unreachable(start_function, employees):
     employees(1)
-    fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: f"http://127.0.0.1:{free_port()}"})
-    run = fn.invoke()
+    with closed_port() as port:
+        fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: f"http://127.0.0.1:{port}"})
+        run = fn.invoke()
     assert run.error_type == "SecretError", run.error
     assert "Secrets Manager is unreachable" in run.error_message
     assert "interface endpoint for secretsmanager" in run.error_message
@@ -179,8 +185,9 @@ def test_secrets_manager_unreachable(start_function, employees):
         ({"username": DB_USER}, "no usable 'password' field"),
         ("not json at all", "is not JSON"),
         (json.dumps(["a", "list"]), "not an object"),
+        ('{"username": "dbuser", "password": "half a pair \\ud800"}', "'password' that is not valid Unicode"),
     ],
-    ids=["missing-password", "not-json", "not-an-object"],
+    ids=["missing-password", "not-json", "not-an-object", "password-not-unicode"],
 )
 def test_bad_secret_content(start_function, employees, aws, secret_value, expected, request):
     employees(1)
@@ -227,3 +234,99 @@ def test_table_missing(start_function, employees, db):
     assert run.error_type == "TableMissingError", run.error
     assert "`employees` does not exist" in run.error_message
     assert "migrate.handler" in run.error_message
+
+
+def test_connection_lost_mid_stream(start_function, employees, db):
+    """An RDS reboot or failover during the read: the original MySQL error, typed, logged once,
+    and the connection discarded (not drained, which would raise an unrelated error instead)."""
+    employees(300_000)
+    fn = start_function()
+    killed: list[int] = []
+
+    def kill_the_read() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rows = db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s "
+                            "AND INFO LIKE 'SELECT * FROM `employees`%%'", (DB_USER,), database=None)
+            if rows:
+                time.sleep(0.2)  # let rows flow first
+                db.execute(f"KILL CONNECTION {rows[0][0]}", database=None)
+                killed.append(int(rows[0][0]))
+                return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_the_read)
+    killer.start()
+    run = fn.invoke()
+    killer.join()
+    assert killed, "the read was never seen running"
+    assert run.error_type == "DatabaseUnreachableError", run.error
+    assert "lost the connection to the database" in run.error_message
+    assert re.search(r"while reading `employees`, after \d+ rows \(phase: query\)", run.error_message)
+    assert re.search(r"\((2013|2006|1927), ", run.error_message), "the original MySQL error is in the message"
+    assert "AttributeError" not in fn.output() and "NoneType" not in fn.output()
+    (failed,) = fn.events("invocation_failed")
+    assert (failed["dependency"], failed["phase"]) == ("database", "query")
+
+    back = fn.invoke()
+    assert back.ok, back.error
+    assert back.body["employees"] == 300_000
+    (connected,) = fn.events("db_connected", back.request_id)
+    assert connected["thread_id"] not in killed, "the lost connection was discarded, not pinged again"
+    assert not fn.events("db_connection_stale", back.request_id)
+
+
+def test_database_full_says_the_connection_budget_is_exhausted(start_function, employees, db):
+    """MySQL error 1040: every connection the server allows is taken."""
+    employees(1)
+    (previous,) = db.query("SELECT @@GLOBAL.max_connections", database=None)[0]
+    holders = []
+    try:
+        db.execute("SET GLOBAL max_connections = 10", database=None)
+        while True:  # take every connection (root may take one more than the limit)
+            try:
+                holders.append(db.admin())
+            except Exception:
+                break
+            assert len(holders) < 20
+        run = start_function().invoke()
+    finally:
+        for holder in holders:
+            holder.close()
+        db.execute(f"SET GLOBAL max_connections = {int(previous)}", database=None)
+    assert run.error_type == "DatabaseBusyError", run.error
+    assert "Too many connections" in run.error_message and "MySQL error 1040" in run.error_message
+    assert "connection budget (max_connections) is exhausted" in run.error_message
+    assert "function_reserved_concurrency" in run.error_message
+    assert run.elapsed < FAST
+
+
+def test_password_beyond_latin1_authenticates(start_function, employees, db, aws):
+    """PyMySQL encodes a str password as Latin-1; MySQL hashed it as UTF-8 when it was set."""
+    employees(2)
+    password = "pässwört-€-密码-🔑"
+    try:
+        db.set_password(password)
+        aws.put_secret(aws.secret_arn, {"username": DB_USER, "password": password})
+        db.kill_client_connections()
+        fn = start_function()
+        run = fn.invoke()
+        assert run.ok, run.error
+        assert run.body["employees"] == 2
+        assert password not in fn.output()
+    finally:
+        db.set_password(DB_PASSWORD)
+        aws.put_secret(aws.secret_arn, {"username": DB_USER, "password": DB_PASSWORD})
+
+
+def test_sns_answer_that_is_not_sns_xml(start_function, employees):
+    employees(1)
+    with HttpStub(200, b"<html>captive portal</html", content_type="text/html") as stub:
+        fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["sns"]: stub.url})
+        run = fn.invoke()
+        assert len(stub.requests) == 1 and "Action=Publish" in stub.requests[0]
+    assert run.error_type == "NotificationError", run.error
+    assert f"SNS at {stub.url} answered Publish to" in run.error_message
+    assert "not a valid SNS response" in run.error_message
+    (failed,) = fn.events("invocation_failed", run.request_id)
+    assert (failed["dependency"], failed["phase"]) == ("sns", "publish")

@@ -40,8 +40,9 @@ def test_package_is_the_zip_the_component_gives_the_function(stack_model, functi
     assert unpacked == entries
 
 
-def test_package_holds_the_handlers_schema_certs_and_pymysql(function_package_dir):
-    for name in ("app.py", "migrate.py", "schema.sql", "requirements.txt", "certs/rds-global-bundle.pem",
+def test_package_holds_the_handlers_migrations_certs_and_pymysql(function_package_dir):
+    for name in ("app.py", "migrate.py", "migrations/0001_employees.sql", "requirements.txt",
+                 "certs/rds-global-bundle.pem",
                  CUSTOM_CA_BUNDLE, "pymysql/__init__.py", "pymysql/connections.py"):
         assert (function_package_dir / name).is_file(), name
     assert not list(function_package_dir.rglob("__pycache__"))
