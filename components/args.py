@@ -127,8 +127,9 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     VPC it creates). Default: `false`."""
 
     interface_endpoints: Sequence[str]
-    """AWS services to create interface endpoints (with private DNS) for. Default: the APIs the
-    function calls, `["sns", "secretsmanager"]`. Without NAT egress each of those needs one."""
+    """AWS services to create interface endpoints (with private DNS) for; without NAT egress every
+    API the function calls needs one. Default: `["sns", "secretsmanager"]` (the APIs the function
+    calls)."""
 
     nat_egress: bool
     """Whether the private subnets route to a NAT gateway. When true and an API the function
