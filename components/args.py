@@ -111,7 +111,7 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     function_reserved_concurrency_auto: bool
     """Reserve the job's concurrency from the database's connection budget: half the instance
-    class's `max_connections`, less one for the migration (41 for db.t4g.micro). Needs the same
+    class's `max_connections`, less one for the migration (31 for db.t4g.micro). Needs the same
     account quota as `function_reserved_concurrency`, which it replaces. Default: `false` (the
     prod stack sets `true`)."""
 

@@ -30,6 +30,12 @@ INSTANCE_MEMORY_GIB = {
 MEMORY_OPTIMISED_FAMILIES = re.compile(r"^(r|x)\d")  # twice the memory of the same size
 MYSQL_BYTES_PER_CONNECTION = 12582880
 """RDS MySQL's default `max_connections` is `{DBInstanceClassMemory/12582880}`."""
+RESERVED_BY_RDS_BYTES = 256 * 1024**2
+"""`DBInstanceClassMemory` is the class's memory less what the operating system and RDS keep,
+which AWS does not publish. 256 MiB reproduces the `max_connections` RDS reports for the small
+classes (db.t3.micro: 66 reported, 64 here; db.t3.small: 150 and 149); for larger classes the
+estimate may run a few percent high, which the connection budget (half) and the connections
+alarm (80%) leave room for."""
 FUNCTION_CONNECTION_SHARE = 0.5
 """The share of `max_connections` the function may hold; the rest is for people and tools."""
 
@@ -39,13 +45,21 @@ def parameter_group_family(engine_version: str) -> str:
     return f"mysql{major}.{minor}"
 
 
-def default_max_connections(instance_class: str) -> int | None:
-    """RDS MySQL's default `max_connections` for a class, or None for a class not in the table."""
+def instance_memory_bytes(instance_class: str) -> int | None:
+    """The class's nominal memory, or None for a class not in the table."""
     parts = instance_class.split(".")
     if len(parts) != 3 or parts[2] not in INSTANCE_MEMORY_GIB:
         return None
-    gib = INSTANCE_MEMORY_GIB[parts[2]] * (2 if MEMORY_OPTIMISED_FAMILIES.match(parts[1]) else 1)
-    return (gib * 1024**3) // MYSQL_BYTES_PER_CONNECTION
+    return INSTANCE_MEMORY_GIB[parts[2]] * (2 if MEMORY_OPTIMISED_FAMILIES.match(parts[1]) else 1) * 1024**3
+
+
+def default_max_connections(instance_class: str) -> int | None:
+    """RDS MySQL's default `max_connections` for a class (from its estimated
+    `DBInstanceClassMemory`), or None for a class not in the table."""
+    memory = instance_memory_bytes(instance_class)
+    if memory is None:
+        return None
+    return (memory - RESERVED_BY_RDS_BYTES) // MYSQL_BYTES_PER_CONNECTION
 
 
 def function_concurrency_budget(settings: Settings) -> int | None:

@@ -161,8 +161,8 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_ven
     assert len(subnet_ids) == 2 and sorted(fn["vpcConfig"]["subnetIds"]) == sorted(subnet_ids)
     db = next(r for r in resources if r["type"] == "aws:rds/instance:Instance")["inputs"]
     assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
-    # db.r6g.large: 16 GiB -> max_connections 1365; half, less one for the migration.
-    assert fn["reservedConcurrentExecutions"] == 681
+    # db.r6g.large: 16 GiB less 256 MiB -> max_connections 1344; half, less one for the migration.
+    assert fn["reservedConcurrentExecutions"] == 671
 
 
 def test_shared_vpc_example_two_services_one_endpoint_set(consumer_venv: Path, tmp_path: Path) -> None:

@@ -131,9 +131,9 @@ def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[Pro
     job = run.one(FUNCTION, "svc-function").inputs
     assert job["tracingConfig"] == {"mode": "Active"}
     assert job["deadLetterConfig"] == {"targetArn": run.value["dead_letter_queue_arn"]}
-    # db.t4g.micro: 1 GiB -> max_connections 85; half of it, less one for the migration.
-    assert default_max_connections("db.t4g.micro") == 85
-    assert job["reservedConcurrentExecutions"] == 41
+    # db.t4g.micro: 1 GiB less 256 MiB -> max_connections 64; half of it, less one for the migration.
+    assert default_max_connections("db.t4g.micro") == 64
+    assert job["reservedConcurrentExecutions"] == 31
     assert job["loggingConfig"]["logFormat"] == "JSON"
     queue = run.one("aws:sqs/queue:Queue").inputs
     assert queue["messageRetentionSeconds"] == 14 * 24 * 3600
@@ -201,9 +201,9 @@ def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> No
     assert function_concurrency_budget(settings) is None, "no reservation by default"
     assert function_concurrency_budget(dataclasses.replace(settings, function_reserved_concurrency=5)) == 5
     auto = dataclasses.replace(settings, function_reserved_concurrency_auto=True)
-    assert function_concurrency_budget(auto) == 41
+    assert function_concurrency_budget(auto) == 31
     assert function_concurrency_budget(dataclasses.replace(auto, db_instance_class="db.z9.huge")) is None
-    assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (682, 1365)
+    assert (default_max_connections("db.m6g.large"), default_max_connections("db.r6g.large")) == (661, 1344)
 
     run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
         "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}))
@@ -217,8 +217,8 @@ def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> No
          "function_reserved_concurrency_auto: needs the max_connections of db_instance_class 'db.z9.huge'"),
         ({"function_reserved_concurrency_auto": True, "function_reserved_concurrency": 10},
          "function_reserved_concurrency_auto: set together with function_reserved_concurrency"),
-        ({"function_reserved_concurrency": 85},
-         "function_reserved_concurrency: got 85; db.t4g.micro allows 85 connections"),
+        ({"function_reserved_concurrency": 64},
+         "function_reserved_concurrency: got 64; db.t4g.micro allows 64 connections"),
     ],
 )
 def test_a_budget_that_cannot_be_met_is_refused(extra: dict[str, Any], expected: str) -> None:
