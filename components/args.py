@@ -135,6 +135,26 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Whether the private subnets route to a NAT gateway. When true and an API the function
     calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
 
+    alarms: bool
+    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue and the
+    database (CPU, free storage, connections, freeable memory), notifying the alarm topic; the
+    README's runbook says what each means. Default: `true`."""
+
+    alarm_email: str
+    """An email address subscribed to the alarm topic (AWS sends it a confirmation first).
+    Default: none."""
+
+    alarm_actions: Sequence[str]
+    """ARNs of existing SNS topics the alarms notify instead of a topic of their own. Default: none
+    (the component creates the alarm topic)."""
+
+    alarm_thresholds: Mapping[str, float]
+    """Thresholds by alarm, replacing the defaults: `function-errors` (1 failed invocation in 5
+    minutes), `function-throttles` (1), `function-duration` (80 % of the timeout, p99),
+    `dead-letter-queue` (1 message), `db-cpu` (80 % for 15 minutes), `db-free-storage` (10 % of
+    the allocated storage), `db-connections` (80 % of max_connections), `db-freeable-memory`
+    (10 % of the class's memory). Default: none (the defaults above)."""
+
     endpoints: SharedEndpoints
     """Interface endpoints shared by the services of one VPC (a `PrivateServiceEndpoints`): the
     component then creates none and adds its own two rules to their security group. AWS refuses a

@@ -146,6 +146,23 @@ class PolicyDocument:
         return found
 
 
+@dataclass(frozen=True)
+class Items:
+    """A list (or mapping) of at most `max_items`, each item within `item` when given."""
+
+    source: str
+    max_items: int
+    item: Text | None = None
+
+    def problems(self, value: Any) -> list[str]:
+        if isinstance(value, str) or not isinstance(value, Sequence | Mapping):
+            return [f"got {value!r}; expected a list"]
+        found = [f"{len(value)} items; allowed: at most {self.max_items}"] if len(value) > self.max_items else []
+        if self.item is not None and isinstance(value, Sequence):
+            found += [p for item in value for p in self.item.problems(item)]
+        return found
+
+
 TAG_CHARACTERS = "_.:/=+-@"
 
 
@@ -228,7 +245,7 @@ def environment_size(variables: Mapping[str, Any]) -> int:
     return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
 
 
-Limit = Text | Number | Choice | Choices | PolicyDocument | Tags | Environment
+Limit = Text | Number | Choice | Choices | Items | PolicyDocument | Tags | Environment
 
 
 # ------------------------------------------------------------------------------ the table
@@ -421,6 +438,47 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "loggingConfig.systemLogLevel": Choice("Lambda API: LoggingConfig SystemLogLevel", ("DEBUG", "INFO", "WARN")),
         "tags": LAMBDA_TAGS,
     },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {
+        "name": Text("CloudWatch API: PutMetricAlarm AlarmName", 255, 1, r"[^\x00-\x1f\x7f]+",
+                     "UTF-8 characters, no control characters"),
+        "alarmDescription": Text("CloudWatch API: PutMetricAlarm AlarmDescription", 1024, 0),
+        "namespace": Text("CloudWatch API: PutMetricAlarm Namespace", 255, 1, r"[^:].*", "not starting with ':'"),
+        "metricName": Text("CloudWatch API: PutMetricAlarm MetricName", 255, 1),
+        "statistic": Choice("CloudWatch API: PutMetricAlarm Statistic",
+                            ("SampleCount", "Average", "Sum", "Minimum", "Maximum")),
+        "extendedStatistic": Text("CloudWatch API: PutMetricAlarm ExtendedStatistic (percentiles)", 10, 2,
+                                  r"p(\d{1,2}(\.\d{1,2})?|100)", "p0 to p100"),
+        "period": Choice("CloudWatch API: PutMetricAlarm Period (10, 20, 30 or a multiple of 60)",
+                         (10, 20, 30, *range(60, 86401, 60))),
+        "evaluationPeriods": Number("CloudWatch API: PutMetricAlarm EvaluationPeriods", 1, 100000),
+        "comparisonOperator": Choice("CloudWatch API: PutMetricAlarm ComparisonOperator", (
+            "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
+            "LessThanOrEqualToThreshold")),
+        "treatMissingData": Choice("CloudWatch API: PutMetricAlarm TreatMissingData",
+                                   ("breaching", "notBreaching", "ignore", "missing")),
+        "alarmActions": Items("CloudWatch API: PutMetricAlarm AlarmActions (at most 5)", 5),
+        "okActions": Items("CloudWatch API: PutMetricAlarm OKActions (at most 5)", 5),
+        "dimensions": Items("CloudWatch API: PutMetricAlarm Dimensions (at most 30)", 30),
+        "tags": Tags("CloudWatch API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": {
+        "name": Text("CloudWatch Logs API: PutMetricFilter filterName", 512, 1, r"[^:*]+", "no ':' or '*'"),
+        "pattern": Text("CloudWatch Logs API: PutMetricFilter filterPattern", 1024, 0),
+        "metricTransformation.name": Text("CloudWatch Logs API: MetricTransformation metricName", 255, 1,
+                                          r"[^:*$]+", "no ':', '*' or '$'"),
+        "metricTransformation.namespace": Text("CloudWatch Logs API: MetricTransformation metricNamespace", 255, 1,
+                                               r"[^:*$]+", "no ':', '*' or '$'"),
+    },
+    "aws:cloudwatch/dashboard:Dashboard": {
+        "dashboardName": Text("CloudWatch API: PutDashboard DashboardName", 255, 1, r"[A-Za-z0-9_-]+",
+                              "letters, digits, hyphens or underscores"),
+        "dashboardBody": Text("CloudWatch API: PutDashboard DashboardBody (JSON)", 1024 * 1024, 2, r"\{[\s\S]*\}",
+                              "a JSON object"),
+    },
+    "aws:sns/topicSubscription:TopicSubscription": {
+        "protocol": Choice("SNS API: Subscribe Protocol",
+                           ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")),
+    },
     "aws:lambda/invocation:Invocation": {
         "input": Text("Lambda quotas: synchronous invocation payload 6 MB", 6 * 1024 * 1024, 2,
                       r"\{[\s\S]*\}", "a JSON object"),
@@ -438,6 +496,8 @@ AUTONAMED: Mapping[str, str] = {
     "aws:iam/role:Role": "name",
     "aws:iam/rolePolicy:RolePolicy": "name",
     "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "name",
 }
 """Types whose physical name the provider generates from the logical name when none is given
 (`<logical name>-<7 hex>`): the generated name must fit the same limits."""

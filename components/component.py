@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .alarms import Watched, create_operations
 from .args import VpcLambdaWithPrivateServicesArgs
 from .collector import tune_for_large_programs
 from .database import create_database, db_log_group_names
@@ -27,6 +28,7 @@ from .function import (
     grant_execution_role,
     log_group_name,
 )
+from .log_metrics import log_metrics
 from .lookups import OWNER_TAG, endpoint_owner
 from .messaging import create_messaging
 from .network import (
@@ -37,7 +39,7 @@ from .network import (
     endpoint_policy,
     planned_rules,
 )
-from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, FunctionPackage, build_function_package
+from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, HANDLER_ERRORS_FILE, FunctionPackage, build_function_package
 from .preview_checks import check_everything, checked_subnet_ids
 from .settings import Settings
 from .validation import ArgumentError
@@ -153,6 +155,13 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     dead_letter_queue_arn: pulumi.Output[str]
     """ARN of the dead-letter queue of asynchronous invocations."""
 
+    alarm_topic_arn: pulumi.Output[str]
+    """ARN of the topic the alarms notify (empty when `alarm_actions` names other topics or
+    `alarms` is off)."""
+
+    dashboard_name: pulumi.Output[str]
+    """Name of the service's CloudWatch dashboard."""
+
     def __init__(
         self,
         name: str,
@@ -197,6 +206,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             self,
             # The final snapshot is encrypted with this key: it must outlive the stack.
             retain_on_delete=settings.db_final_snapshot,
+            alarm_topic=settings.alarms and not settings.alarm_actions,
         )
         if flow_logs is not None:
             create_flow_logs(name, settings.vpc_id, FlowLogSettings(flow_logs.log_group_name, kms_key_arn=key.arn),
@@ -291,6 +301,19 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.role_arn = role.arn
         self.kms_key_arn = key.arn
         self.dead_letter_queue_arn = messaging.dead_letter_queue.arn
+        operations = create_operations(
+            name,
+            settings,
+            Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, db_identifier,
+                    place.region, place.partition, place.account_id),
+            function_name,
+            log_metrics(HANDLER_ERRORS_FILE),
+            key.arn,
+            tags,
+            self,
+        )
+        self.alarm_topic_arn = operations.topic.arn if operations.topic is not None else pulumi.Output.from_input("")
+        self.dashboard_name = operations.dashboard.dashboard_name
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result

@@ -36,7 +36,10 @@ def via_service(service: str, region: str, dns_suffix: str) -> str:
     return f"{service}.{region}.{dns_suffix}"
 
 
-def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str]) -> str:
+CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+
+
+def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], alarm_topic: bool = False) -> str:
     log_group_arns = [f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
                       for name in log_group_names]
     return json.dumps(
@@ -71,6 +74,14 @@ def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str]) -
                         }
                     },
                 },
+                *([{
+                    # The alarm topic is encrypted with this key: CloudWatch must use it to publish.
+                    "Sid": "CloudWatchAlarmsToTheEncryptedAlarmTopic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                }] if alarm_topic else []),
             ],
         }
     )
@@ -87,6 +98,7 @@ def create_key(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     retain_on_delete: bool = False,
+    alarm_topic: bool = False,
 ) -> aws.kms.Key:
     """The key; with `retain_on_delete` (a final snapshot is taken, encrypted with it) destroy
     leaves it enabled, so the snapshot stays restorable after the stack is gone."""
@@ -95,7 +107,8 @@ def create_key(
         description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names)),
+        policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names,
+                                                                               alarm_topic)),
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
     )

@@ -28,6 +28,8 @@ def _find_handler_dir() -> Path:
 
 HANDLER_DIR = _find_handler_dir()
 """The function's sources, shipped at the package's root."""
+HANDLER_ERRORS_FILE = HANDLER_DIR / "errors.py"
+"""The error types the function raises (each gets a log metric filter)."""
 
 # What the package carries from the handler directory; everything else (tests, docs,
 # caches) stays out.

@@ -47,6 +47,10 @@ class Settings:
     vpc_flow_logs: bool = False
     interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
     nat_egress: bool = False
+    alarms: bool = True
+    alarm_email: str | None = None
+    alarm_actions: Sequence[str] = ()
+    alarm_thresholds: Mapping[str, float] = field(default_factory=dict)
     endpoints: Any = None
     """The shared endpoints as an `endpoint_set.EndpointSet` once checked, or None."""
     tags: Mapping[str, str] = field(default_factory=dict)

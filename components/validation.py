@@ -68,7 +68,7 @@ PATTERNS: Mapping[str, tuple[str, str]] = {
     "vpc_id": (r"vpc-[0-9a-zA-Z]+", "a VPC ID such as vpc-0123456789abcdef0"),
 }
 BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress",
-         "function_reserved_concurrency_auto", "db_apply_immediately", "vpc_flow_logs")
+         "function_reserved_concurrency_auto", "db_apply_immediately", "vpc_flow_logs", "alarms")
 SLOW_QUERY_SECONDS = (0, 31_536_000)
 """RDS MySQL's range for `long_query_time` (seconds, fractions allowed)."""
 SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
@@ -164,6 +164,34 @@ def check_slow_query_seconds(value: Any) -> list[str]:
     return []
 
 
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+TOPIC_ARN_PATTERN = r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}"
+
+
+def check_alarm_arguments(args: Mapping[str, Any]) -> list[str]:
+    from .alarms import threshold_problems
+
+    problems = []
+    email = args.get("alarm_email")
+    if email is not None and (not isinstance(email, str) or not re.fullmatch(EMAIL_PATTERN, email)):
+        problems.append(f"alarm_email: got {email!r}; expected an email address")
+    actions = args.get("alarm_actions")
+    if actions is not None:
+        if isinstance(actions, str) or not isinstance(actions, Sequence):
+            problems.append(f"alarm_actions: got {actions!r}; expected a list of SNS topic ARNs")
+        else:
+            problems += [f"alarm_actions: {a!r} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)"
+                         for a in actions if not isinstance(a, str) or not re.fullmatch(TOPIC_ARN_PATTERN, a)]
+            if actions and args.get("alarm_email") is not None:
+                problems.append("alarm_email: the alarms notify alarm_actions, so no alarm topic is made to subscribe "
+                                "it to; subscribe the address to one of those topics, or drop alarm_actions")
+    if args.get("alarms") is False and (actions or email is not None or args.get("alarm_thresholds")):
+        problems.append("alarms: false, yet alarm_email, alarm_actions or alarm_thresholds is set; they would do "
+                        "nothing")
+    problems += threshold_problems(args.get("alarm_thresholds"))
+    return problems
+
+
 def check_tags(tags: Any) -> list[str]:
     if tags is None or is_unknown(tags):
         return []
@@ -196,6 +224,7 @@ def check_values(args: Mapping[str, Any]) -> list[str]:
             problems.append(f"{name}: got {value!r}; expected true or false")
     problems += check_reserved_concurrency(args.get("function_reserved_concurrency"))
     problems += check_slow_query_seconds(args.get("db_slow_query_seconds"))
+    problems += check_alarm_arguments(args)
     problems += check_tags(args.get("tags"))
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))

@@ -145,8 +145,10 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
                               float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
         if not result.ok:
             printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
+            printer.line(f"  what it means and what to check: {runbook_entry(result.error_type)}")
             return finish(printer, {"statusCode": None, "error": f"{result.error_type}: {result.error_message}",
-                                    "delivered": False, "stage": stage}, started)
+                                    "delivered": False, "stage": stage,
+                                    "runbook": runbook_entry(result.error_type)}, started)
         body = json.loads(result.payload["body"])
         envelope = aws.delivered(body["message_id"])
         # With MessageStructure=json an SQS subscriber receives the "default" text.
@@ -154,6 +156,11 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         return finish(printer, {"statusCode": result.payload["statusCode"], "employees": body["employees"],
                                 "delivered": envelope.get("MessageId") == body["message_id"],
                                 "message_id": body["message_id"], "stage": stage}, started)
+
+
+def runbook_entry(error_type: str | None) -> str:
+    """The README's runbook entry for an error type the function raised."""
+    return f"README.md#runbook-{(error_type or 'function-errors').lower()}"
 
 
 def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class StackModel:
 
     @property
     def topic_name(self) -> str:
-        return str(self.run.one("aws:sns/topic:Topic").outputs["name"])
+        return str(self.run.one("aws:sns/topic:Topic", f"{self.component_name}-topic").outputs["name"])
 
 
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:

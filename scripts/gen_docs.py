@@ -80,7 +80,7 @@ def settings_default(name: str) -> Any:
 
     field = Settings.__dataclass_fields__[name]
     value = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-    return None if value is dataclasses.MISSING or value is None or value == {} else value
+    return None if value is dataclasses.MISSING or value is None or value in ({}, (), []) else value
 
 
 def arguments_table() -> str:

@@ -141,7 +141,7 @@ def test_no_plaintext_password_anywhere(deployed: tuple[ProgramRun, str, list[st
 
 def test_topic(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, partition, _ = deployed
-    topic = run.one("aws:sns/topic:Topic")
+    topic = run.one("aws:sns/topic:Topic", f"{NAME}-topic")
     assert topic.inputs["name"] == "lambda-test-topic"
     assert run.value["topic_arn"].startswith(f"arn:{partition}:sns:")
 
@@ -337,6 +337,7 @@ def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, li
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
+        "alarm_topic_arn", "dashboard_name",
     }
     assert run.value["db_port"] == 3306
     assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))

@@ -57,6 +57,11 @@ def test_blocked_stages_fail_with_a_timeout_as_in_aws(stage: str, verdict: str, 
     assert outcome["error"].startswith(error)
     assert "timeout" in outcome["error"].lower() or "timed out" in outcome["error"].lower()
     assert outcome["seconds"] < 25, "a missing path fails in seconds, well before the function's 30 s timeout"
+    entry = outcome["runbook"]
+    assert entry == f"README.md#runbook-{error.split(':')[0].lower()}"
+    assert f"what it means and what to check: {entry}" in out
+    readme = (ROOT / "README.md").read_text()
+    assert f'<a id="{entry.split("#")[1]}"></a>' in readme, "the entry exists"
 
 
 @dataclass(frozen=True)

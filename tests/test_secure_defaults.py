@@ -56,7 +56,7 @@ def test_one_rotating_key_encrypts_everything(component: tuple[ProgramRun, str])
     key = run.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     key_arn = run.value["kms_key_arn"]
-    assert run.one("aws:sns/topic:Topic").inputs["kmsMasterKeyId"] == key_arn
+    assert all(t.inputs["kmsMasterKeyId"] == key_arn for t in run.of_type("aws:sns/topic:Topic"))
     assert run.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
     db = run.one(INSTANCE).inputs
     assert db["kmsKeyId"] == key_arn and db["masterUserSecretKmsKeyId"] == key_arn and db["storageEncrypted"]
@@ -71,7 +71,9 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     region, suffix = run.mocks.region, run.mocks.dns_suffix
     statements = {s["Sid"]: s for s in policy(run.one("aws:kms/key:Key"))["Statement"]}
     assert set(statements) == {"AccountAdministration", "CloudWatchLogsForThisComponentsLogGroups",
-                               "FunctionRoleThroughTheServicesItCalls"}
+                               "FunctionRoleThroughTheServicesItCalls", "CloudWatchAlarmsToTheEncryptedAlarmTopic"}
+    assert statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"}
     assert statements["AccountAdministration"]["Principal"] == {"AWS": f"arn:{partition}:iam::123456789012:root"}
     logs = statements["CloudWatchLogsForThisComponentsLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{region}.{suffix}"}
@@ -152,7 +154,7 @@ def test_endpoint_policies_allow_only_the_functions_calls(component: tuple[Progr
 
 def test_topic_denies_publishing_without_tls(component: tuple[ProgramRun, str]) -> None:
     run, _ = component
-    topic_policy = run.one("aws:sns/topicPolicy:TopicPolicy")
+    topic_policy = run.one("aws:sns/topicPolicy:TopicPolicy", "svc-topic-policy")
     assert topic_policy.inputs["arn"] == run.value["topic_arn"]
     assert policy(topic_policy)["Statement"] == [{
         "Sid": "DenyPublishWithoutTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",

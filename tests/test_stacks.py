@@ -69,12 +69,13 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     assert fn.inputs["vpcConfig"]["subnetIds"] == [s.id for s in subnets]
     assert {g.inputs["vpcId"] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")} == {vpc.id}
 
-    topic = run.one("aws:sns/topic:Topic")
+    topic = run.one("aws:sns/topic:Topic", f"{name}-topic")
     assert topic.inputs["name"] == config[f"{PROJECT}:topicName"]
     assert set(run.exports) == {
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
+        "alarm_topic_arn", "dashboard_name",
     }
     assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
     tags = config[f"{PROJECT}:tags"]
@@ -85,7 +86,7 @@ def test_dev_mirrors_the_article() -> None:
     config = stack_config("dev")
     assert config["aws:region"] == "cn-northwest-1"
     run = run_stack("dev")
-    assert run.one("aws:sns/topic:Topic").inputs["name"] == "lambda-test-topic"
+    assert run.one("aws:sns/topic:Topic", "lambda-test-topic").inputs["name"] == "lambda-test-topic"
     assert run.one("aws:iam/role:Role", "lambda-test-LambdaExecRole").inputs["assumeRolePolicy"]
     assert run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "lambda-test-endpoint-SNS").inputs["serviceName"] == (
         "com.amazonaws.cn-northwest-1.sns"

@@ -152,9 +152,10 @@ def _json_record(line: str) -> dict[str, Any] | None:
 class Function:
     """One execution environment of a stack function, with its output kept per invocation."""
 
-    def __init__(self, local: LocalLambda) -> None:
+    def __init__(self, local: LocalLambda, log_book: list[str] | None = None) -> None:
         self.local = local
         self._lines: list[str] = []
+        self._log_book = log_book if log_book is not None else []
         self._by_request: dict[str, tuple[str, ...]] = {}
         local.start()  # init runs at once, as when Lambda creates the environment
 
@@ -163,6 +164,7 @@ class Function:
         outcome = self.local.invoke({} if event is None else event)
         elapsed = time.monotonic() - started
         self._lines += [*outcome.init_logs, *outcome.logs]
+        self._log_book += [*outcome.init_logs, *outcome.logs]
         self._by_request[outcome.request_id] = outcome.logs
         return Run(outcome, elapsed)
 
@@ -195,9 +197,23 @@ class Function:
         raise AssertionError("VmHWM not reported")
 
 
+LAST = "test_log_metrics.py"
+"""Runs after every other real-service test: it reads the log lines they made the package write."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0].endswith(LAST))
+
+
+@pytest.fixture(scope="session")
+def log_book() -> list[str]:
+    """Every line every function printed in this session's real-service tests, in order."""
+    return []
+
+
 @pytest.fixture
 def start_function(
-    function_package_dir: Path, lambda_env: dict[str, str], stack_model: StackModel
+    function_package_dir: Path, lambda_env: dict[str, str], stack_model: StackModel, log_book: list[str]
 ) -> Iterator[Callable[..., Function]]:
     """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``.
     ``env`` and ``unset`` change ``lambda_env`` for that environment only; ``timeout_s`` replaces
@@ -224,7 +240,7 @@ def start_function(
             runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
         )
         started.append(local)
-        return Function(local)
+        return Function(local, log_book)
 
     yield start
     for local in started:

@@ -236,6 +236,20 @@ def test_table_missing(start_function, employees, db):
     assert "migrate.handler" in run.error_message
 
 
+def test_a_statement_the_database_refuses_is_a_query_error(start_function, employees, db):
+    """The table is there but reading it fails (here a view over a table that is gone): the
+    database's own error, typed as a query error, not as a missing table or a lost connection."""
+    employees(0)
+    db.execute("DROP TABLE employees", "CREATE TABLE gone (id INT)", "CREATE VIEW employees AS SELECT id FROM gone",
+               "DROP TABLE gone")
+    try:
+        run = start_function().invoke()
+        assert run.error_type == "DatabaseQueryError", run.error
+        assert "1356" in run.error_message and "employees" in run.error_message
+    finally:
+        db.execute("DROP VIEW IF EXISTS employees")
+
+
 def test_connection_lost_mid_stream(start_function, employees, db):
     """An RDS reboot or failover during the read: the original MySQL error, typed, logged once,
     and the connection discarded (not drained, which would raise an unrelated error instead)."""

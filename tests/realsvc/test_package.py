@@ -135,7 +135,7 @@ def test_function_env_has_exactly_the_wired_variables_and_no_password(function_e
 
 def test_function_env_points_at_the_stacks_resources(stack_model, function_env):
     database = stack_model.run.one("aws:rds/instance:Instance").outputs
-    topic = stack_model.run.one("aws:sns/topic:Topic").outputs
+    topic = stack_model.run.one("aws:sns/topic:Topic", f"{stack_model.component_name}-topic").outputs
     assert function_env["DB_HOST"] == database["address"]
     assert int(function_env["DB_PORT"]) == int(database["port"])
     assert function_env["DB_SECRET_ARN"] == database["masterUserSecrets"][0]["secretArn"]

@@ -1,0 +1,203 @@
+"""Operations under mocks: the alarms (metric, dimensions, threshold, period, missing data,
+actions), the alarm topic, the log metric filters per error type and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.alarms import ALARMS, THRESHOLD_KEYS
+from components.log_metrics import handler_error_types, log_metrics, matches, parse_pattern
+from components.packaging import HANDLER_ERRORS_FILE
+from components.validation import ArgumentError
+from localrun.pulumi_mocks import ProgramRun, run_program
+from localrun.stack_model import evaluate_stack
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
+GIB = 1024**3
+
+
+def build(**extra: Any) -> ProgramRun:
+    return run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, **extra}).outputs())  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return evaluate_stack("prod").run
+
+
+def alarms(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {r.name.removeprefix("lambda-prod-").removeprefix("svc-"): r.inputs for r in run.of_type(ALARM)}
+
+
+def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
+    found = alarms(prod)
+    assert set(found) == set(THRESHOLD_KEYS)
+    function_name = prod.exports["function_name"]
+    queue_name = prod.one("aws:sqs/queue:Queue").outputs["name"]
+    db_identifier = prod.one("aws:rds/instance:Instance").inputs["identifier"]
+    topic = prod.exports["alarm_topic_arn"]
+    expected = {
+        # key: (namespace, metric, dimensions, statistic, period, evaluation periods, comparison, threshold, missing)
+        "function-errors": ("AWS/Lambda", "Errors", {"FunctionName": function_name}, "Sum", 300, 1,
+                            "GreaterThanOrEqualToThreshold", 1, "missing"),
+        "function-throttles": ("AWS/Lambda", "Throttles", {"FunctionName": function_name}, "Sum", 300, 1,
+                               "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        "function-duration": ("AWS/Lambda", "Duration", {"FunctionName": function_name}, "p99", 300, 1,
+                              "GreaterThanThreshold", 24000, "notBreaching"),  # 80 % of 30 s, in ms
+        "dead-letter-queue": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum",
+                              300, 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        "db-cpu": ("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": db_identifier}, "Average", 300, 3,
+                   "GreaterThanThreshold", 80, "breaching"),
+        "db-free-storage": ("AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": db_identifier}, "Minimum", 300, 1,
+                            "LessThanThreshold", round(20 * GIB * 0.10), "breaching"),
+        "db-connections": ("AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": db_identifier}, "Maximum",
+                           300, 1, "GreaterThanThreshold", round(64 * 0.8), "breaching"),  # db.t4g.micro: 64
+        "db-freeable-memory": ("AWS/RDS", "FreeableMemory", {"DBInstanceIdentifier": db_identifier}, "Minimum", 300,
+                               3, "LessThanThreshold", round(1 * GIB * 0.10), "breaching"),
+    }
+    for key, (namespace, metric, dimensions, statistic, period, periods, comparison, threshold, missing) in (
+            expected.items()):
+        alarm = found[key]
+        assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"]) == (namespace, metric, dimensions), key
+        assert alarm.get("statistic", alarm.get("extendedStatistic")) == statistic, key
+        assert (alarm["period"], alarm["evaluationPeriods"], alarm["comparisonOperator"]) == (period, periods,
+                                                                                             comparison), key
+        assert alarm["threshold"] == threshold, key
+        assert alarm["treatMissingData"] == missing, key
+        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic], key
+        assert f"Runbook: README.md#runbook-{key}" in alarm["alarmDescription"]
+
+
+def test_the_alarm_topic_is_its_own_encrypted_and_tls_only(prod: ProgramRun) -> None:
+    topics = {t.name: t for t in prod.of_type(TOPIC)}
+    alarm_topic, notification_topic = topics["lambda-prod-alarms"], topics["lambda-prod-topic"]
+    assert prod.exports["alarm_topic_arn"] == alarm_topic.outputs["arn"] != prod.exports["topic_arn"]
+    assert notification_topic.outputs["arn"] == prod.exports["topic_arn"]
+    assert alarm_topic.inputs["kmsMasterKeyId"] == prod.exports["kms_key_arn"]
+    policy = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy", "lambda-prod-alarms-policy").inputs["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["DenyPublishWithoutTLS"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    cloudwatch = statements["CloudWatchAlarmsOfThisAccount"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"] == (
+        "arn:aws-cn:cloudwatch:cn-northwest-1:123456789012:alarm:*")
+    assert not prod.of_type("aws:sns/topicSubscription:TopicSubscription"), "no email unless asked"
+
+
+def test_alarms_off_creates_none() -> None:
+    run = build(alarms=False)
+    assert run.of_type(ALARM) == []
+    assert [t.name for t in run.of_type(TOPIC)] == ["svc-topic"]
+    assert run.value["alarm_topic_arn"] == ""
+    assert run.of_type(FILTER), "the log metrics and the dashboard stay"
+
+
+def test_alarm_actions_notify_existing_topics_instead() -> None:
+    existing = "arn:aws:sns:us-east-1:123456789012:pager"
+    run = build(alarm_actions=[existing])
+    assert [t.name for t in run.of_type(TOPIC)] == ["svc-topic"]
+    assert {tuple(a.inputs["alarmActions"]) for a in run.of_type(ALARM)} == {(existing,)}
+
+
+def test_alarm_email_is_subscribed_to_the_alarm_topic() -> None:
+    run = build(alarm_email="oncall@example.com")
+    subscription = run.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "oncall@example.com")
+    assert subscription["topic"] == run.value["alarm_topic_arn"]
+
+
+def test_thresholds_can_be_changed() -> None:
+    run = build(alarm_thresholds={"db-cpu": 90, "function-duration": 50, "function-errors": 3},
+                function_timeout_seconds=60)
+    found = alarms(run)
+    assert found["db-cpu"]["threshold"] == 90
+    assert found["function-duration"]["threshold"] == 30000
+    assert found["function-errors"]["threshold"] == 3
+    assert "Threshold: 90 % CPU" in found["db-cpu"]["alarmDescription"]
+
+
+def test_connections_alarm_follows_the_class() -> None:
+    found = alarms(build(db_instance_class="db.r6g.large"))
+    assert found["db-connections"]["threshold"] == round(1344 * 0.8)
+    assert found["db-freeable-memory"]["threshold"] == round(16 * GIB * 0.10)
+
+
+def test_one_log_metric_filter_per_error_type_on_the_jobs_log_group(prod: ProgramRun) -> None:
+    error_types = [name for name, _ in handler_error_types(HANDLER_ERRORS_FILE)]
+    assert {"DatabaseUnreachableError", "SecretError", "NotificationError", "DatabaseBusyError",
+            "DatabaseTimeoutError", "ConfigurationError"} <= set(error_types)
+    filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in prod.of_type(FILTER)}
+    assert set(filters) == {*error_types, "InvocationOverrun"}
+    for name in error_types:
+        assert filters[name]["pattern"] == f'{{ $.error_type = "{name}" }}'
+        assert filters[name]["logGroupName"] == prod.exports["log_group_name"]
+        assert filters[name]["metricTransformation"]["namespace"] == f"VpcLambda/{prod.exports['function_name']}"
+        assert filters[name]["metricTransformation"]["value"] == "1"
+
+
+def test_dashboard_shows_the_service(prod: ProgramRun) -> None:
+    dashboard = prod.one("aws:cloudwatch/dashboard:Dashboard").inputs
+    assert dashboard["dashboardName"] == prod.exports["dashboard_name"] == prod.exports["function_name"]
+    widgets = json.loads(dashboard["dashboardBody"])["widgets"]
+    titles = [w["properties"]["title"] for w in widgets]
+    assert titles == ["Invocations, errors, throttles", "Errors by type (from the function's log lines)",
+                      "Duration against the timeout (p99, max)", "Dead-letter queue depth", "Database CPU",
+                      "Database connections against max_connections", "Database free storage"]
+    by_title = {w["properties"]["title"]: w["properties"] for w in widgets}
+    assert by_title["Duration against the timeout (p99, max)"]["annotations"]["horizontal"] == [
+        {"label": "timeout", "value": 30000}]
+    assert by_title["Database connections against max_connections"]["annotations"]["horizontal"] == [
+        {"label": "max_connections", "value": 64}]
+    error_lines = [m[1] for m in by_title["Errors by type (from the function's log lines)"]["metrics"]]
+    assert "SecretError" in error_lines and "InvocationOverrun" in error_lines
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"alarm_email": "not-an-address"}, "alarm_email: got 'not-an-address'; expected an email address"),
+        ({"alarm_actions": ["arn:aws:sqs:us-east-1:123456789012:q"]}, "alarm_actions: 'arn:aws:sqs:us-east-1"),
+        ({"alarm_actions": "arn:aws:sns:us-east-1:123456789012:t"}, "alarm_actions: got 'arn:aws:sns"),
+        ({"alarm_thresholds": {"db-cpus": 90}}, "alarm_thresholds: unknown alarm 'db-cpus'; did you mean 'db-cpu'?"),
+        ({"alarm_thresholds": {"db-cpu": 120}}, "alarm_thresholds: db-cpu got 120; allowed: 1 to 100"),
+        ({"alarm_thresholds": {"function-errors": 0}}, "alarm_thresholds: function-errors got 0; allowed: 1 to"),
+        ({"alarm_thresholds": {"db-cpu": "high"}}, "alarm_thresholds: db-cpu got 'high'; expected a number"),
+        ({"alarms": "yes"}, "alarms: got 'yes'; expected true or false"),
+        ({"alarms": False, "alarm_email": "oncall@example.com"}, "alarms: false, yet alarm_email"),
+        ({"alarm_email": "a@example.com", "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:t"]},
+         "alarm_email: the alarms notify alarm_actions"),
+    ],
+)
+def test_bad_alarm_arguments_are_refused(extra: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        build(**extra)
+    assert expected in str(caught.value)
+
+
+def test_the_filter_matcher_implements_the_syntax_it_uses() -> None:
+    line = json.dumps({"level": "ERROR", "event": "invocation_failed", "error_type": "SecretError"})
+    assert matches('{ $.error_type = "SecretError" }', line)
+    assert not matches('{ $.error_type = "Secret" }', line)
+    assert not matches('{ $.error_type = "SecretError" }', "SecretError in plain text")
+    assert matches('{ $.event = "invocation_failed" && $.error_type = "SecretError" }', line)
+    assert not matches('{ $.event = "migration_failed" && $.error_type = "SecretError" }', line)
+    assert matches('{ $.error_type != "NotificationError" }', line)
+    with pytest.raises(ValueError, match="unsupported clause"):
+        parse_pattern('{ $.duration > 5 }')
+
+
+def test_every_alarm_spec_has_a_runbook_entry_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for spec in ALARMS:
+        assert f'<a id="{spec.runbook}"></a>' in readme, spec.key
+    for metric in log_metrics(HANDLER_ERRORS_FILE):
+        assert f'<a id="runbook-{metric.metric.lower()}"></a>' in readme, metric.metric
