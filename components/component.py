@@ -18,6 +18,7 @@ from .alarms import Watched, create_operations
 from .args import VpcLambdaWithPrivateServicesArgs
 from .collector import tune_for_large_programs
 from .database import create_database, db_log_group_names
+from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
 from .encryption import AwsContext, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
@@ -31,14 +32,7 @@ from .function import (
 from .log_metrics import log_metrics
 from .lookups import OWNER_TAG, endpoint_owner
 from .messaging import create_messaging
-from .network import (
-    FUNCTION_AWS_APIS,
-    account_endpoint_policy,
-    create_interface_endpoints,
-    create_security_groups,
-    endpoint_policy,
-    planned_rules,
-)
+from .network import account_endpoint_policy, create_interface_endpoints, create_security_groups, planned_rules
 from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, HANDLER_ERRORS_FILE, FunctionPackage, build_function_package
 from .preview_checks import check_everything, checked_subnet_ids
 from .settings import Settings
@@ -91,9 +85,9 @@ def migration_function_name(function_name: str) -> str:
     return function_name[: MAX_FUNCTION_NAME - len(suffix)] + suffix
 
 
-def _least_privilege_policy(action: str, arns: list[str]) -> str:
+def _least_privilege_policy(service: str, arns: list[str]) -> str:
     resource_arn, role_arn = arns
-    return endpoint_policy(action, resource_arn, role_arn)
+    return endpoint_policy(service, resource_arn, role_arn)
 
 
 def ids_by_key(ids: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
@@ -229,17 +223,14 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         )
         # Endpoints of the APIs the function calls let through only what it does with them, and
         # only for its role; any other endpoint only this account's principals on its resources.
-        function_calls = {
-            "sns": ("sns:Publish", topic.arn),
-            "secretsmanager": ("secretsmanager:GetSecretValue", database.secret_arn),
-        }
-        assert set(function_calls) == set(FUNCTION_AWS_APIS)
+        resource_arns: dict[str, pulumi.Output[str]] = {
+            "topic": topic.arn, "db-secret": database.secret_arn, "dead-letter-queue": messaging.dead_letter_queue.arn}
         endpoint_policies: dict[str, pulumi.Input[str]] = {}
         for service in checked.endpoint_services:
-            if service in function_calls:
-                action, resource_arn = function_calls[service]
+            if service in FUNCTION_AWS_APIS:
+                resource_arn = resource_arns[BY_SERVICE[service].resource]
                 endpoint_policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
-                    functools.partial(_least_privilege_policy, action))
+                    functools.partial(_least_privilege_policy, service))
             else:
                 endpoint_policies[service] = account_endpoint_policy(place.account_id)
         endpoints = create_interface_endpoints(

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from .dependencies import key_via_services
+
 # Services that use the key on the function role's behalf (kms:ViaService).
-ROLE_VIA_SERVICES = ("sns", "sqs", "secretsmanager", "lambda")
+ROLE_VIA_SERVICES = key_via_services()
 ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 

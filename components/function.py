@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from .dependencies import function_policy
 from .iam import managed_policy_arn, service_trust_policy
 from .packaging import FunctionPackage
 from .settings import Settings
@@ -25,30 +25,6 @@ XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
 
 JOB_HANDLER = "app.handler"
 MIGRATION_HANDLER = "migrate.handler"
-
-
-def function_policy(topic_arn: str, secret_arn: str, dead_letter_queue_arn: str) -> str:
-    """Exactly what the function does, on exactly the resources it does it to."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "PublishNotification", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
-                {
-                    "Sid": "ReadDatabaseCredentials",
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": secret_arn,
-                },
-                {
-                    "Sid": "KeepFailedAsyncEvents",
-                    "Effect": "Allow",
-                    "Action": "sqs:SendMessage",
-                    "Resource": dead_letter_queue_arn,
-                },
-            ],
-        }
-    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +69,7 @@ def grant_execution_role(
         f"{name}-LambdaExecRole-publish-and-read-secret",
         role=role.id,
         policy=pulumi.Output.all(topic_arn, secret_arn, dead_letter_queue_arn).apply(
-            lambda arns: function_policy(*arns)
+            lambda arns: function_policy({"topic": arns[0], "db-secret": arns[1], "dead-letter-queue": arns[2]})
         ),
         opts=opts,
     ))

@@ -14,6 +14,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from .dependencies import FUNCTION_AWS_APIS, endpoint_label
 from .reachability import Endpoint, NetworkFacts, Rule
 from .settings import Settings
 
@@ -71,13 +72,10 @@ class InterfaceEndpointSpec:
     """Logical-name suffix, following the article's `endpoint-SNS`."""
 
 
-# Every AWS API the function calls. Without NAT, each needs an interface endpoint.
-FUNCTION_AWS_APIS: tuple[str, ...] = ("sns", "secretsmanager")
-ENDPOINT_LABELS = {"sns": "endpoint-SNS", "secretsmanager": "endpoint-SecretsManager"}
 
 
 def endpoint_spec(service: str) -> InterfaceEndpointSpec:
-    return InterfaceEndpointSpec(service, ENDPOINT_LABELS.get(service, f"endpoint-{service}"))
+    return InterfaceEndpointSpec(service, endpoint_label(service))
 
 
 def endpoint_services(settings: Settings) -> tuple[str, ...]:
@@ -117,20 +115,6 @@ def network_facts(settings: Settings) -> NetworkFacts:
         nat_egress=settings.nat_egress,
         services=FUNCTION_AWS_APIS,
     )
-
-
-def endpoint_policy(action: str, resource_arn: str, principal_arn: str) -> str:
-    """What may pass through an endpoint of an API the function calls: one action, on one
-    resource, by one role."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": principal_arn},
-            "Action": action,
-            "Resource": resource_arn,
-        }],
-    })
 
 
 def account_endpoint_policy(account_id: str) -> str:

@@ -22,9 +22,10 @@ from pulumi.runtime.settings import get_root_resource
 from . import lookups
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
 from .database import concurrency_problems, function_concurrency_budget
+from .dependencies import FUNCTION_AWS_APIS
 from .endpoint_set import EndpointSet, endpoint_set
 from .lookups import DatabaseOffer, EndpointService, Place
-from .network import FUNCTION_AWS_APIS, network_facts
+from .network import network_facts
 from .packaging import shipped_ca_bundle
 from .reachability import PathVerdict, assess, blocked_path_problems
 from .settings import Settings

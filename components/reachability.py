@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .dependencies import FUNCTION_AWS_APIS, purpose
+
 HTTPS = 443
 ANYWHERE = "0.0.0.0/0"
 
-# What the function does with each API, for messages ("publish times out").
-ACTIONS = {"sns": "publish", "secretsmanager": "reading the database secret"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class NetworkFacts:
     endpoints: tuple[Endpoint, ...] = ()
     nat_egress: bool = False
     """Whether the function's subnets route to a NAT gateway."""
-    services: tuple[str, ...] = ("sns", "secretsmanager")
+    services: tuple[str, ...] = FUNCTION_AWS_APIS
     """The AWS APIs the function calls."""
 
 
@@ -111,7 +111,7 @@ def database_verdict(facts: NetworkFacts) -> PathVerdict:
 
 
 def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
-    action = ACTIONS.get(service, f"calls to {service}")
+    action = purpose(service)
     if not facts.function_attached:
         return PathVerdict(service, True, "function outside the VPC uses Lambda's own internet access",
                            via="internet")

@@ -9,6 +9,8 @@ from typing import Any
 
 import pulumi
 
+from .dependencies import FUNCTION_AWS_APIS
+
 REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
 
 
@@ -45,7 +47,7 @@ class Settings:
     function_tracing: bool = True
     log_retention_days: int = 30
     vpc_flow_logs: bool = False
-    interface_endpoints: Sequence[str] = ("sns", "secretsmanager")
+    interface_endpoints: Sequence[str] = FUNCTION_AWS_APIS
     nat_egress: bool = False
     alarms: bool = True
     alarm_email: str | None = None

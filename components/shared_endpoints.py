@@ -21,7 +21,8 @@ import pulumi_aws as aws
 from . import lookups
 from .availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
 from .collector import tune_for_large_programs
-from .network import FUNCTION_AWS_APIS, SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
+from .dependencies import FUNCTION_AWS_APIS
+from .network import SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
 from .preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
 from .validation import (
     ArgumentError,

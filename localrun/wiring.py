@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.dependencies import CALLED_FROM_THE_VPC
+
 # Variables the component sets -> whether a local run replaces them.
 COMPONENT_VARIABLES = {
     "DB_HOST": True,
@@ -26,7 +28,7 @@ COMPONENT_VARIABLES = {
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing"}
 # boto3 reads a per-service endpoint from these before AWS_ENDPOINT_URL.
-SERVICE_ENDPOINT_VARIABLES = {"sns": "AWS_ENDPOINT_URL_SNS", "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER"}
+SERVICE_ENDPOINT_VARIABLES = {d.service: d.endpoint_variable for d in CALLED_FROM_THE_VPC}
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,8 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     role = statements["FunctionRoleThroughTheServicesItCalls"]
     assert role["Principal"] == {"AWS": run.value["role_arn"]}
     assert role["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert role["Condition"]["StringEquals"]["kms:ViaService"] == [
-        f"{svc}.{region}.{suffix}" for svc in ("sns", "sqs", "secretsmanager", "lambda")]
+    assert sorted(role["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
+        f"{svc}.{region}.{suffix}" for svc in ("sns", "sqs", "secretsmanager", "lambda"))
 
 
 def test_database_production_settings(component: tuple[ProgramRun, str]) -> None:

@@ -1,0 +1,96 @@
+"""What the function calls is written once (`components/dependencies.py`); every artifact that
+depends on it follows the table: the role's policy, the default endpoints and their policies,
+the key policy, the reachability facts, the handler's clients, the local wiring."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.dependencies import (
+    CALLED_FROM_THE_VPC,
+    FUNCTION_AWS_APIS,
+    FUNCTION_DEPENDENCIES,
+    key_via_services,
+)
+from components.network import network_facts
+from components.packaging import HANDLER_DIR
+from components.reachability import assess
+from components.settings import Settings
+from localrun.pulumi_mocks import ProgramRun, run_program
+from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+        "vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}).outputs())
+
+
+def test_the_roles_policy_is_the_table(run: ProgramRun) -> None:
+    resources = {"topic": run.value["topic_arn"], "db-secret": run.value["db_secret_arn"],
+                 "dead-letter-queue": run.value["dead_letter_queue_arn"]}
+    statements = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
+    assert [(s["Sid"], s["Action"], s["Resource"]) for s in statements] == [
+        (d.sid, d.actions[0], resources[d.resource]) for d in FUNCTION_DEPENDENCIES]
+
+
+def test_default_endpoints_and_their_policies_are_the_table(run: ProgramRun) -> None:
+    assert tuple(Settings(vpc_id="", private_subnet_ids=[]).interface_endpoints) == FUNCTION_AWS_APIS
+    endpoints = {r.inputs["serviceName"].rsplit(".", 1)[1]: r for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert set(endpoints) == set(FUNCTION_AWS_APIS)
+    resources = {"topic": run.value["topic_arn"], "db-secret": run.value["db_secret_arn"]}
+    for dependency in CALLED_FROM_THE_VPC:
+        endpoint = endpoints[dependency.service]
+        assert endpoint.name == f"svc-{dependency.endpoint_label}"
+        (statement,) = json.loads(endpoint.inputs["policy"])["Statement"]
+        assert (statement["Action"], statement["Resource"], statement["Principal"]) == (
+            dependency.actions[0], resources[dependency.resource], {"AWS": run.value["role_arn"]})
+
+
+def test_the_key_is_usable_through_exactly_the_tables_services(run: ProgramRun) -> None:
+    statements = {s["Sid"]: s for s in json.loads(run.one("aws:kms/key:Key").inputs["policy"])["Statement"]}
+    via = statements["FunctionRoleThroughTheServicesItCalls"]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert [v.split(".")[0] for v in via] == list(key_via_services())
+    assert set(key_via_services()) == {d.service for d in FUNCTION_DEPENDENCIES if d.key_via} | {"lambda"}
+
+
+def test_reachability_judges_every_api_the_table_says_the_function_calls() -> None:
+    verdicts = assess(network_facts(Settings(vpc_id="vpc-1", private_subnet_ids=[], interface_endpoints=())))
+    assert [v.path for v in verdicts] == ["database", *FUNCTION_AWS_APIS]
+    for dependency, verdict in zip(CALLED_FROM_THE_VPC, verdicts[1:], strict=True):
+        assert dependency.purpose in verdict.reason
+
+
+def handler_client_services() -> set[str]:
+    """The services the handler calls (`aws_clients.aws_call("<service>", ...)` or `.client(...)`)."""
+    found = set()
+    for path in HANDLER_DIR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("client", "aws_call")
+                    and node.args and isinstance(node.args[0], ast.Constant) and path.name != "aws_clients.py"):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_the_handler_calls_what_the_table_says_and_names_it_alike() -> None:
+    assert handler_client_services() == set(FUNCTION_AWS_APIS)
+    tree = ast.parse((HANDLER_DIR / "aws_clients.py").read_text())
+    names = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "SERVICE_NAMES" for t in node.targets))
+    assert names == {d.service: d.display for d in CALLED_FROM_THE_VPC}
+
+
+def test_the_local_wiring_points_each_api_at_a_stand_in_the_way_boto3_reads_it() -> None:
+    session = botocore.session.get_session()
+    assert set(SERVICE_ENDPOINT_VARIABLES) == set(FUNCTION_AWS_APIS)
+    for service, variable in SERVICE_ENDPOINT_VARIABLES.items():
+        service_id = session.get_service_model(service).service_id
+        assert variable == "AWS_ENDPOINT_URL_" + str(service_id).upper().replace(" ", "_")
+    assert Path  # the table's own file is the one place to add an API
