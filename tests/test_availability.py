@@ -119,7 +119,8 @@ def test_zones_of_subnets_given_as_outputs_are_checked_once_known() -> None:
         subnets = pulumi.Output.from_input(["subnet-0a", "subnet-0b"])
         VpcLambdaWithPrivateServices("svc", {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets})
 
-    with pytest.raises(Exception, match="secretsmanager is not offered in the zone of subnet-0a"):
+    with pytest.raises(ValueError, match=r"invalid arguments:\n  - private_subnet_ids: com.amazonaws.us-east-1."
+                                         "secretsmanager is not offered in the zone of subnet-0a"):
         run_program(program, mocks=mocks)
     placed = [r.name for r in mocks.registered if r.type in (
         "aws:lambda/function:Function", "aws:rds/subnetGroup:SubnetGroup", ENDPOINT)]

@@ -192,8 +192,10 @@ def test_mocks_answer_a_service_lookup_the_way_the_provider_does() -> None:
     def program() -> None:
         aws.ec2.get_vpc_endpoint_service(service="sqs", service_type="Interface")
 
-    with pytest.raises(Exception, match="no matching EC2 VPC Endpoint Service found"):
+    with pytest.raises(Exception, match="no matching EC2 VPC Endpoint Service found") as caught:
         run_program(program, partition="aws-cn")
+    assert type(caught.value) is Exception, "the engine reports a failed invoke as a plain Exception"
+    assert "invoke of aws:ec2/getVpcEndpointService:getVpcEndpointService failed" in str(caught.value)
 
     def sns() -> str:
         return aws.ec2.get_vpc_endpoint_service(service="sns", service_type="Interface").service_name
@@ -370,9 +372,9 @@ def test_arguments_change_what_is_built() -> None:
 
 
 def test_required_and_unknown_arguments_are_refused() -> None:
-    with pytest.raises(ValueError, match="private_subnet_ids: missing"):
+    with pytest.raises(ArgumentError, match="private_subnet_ids: missing"):
         run_program(lambda: VpcLambdaWithPrivateServices("x", {"vpc_id": VPC_ID}))  # type: ignore[typeddict-item]
-    with pytest.raises(ValueError, match="'privat_subnet_ids'; did you mean 'private_subnet_ids'"):
+    with pytest.raises(ArgumentError, match="'privat_subnet_ids'; did you mean 'private_subnet_ids'"):
         run_program(lambda: VpcLambdaWithPrivateServices("x", {  # type: ignore[typeddict-unknown-key]
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))
 

@@ -242,7 +242,9 @@ def normalised(run: ProgramRun, component_name: str, stack: str) -> dict[tuple[s
     """Resources keyed by (type, name) with the stack's own names and generated IDs blanked."""
     out = {}
     for r in run.resources:
-        seen = {**r.inputs, "retainOnDelete": r.options.retain_on_delete, "protect": r.options.protect}
+        seen = {**r.inputs, "retainOnDelete": r.options.retain_on_delete, "protect": r.options.protect,
+                "ignoreChanges": list(r.options.ignore_changes), "deleteBeforeReplace": r.options.delete_before_replace,
+                "customTimeouts": r.options.custom_timeouts}
         text = json.dumps(seen, default=lambda o: getattr(o, "path", str(o)), sort_keys=True)
         text = text.replace(f"{component_name}-{stack}", "<fn>").replace(component_name, "<name>")
         text = text.replace(f'"environment": "{stack}"', '"environment": "<stack>"').replace(f"/{stack}/", "/<stack>/")

@@ -124,7 +124,9 @@ def test_subnets_given_as_outputs_are_checked_once_known() -> None:
         VpcLambdaWithPrivateServices("svc", {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets})
 
     mocks = AwsMocks(subnet_azs={"subnet-0a": "cn-northwest-1a", "subnet-0b": "cn-northwest-1a"})
-    with pytest.raises(Exception, match="private_subnet_ids: all in one availability zone"):
+    # Raised once the subnets are known: Pulumi wraps it in the ValueError of the input it resolved.
+    with pytest.raises(ValueError, match=r"VpcLambdaWithPrivateServices: invalid arguments:\n  - private_subnet_ids: "
+                                         "all in one availability zone"):
         run_program(program, mocks=mocks)
     subnet_users = [r.name for r in mocks.registered if r.type in (
         "aws:lambda/function:Function", "aws:rds/subnetGroup:SubnetGroup", "aws:ec2/vpcEndpoint:VpcEndpoint")]
@@ -136,7 +138,8 @@ def test_single_subnet_given_as_output_is_refused_with_the_same_message() -> Non
         subnets = pulumi.Output.from_input(["subnet-0a"])
         VpcLambdaWithPrivateServices("svc", {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets})
 
-    with pytest.raises(Exception, match=r"private_subnet_ids: got \['subnet-0a'\]; expected two or more"):
+    with pytest.raises(ValueError, match=r"invalid arguments:\n  - private_subnet_ids: got \['subnet-0a'\]; "
+                                         "expected two or more"):
         run_program(program)
 
 

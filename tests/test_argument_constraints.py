@@ -1,0 +1,111 @@
+"""Every constraint of every argument, table-driven: each argument with each kind of bad value it
+can get (wrong type, out of range, bad pattern, unknown choice) is refused before anything is
+registered, and the message names that argument. A new argument without rows here fails
+`test_every_argument_has_its_bad_values`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import VpcLambdaWithPrivateServices
+from components.settings import Settings
+from components.validation import ArgumentError, problems_in
+from localrun.pulumi_mocks import AwsMocks, run_program
+
+GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
+NOT_A_PEM = Path(__file__)
+
+# argument -> {kind of bad value: value}
+BAD_VALUES: dict[str, dict[str, Any]] = {
+    "vpc_id": {"type": 7, "pattern": "my-vpc", "empty": ""},
+    "private_subnet_ids": {"type": "subnet-0a", "too few": ["subnet-0a"], "pattern": ["subnet-0a", "sg-1"],
+                           "duplicate": ["subnet-0a", "subnet-0a"]},
+    "db_name": {"type": 5, "pattern": "my-db", "too long": "d" * 65},
+    "db_identifier": {"type": 5, "pattern": "1db", "too long": "d" * 64, "double hyphen": "db--1"},
+    "db_username": {"type": 5, "pattern": "9user", "too long": "u" * 17, "reserved": "rdsadmin"},
+    "db_engine_version": {"type": 8.4, "pattern": "eight"},
+    "db_instance_class": {"type": 1, "pattern": "t3.micro"},
+    "db_allocated_storage_gb": {"type": "20", "low": 19, "high": 65537},
+    "db_port": {"type": "3306", "low": 1149, "high": 65536, "bool": True},
+    "db_ca_bundle_file": {"type": 3, "missing file": "/nonexistent/bundle.pem", "not a PEM": str(NOT_A_PEM)},
+    "db_connect_timeout_seconds": {"type": 5.5, "low": 0, "high": 61},
+    "db_deletion_protection": {"type": "no"},
+    "db_final_snapshot": {"type": 0},
+    "db_multi_az": {"type": "true"},
+    "db_backup_retention_days": {"type": "7", "low": 0, "high": 36},
+    "db_monitoring_interval_seconds": {"type": "60", "choice": 45},
+    "db_slow_query_seconds": {"type": "1s", "low": -0.5, "high": 31_536_001},
+    "db_apply_immediately": {"type": "yes"},
+    "topic_name": {"type": 1, "pattern": "bad topic", "too long": "t" * 257},
+    "function_name": {"type": 1, "pattern": "job.v2", "too long": "f" * 57},
+    "function_memory_mb": {"type": "256", "low": 127, "high": 10241},
+    "function_timeout_seconds": {"type": "30", "low": 0, "high": 901, "below connect timeout": 5},
+    "function_runtime": {"type": 3.12, "choice": "python2.7"},
+    "function_architecture": {"type": 64, "choice": "arm"},
+    "function_reserved_concurrency": {"type": "10", "low": 0, "high": 100_001},
+    "function_reserved_concurrency_auto": {"type": "true"},
+    "function_tracing": {"type": "on"},
+    "log_retention_days": {"type": "30", "choice": 10},
+    "interface_endpoints": {"type": "sns", "pattern": ["SNS!"], "duplicate": ["sns", "sns"]},
+    "nat_egress": {"type": "false"},
+    "vpc_flow_logs": {"type": 1},
+    "alarms": {"type": "yes"},
+    "alarm_email": {"type": 1, "pattern": "oncall"},
+    "alarm_actions": {"type": "arn:aws:sns:us-east-1:123456789012:t", "pattern": ["arn:aws:sqs:us-east-1:1:q"]},
+    "alarm_thresholds": {"type": ["db-cpu"], "unknown name": {"db-cpus": 1}, "high": {"db-cpu": 101},
+                         "low": {"function-errors": 0}},
+    "endpoints": {"type": "vpce-123", "incomplete": {"vpc_id": "vpc-0a1b2c3d"}},
+    "tags": {"type": ["team"], "reserved prefix": {"aws:team": "x"}, "too many": {f"t{i}": "x" for i in range(47)},
+             "characters": {"team": "it's"}, "taken by the component": {"Name": "x"}},
+}
+def cases() -> list[tuple[str, str, Any]]:
+    return [(name, kind, value) for name, values in BAD_VALUES.items() for kind, value in values.items()]
+
+
+def test_every_argument_has_its_bad_values() -> None:
+    assert set(BAD_VALUES) == set(Settings.__dataclass_fields__)
+    for name, values in BAD_VALUES.items():
+        assert "type" in values, f"{name}: no wrong-type value"
+
+
+@pytest.mark.parametrize(("name", "kind", "value"), cases(), ids=[f"{n}-{k}" for n, k, _ in cases()])
+def test_bad_value_is_refused_naming_the_argument(name: str, kind: str, value: Any) -> None:
+    problems = problems_in({**GOOD, name: value})
+    if name == "endpoints":
+        from components.endpoint_set import endpoint_set
+
+        problems = [p for p in [endpoint_set(value)] if isinstance(p, str)]
+    assert problems, f"{name}={value!r} ({kind}) was accepted"
+    assert any(p.startswith(f"{name}:") for p in problems), problems
+    assert all(name in p for p in problems), "no problem about another argument"
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_the_component_refuses_before_registering_anything(name: str) -> None:
+    kind, value = next(iter(BAD_VALUES[name].items()))
+    mocks = AwsMocks()
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, name: value}),  # type: ignore[misc]
+                    mocks=mocks)
+    assert f"\n  - {name}: " in str(caught.value), (kind, str(caught.value))
+    assert [r.name for r in mocks.registered] == []
+
+
+def test_unknown_argument_and_bad_component_name() -> None:
+    assert problems_in({**GOOD, "db_instanse_class": "db.t4g.micro"}) == [
+        "unknown argument 'db_instanse_class'; did you mean 'db_instance_class'?"]
+    for name in ("Svc", "svc_", "svc-", "s--c", "1svc", "s" * 33):
+        with pytest.raises(ArgumentError, match=r"name: got .*; allowed: a lowercase letter"):
+            run_program(lambda name=name: VpcLambdaWithPrivateServices(name, GOOD))  # type: ignore[misc]
+
+
+def test_every_problem_of_every_stage_comes_at_once() -> None:
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+            **GOOD, "db_port": 0, "db_instance_class": "db.z9.huge"}))
+    message = str(caught.value)
+    assert "db_port: got 0; allowed: 1150 to 65535" in message
+    assert "db_instance_class: 'db.z9.huge' cannot be ordered" in message
