@@ -133,6 +133,24 @@ def test_subnets_given_as_outputs_are_checked_once_known() -> None:
     assert subnet_users == [], "nothing placed in the subnets before they are checked"
 
 
+def test_everything_placed_in_the_subnets_uses_the_checked_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subnet IDs the check hands back (marked here by reversing them) are the ones the
+    functions, the DB subnet group and the endpoints receive, never the unchecked input."""
+    import components.component as component_module
+
+    def marked(subnet_ids: Any, zone_check: Any, parent: Any) -> pulumi.Output[list[str]]:
+        return pulumi.Output.from_input(subnet_ids).apply(lambda ids: list(reversed(ids)))
+
+    monkeypatch.setattr(component_module, "checked_subnet_ids", marked)
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", GOOD))  # type: ignore[arg-type]
+    checked = list(reversed(GOOD["private_subnet_ids"]))
+    for function in run.of_type("aws:lambda/function:Function"):
+        assert function.inputs["vpcConfig"]["subnetIds"] == checked, function.name
+    assert run.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == checked
+    for endpoint in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        assert endpoint.inputs["subnetIds"] == checked, endpoint.name
+
+
 def test_single_subnet_given_as_output_is_refused_with_the_same_message() -> None:
     def program() -> None:
         subnets = pulumi.Output.from_input(["subnet-0a"])
