@@ -127,7 +127,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """Log group of the function, `/aws/lambda/<function name>`."""
 
     migration_function_name: pulumi.Output[str]
-    """Name of the schema-migration function (`migrate.handler`)."""
+    """Name of the schema-migration function (`vpclambda_runtime.migrate.handler`)."""
 
     schema_migration_result: pulumi.Output[str]
     """What the deploy-time schema migration returned (JSON)."""

@@ -292,7 +292,8 @@ def build_package(inputs: PackageInputs, build_dir: Path | None = None) -> Funct
     files = {name: path for layer in layers.values() for name, path in layer.items()}
     data = build_zip_bytes(files)
     unzipped = sum(path.stat().st_size for path in files.values())
-    problems = size_problems(len(data), unzipped, _largest_parts(layers), _heaviest_argument(layers))
+    problems = size_problems(len(data), unzipped, _largest_parts(layers), _heaviest_argument(layers),
+                             ZIPPED_LIMIT, UNZIPPED_LIMIT)
     if problems:
         raise PackageError(problems)
     digest = hashlib.sha256(data).digest()

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from vpclambda_runtime import get_logger, invocation, notify, settings, stream
+from vpclambda_runtime import get_logger, get_settings, invocation, notify, stream
 
 EMPLOYEES_TABLE = "employees"
 REPORT_KIND = "employees_report"
@@ -32,7 +32,7 @@ def report(*, employees: int, database: str, table: str, request_id: str | None,
 def handler(event: Any, context: Any) -> dict[str, Any]:
     log = get_logger()
     with invocation(context) as run:
-        database = settings().db_name
+        database = get_settings().db_name
         rows = batches = 0
         for batch in stream(f"SELECT * FROM `{EMPLOYEES_TABLE}`"):
             rows += len(batch)
@@ -43,7 +43,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
                                     request_id=run.request_id)
         message_id = notify(document, subject=f"{EMPLOYEES_TABLE} report: {rows} rows", email=sentence)
         log.info("notification published", extra={"event": "notification_published", "message_id": message_id,
-                                                   "topic_arn": settings().topic_arn})
+                                                   "topic_arn": get_settings().topic_arn})
     body = {"employees": rows, "message_id": message_id, "database": database, "table": EMPLOYEES_TABLE,
             "request_id": run.request_id}
     log.info("invocation succeeded", extra={"event": "invocation_succeeded", "duration_ms": run.elapsed_ms()})

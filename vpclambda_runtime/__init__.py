@@ -35,14 +35,14 @@ from .job import (
     current_invocation,
     execute,
     get_logger,
+    get_settings,
     invocation,
     notify,
     query,
-    settings,
     stream,
 )
 
-API = ("invocation", "stream", "query", "execute", "connection", "notify", "get_logger", "settings",
+API = ("invocation", "stream", "query", "execute", "connection", "notify", "get_logger", "get_settings",
        "current_invocation")
 """The functions a job calls, in the order the README documents them."""
 
@@ -65,9 +65,9 @@ __all__ = [
     "current_invocation",
     "execute",
     "get_logger",
+    "get_settings",
     "invocation",
     "notify",
     "query",
-    "settings",
     "stream",
 ]

@@ -113,7 +113,7 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
                    ) -> Iterator[list[tuple[Any, ...]]]:
     """Stream the rows of ``sql`` in lists of at most ``batch_rows``, holding one batch in memory at a
     time, within one ``query`` phase that leaves ``reserve`` seconds of the budget for what follows."""
-    what = _describe(sql)
+    what = _describe_read(sql)
     rows = 0
     with budget.phase("database", "query", reserve=reserve) as phase:
         conn.bind(phase, settings.db_read_timeout)
@@ -155,6 +155,12 @@ def split_statements(sql: str) -> list[str]:
     """
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def _describe_read(sql: str) -> str:
+    """`reading `employees`` for a query of one table, else the statement's start."""
+    match = re.fullmatch(r"\s*SELECT\s.+?\sFROM\s+`?([A-Za-z0-9_$]+)`?(?:\s.*)?", sql, re.S | re.I)
+    return f"reading `{match.group(1)}`" if match else _describe(sql)
 
 
 def _describe(statement: str) -> str:

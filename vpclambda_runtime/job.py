@@ -25,9 +25,9 @@ from .db_connection import DeadlineConnection
 from .errors import DatabaseQueryError, DatabaseTimeoutError, DatabaseUnreachableError
 from .logs import bind_request, logged_failure
 from .logs import get_logger as _get_logger
-from .notify import publish
 from .runtime import get_runtime
 from .settings import Settings
+from .sns import publish
 from .watchdog import watched
 
 BROKEN_CONNECTION = (DatabaseUnreachableError, DatabaseTimeoutError, DatabaseQueryError)
@@ -85,7 +85,7 @@ def current_invocation() -> Invocation:
     return found
 
 
-def settings() -> Settings:
+def get_settings() -> Settings:
     """The function's configuration, read from the environment the component set (the database,
     the secret, the topic, the timeouts) and checked once; a ``ConfigurationError`` names the
     variable."""

@@ -233,7 +233,7 @@ def test_table_missing(start_function, employees, db):
     run = start_function().invoke()
     assert run.error_type == "TableMissingError", run.error
     assert "`employees` does not exist" in run.error_message
-    assert "migrate.handler" in run.error_message
+    assert "vpclambda_runtime.migrate.handler" in run.error_message
 
 
 def test_connection_lost_mid_stream(start_function, employees, db):

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import humanize
+
 from vpclambda_runtime import get_logger, invocation, notify, stream
 
 DEFAULT_THRESHOLD = 10
