@@ -34,6 +34,8 @@ from .settings import Settings
 
 HANDLER_PATTERN = re.compile(r"(?P<module>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(?P<function>"
                              r"[A-Za-z_][A-Za-z0-9_]*)")
+MAX_HANDLER = 128
+"""Lambda API: CreateFunction Handler, at most 128 characters."""
 COMPONENT_ENVIRONMENT = frozenset({"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_CONNECT_TIMEOUT",
                                    "DB_CA_BUNDLE", "TOPIC_ARN"})
 """Variables the component sets from its own arguments and resources."""
@@ -77,6 +79,8 @@ def check_handler(handler: Any, directory: Path) -> list[str]:
     name = "function_handler"
     if not isinstance(handler, str) or not (match := HANDLER_PATTERN.fullmatch(handler)):
         return [f"{name}: got {handler!r}; expected module.function, e.g. app.handler"]
+    if len(handler) > MAX_HANDLER:
+        return [f"{name}: {handler!r} is {len(handler)} characters; Lambda allows at most {MAX_HANDLER}"]
     module, function = match.group("module"), match.group("function")
     relative = Path(*module.split("."))
     candidates = [directory / relative.with_suffix(".py"), directory / relative / "__init__.py"]
