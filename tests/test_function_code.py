@@ -71,7 +71,8 @@ def test_a_missing_directory_is_refused_naming_function_source(tmp_path: Path) -
         ("report.main", {}, "function_handler: 'report.main': report.py defines no main"),
         ("report", {}, "function_handler: got 'report'; expected module.function"),
         ("report.handler-x", {}, "function_handler: got 'report.handler-x'; expected module.function"),
-        ("report." + "h" * 130, {}, "function_handler: 'report.hhh"),
+        ("report." + "h" * 130, {}, f"function_handler: 'report.{'h' * 130}' is 137 characters; Lambda allows at "
+                                    "most 128"),
         ("broken.handler", {"broken.py": "def handler(:\n"}, "function_handler: 'broken.handler': broken.py cannot"),
         ("jobs.nightly.run", {"jobs/__init__.py": ""}, "function_handler: 'jobs.nightly.run': the module jobs.nightly"),
     ],
