@@ -53,7 +53,7 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     db_ca_bundle_file: str
     """A PEM file of CA certificates to verify the database with, shipped in the package in place
-    of the partition's RDS bundle (`handler/certs/`: the commercial and the AWS China global
+    of the partition's RDS bundle (`vpclambda_runtime/certs/`: the commercial and the AWS China global
     bundles). Default: the shipped bundle of the partition."""
 
     db_connect_timeout_seconds: int
@@ -117,6 +117,31 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     function_tracing: bool
     """X-Ray active tracing. Default: `true`."""
+
+    function_source: str
+    """Directory of the function's Python code (yours): shipped at the package's root beside the
+    runtime library `vpclambda_runtime` (database connection, streaming queries, `notify`, logging),
+    without hidden files, caches, a `tests` directory or a `migrations` directory. Relative paths
+    are read from the program's directory. Default: the built-in employees report (`handler/`)."""
+
+    function_handler: str
+    """The job's entry point, `module.function` (checked to be defined in `function_source` at
+    preview). Default: `app.handler`."""
+
+    function_requirements: Sequence[str]
+    """Requirement lines for the function's own dependencies, or `-r <requirements file>`; installed
+    for the function's runtime and architecture (pure-Python or manylinux wheels only: a
+    requirement without one is refused at preview) and cached by their lines. Pin versions.
+    Default: none (the runtime library's PyMySQL is always there; Lambda provides boto3)."""
+
+    function_environment: Mapping[str, str]
+    """Extra environment variables of the job and the migration function (the component's own
+    `DB_*` and `TOPIC_ARN` are refused; with them, at most Lambda's 4 KB). Default: none."""
+
+    migrations_source: str
+    """Directory of the schema migrations (`<version>_<description>.sql`) the migration function
+    applies during `pulumi up`; a changed or added file runs it again. Default: the built-in
+    schema (`handler/migrations`: the `employees` table)."""
 
     log_retention_days: int
     """Retention of the function's and the database's log groups, in days. Default: `30`."""

@@ -8,7 +8,6 @@ import inspect
 import json
 import re
 import typing
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -22,7 +21,6 @@ from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
 from .encryption import AwsContext, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
-    JOB_HANDLER,
     MIGRATION_HANDLER,
     create_execution_role,
     create_vpc_function,
@@ -33,7 +31,7 @@ from .log_metrics import log_metrics
 from .lookups import OWNER_TAG, endpoint_owner
 from .messaging import create_messaging
 from .network import account_endpoint_policy, create_interface_endpoints, create_security_groups, planned_rules
-from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, HANDLER_ERRORS_FILE, FunctionPackage, build_function_package
+from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, HANDLER_ERRORS_FILE, FunctionPackage
 from .preview_checks import check_everything, checked_subnet_ids
 from .settings import Settings
 from .validation import ArgumentError
@@ -42,13 +40,6 @@ TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 
 MAX_FUNCTION_NAME = 64
 MAX_DB_IDENTIFIER = 63
-
-
-@functools.cache
-def _function_package(ca_bundle_file: str | None) -> FunctionPackage:
-    # Built once per program (and CA bundle), however many components use it.
-    extra = {CUSTOM_CA_BUNDLE: Path(ca_bundle_file)} if ca_bundle_file else None
-    return build_function_package(extra_files=extra)
 
 
 def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
@@ -60,7 +51,7 @@ def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool)
         raise ArgumentError([
             f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "
             f"the package ({bundle or 'none known'} missing); download that partition's RDS trust store "
-            "(see handler/certs/README.md) and pass its path as db_ca_bundle_file"
+            "(see vpclambda_runtime/certs/README.md) and pass its path as db_ca_bundle_file"
         ])
     return bundle
 
@@ -132,7 +123,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """Log group of the function, `/aws/lambda/<function name>`."""
 
     migration_function_name: pulumi.Output[str]
-    """Name of the schema-migration function (`migrate.handler`)."""
+    """Name of the schema-migration function (`vpclambda_runtime.migrate.handler`)."""
 
     schema_migration_result: pulumi.Output[str]
     """What the deploy-time schema migration returned (JSON)."""
@@ -179,7 +170,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         place = checked.place
         ctx = AwsContext(place.partition, place.region, place.dns_suffix, place.account_id)
         partition = pulumi.Output.from_input(checked.place.partition)
-        package = _function_package(settings.db_ca_bundle_file)
+        package = checked.package
+        assert package is not None, "check_everything builds the package or raises"
         ca_bundle = ca_bundle_in_package(package, checked.place.partition,
                                          custom=settings.db_ca_bundle_file is not None)
 
@@ -244,6 +236,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             self,
         )
         environment: dict[str, pulumi.Input[str]] = {
+            **settings.function_environment,
             "DB_HOST": database.instance.address,
             "DB_PORT": database.instance.port.apply(str),
             "DB_NAME": settings.db_name,
@@ -267,7 +260,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        job = vpc_function(f"{name}-function", function_name, JOB_HANDLER,
+        job = vpc_function(f"{name}-function", function_name, settings.function_handler,
                            reserved_concurrency=checked.reserved_concurrency)
         migration = vpc_function(f"{name}-migration", migration_name, MIGRATION_HANDLER, reserved_concurrency=None)
         # The migrations are applied inside the VPC during `pulumi up`, once the database, the

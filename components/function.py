@@ -24,7 +24,9 @@ XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
 """Lets Lambda send the function's trace segments (X-Ray has no resource-level permissions)."""
 
 JOB_HANDLER = "app.handler"
-MIGRATION_HANDLER = "migrate.handler"
+"""The built-in job's entry point (the default `function_handler`)."""
+MIGRATION_HANDLER = "vpclambda_runtime.migrate.handler"
+"""The runtime library's migration entry point, in every package."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,17 @@
-"""The function's deployment package: the handler's files plus its pure-Python dependencies,
-zipped deterministically (sorted entries, fixed timestamps and modes, no caches), so an
-unchanged handler always gives the same bytes and never shows a diff."""
+"""The function's deployment package: the function's code, the runtime library
+(`vpclambda_runtime`, with its CA bundles and PyMySQL), the schema migrations and the
+function's own requirements installed for Lambda's platform, zipped deterministically (sorted
+entries, fixed timestamps and modes, no caches), so unchanged inputs always give the same bytes
+and never show a diff.
+
+Package layout (the task root, `/var/task`):
+
+    <the function's code>        function_source (default: the built-in employees report)
+    migrations/*.sql             migrations_source (default: the built-in schema)
+    vpclambda_runtime/           the runtime library, its certs/ and the migration entry point
+    pymysql/                     the runtime library's one dependency, from the installed distribution
+    <requirements>               function_requirements, installed for the runtime and architecture
+"""
 
 from __future__ import annotations
 
@@ -12,47 +23,76 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import requirements_build
 
-def _find_handler_dir() -> Path:
+
+def _find_dir(name: str, marker: str) -> Path:
     here = Path(__file__).resolve().parent
-    # Installed: vpclambda/handler; in this repository: components/../handler.
-    for candidate in (here / "handler", here.parent / "handler"):
-        if (candidate / "app.py").is_file():
+    # Installed: vpclambda/handler and vpclambda_runtime beside vpclambda; in this repository:
+    # components/../handler and components/../vpclambda_runtime.
+    for candidate in (here / name, here.parent / name):
+        if (candidate / marker).is_file():
             return candidate
-    raise FileNotFoundError(f"the function's sources (handler/app.py) are neither in {here} nor beside it")
+    raise FileNotFoundError(f"{name}/{marker} is neither in {here} nor beside it")
 
 
-HANDLER_DIR = _find_handler_dir()
-"""The function's sources, shipped at the package's root."""
-HANDLER_ERRORS_FILE = HANDLER_DIR / "errors.py"
-"""The error types the function raises (each gets a log metric filter)."""
+HANDLER_DIR = _find_dir("handler", "app.py")
+"""The built-in job's sources (the employees report), the default `function_source`."""
+RUNTIME_DIR = _find_dir("vpclambda_runtime", "__init__.py")
+"""The runtime library, shipped in every package as `vpclambda_runtime/`."""
+RUNTIME_PACKAGE = "vpclambda_runtime"
+RUNTIME_REQUIREMENTS = HANDLER_DIR / "requirements.txt"
+"""The runtime library's pinned dependencies (PyMySQL), bundled from the installed distribution."""
+HANDLER_ERRORS_FILE = RUNTIME_DIR / "errors.py"
+"""The error types the runtime library raises (each gets a log metric filter)."""
 
-# What the package carries from the handler directory; everything else (tests, docs,
-# caches) stays out.
-PACKAGED_SUFFIXES = frozenset({".py", ".sql", ".pem", ".txt"})
+# What the package carries from the runtime library; from a function's directory, everything
+# but hidden files, caches and compiled files.
+RUNTIME_SUFFIXES = frozenset({".py", ".pem"})
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", ".pytest_cache"})
-EXCLUDED_NAMES = frozenset({"__init__.py"})  # present only when installed as vpclambda.handler
+COMPILED_SUFFIXES = frozenset({".pyc", ".pyo"})
+ROOT_EXCLUDED = frozenset({"__init__.py"})
+"""A package marker at the task root means nothing to Lambda (and the built-in job's installed
+copy has one)."""
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 MIGRATIONS_DIR = "migrations"
-"""The ordered schema migrations the migration function applies (handler/migrations)."""
+"""Where the schema migrations land in the package (the runtime's default `MIGRATIONS_DIR`)."""
+DEFAULT_MIGRATIONS = HANDLER_DIR / MIGRATIONS_DIR
 MIGRATION_FILE = re.compile(r"^(\d+)_[A-Za-z0-9][A-Za-z0-9_-]*\.sql$")
-CA_BUNDLES = {"aws": "certs/rds-global-bundle.pem", "aws-cn": "certs/rds-cn-bundle.pem"}
-"""The RDS CA bundle each partition's function verifies the database with (handler/certs)."""
+CA_BUNDLES = {"aws": f"{RUNTIME_PACKAGE}/certs/rds-global-bundle.pem",
+              "aws-cn": f"{RUNTIME_PACKAGE}/certs/rds-cn-bundle.pem"}
+"""The RDS CA bundle each partition's function verifies the database with (vpclambda_runtime/certs)."""
+REQUIREMENTS_EXCLUDED = frozenset({"bin"})
+"""Console scripts pip writes with this machine's interpreter in their first line."""
+
+ZIPPED_LIMIT = 50 * 1024 * 1024
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+"""Lambda quotas: deployment package 50 MB zipped (direct upload), 250 MB unzipped."""
 
 
-def shipped_ca_bundle(partition: str, handler_dir: Path = HANDLER_DIR) -> str | None:
+def shipped_ca_bundle(partition: str, runtime_dir: Path = RUNTIME_DIR) -> str | None:
     """The package path of the partition's RDS CA bundle, if one is shipped."""
     bundle = CA_BUNDLES.get(partition)
-    return bundle if bundle is not None and (handler_dir / bundle).is_file() else None
+    if bundle is None:
+        return None
+    return bundle if (runtime_dir / bundle.removeprefix(f"{RUNTIME_PACKAGE}/")).is_file() else None
 
 
-CUSTOM_CA_BUNDLE = "certs/custom-ca-bundle.pem"
+CUSTOM_CA_BUNDLE = f"{RUNTIME_PACKAGE}/certs/custom-ca-bundle.pem"
 """Where a CA bundle given as `db_ca_bundle_file` lands in the package."""
 DEFAULT_BUILD_DIR = Path(".build") / "function-packages"
+
+
+class PackageError(ValueError):
+    """The package cannot be built from these arguments; each problem names the argument."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -63,28 +103,48 @@ class FunctionPackage:
     entries: tuple[str, ...]
     migrations_sha256: str
     """One digest of the ordered migration files: a change to any of them re-runs the migration."""
+    zipped_bytes: int = 0
+    unzipped_bytes: int = 0
 
 
-def migrations_sha256(handler_dir: Path = HANDLER_DIR) -> str:
-    """SHA-256 over each migration file's name and SHA-256, in version order: the digest the
-    migration function reports (handler/migration_runner.py, `migrations_sha256`)."""
+@dataclass(frozen=True)
+class PackageInputs:
+    """Everything a package is built from (hashable: one build per program for equal inputs)."""
+
+    source_dir: Path = HANDLER_DIR
+    migrations_dir: Path = DEFAULT_MIGRATIONS
+    requirements: tuple[str, ...] = ()
+    """Requirement lines with `-r` files read (`requirements_build.expand`)."""
+    runtime: str = "python3.12"
+    architecture: str = "arm64"
+    extra_files: tuple[tuple[str, Path], ...] = field(default=())
+
+
+def migration_files(migrations_dir: Path) -> list[tuple[int, Path]]:
+    """The migration files in version order; a badly named `.sql` file is refused."""
     files = []
-    for path in (handler_dir / MIGRATIONS_DIR).glob("*.sql"):
+    for path in migrations_dir.glob("*.sql"):
         match = MIGRATION_FILE.match(path.name)
         if not match:
             raise ValueError(f"migration file {path.name}: name it <version>_<description>.sql, "
                              "e.g. 0002_add_title.sql")
         files.append((int(match.group(1)), path))
+    return sorted(files)
+
+
+def migrations_sha256(migrations_dir: Path = DEFAULT_MIGRATIONS) -> str:
+    """SHA-256 over each migration file's name and SHA-256, in version order: the digest the
+    migration function reports (vpclambda_runtime/migration_runner.py, `migrations_sha256`)."""
     digest = hashlib.sha256()
-    for _, path in sorted(files):
+    for _, path in migration_files(migrations_dir):
         digest.update(f"{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
     return digest.hexdigest()
 
 
-def bundled_requirements(handler_dir: Path = HANDLER_DIR) -> dict[str, str]:
-    """`name==version` pins from the handler's requirements.txt."""
+def bundled_requirements(requirements_file: Path = RUNTIME_REQUIREMENTS) -> dict[str, str]:
+    """`name==version` pins of the runtime library's dependencies (handler/requirements.txt)."""
     pins: dict[str, str] = {}
-    for line in (handler_dir / "requirements.txt").read_text().splitlines():
+    for line in requirements_file.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -114,20 +174,18 @@ def _distribution_top_level_dirs(dist_name: str) -> list[Path]:
 
 def _walk(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_PARTS)
+        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_PARTS and not d.startswith("."))
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
-            rel = path.relative_to(root)
-            yield f"{prefix}{rel.as_posix()}", path
+            if filename.startswith(".") or path.suffix in COMPILED_SUFFIXES:
+                continue
+            yield f"{prefix}{path.relative_to(root).as_posix()}", path
 
 
-def package_files(handler_dir: Path = HANDLER_DIR) -> dict[str, Path]:
-    """Archive name -> source file, for the handler and its pinned dependencies."""
-    files: dict[str, Path] = {}
-    for arcname, path in _walk(handler_dir, ""):
-        if path.suffix in PACKAGED_SUFFIXES and path.name not in EXCLUDED_NAMES:
-            files[arcname] = path
-    for dist_name, pinned in bundled_requirements(handler_dir).items():
+def runtime_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
+    """The runtime library and its pinned dependencies (PyMySQL, from the installed distribution)."""
+    files = {name: path for name, path in _walk(runtime_dir, f"{RUNTIME_PACKAGE}/") if path.suffix in RUNTIME_SUFFIXES}
+    for dist_name, pinned in bundled_requirements().items():
         installed = importlib.metadata.version(dist_name)
         if installed != pinned:
             raise RuntimeError(
@@ -135,13 +193,61 @@ def package_files(handler_dir: Path = HANDLER_DIR) -> dict[str, Path]:
                 "install the pinned version so the package is reproducible"
             )
         for top_dir in _distribution_top_level_dirs(dist_name):
-            for arcname, path in _walk(top_dir, f"{top_dir.name}/"):
-                if path.suffix not in {".pyc", ".pyo"}:
-                    files[arcname] = path
+            files.update(_walk(top_dir, f"{top_dir.name}/"))
     return files
 
 
-def build_zip_bytes(files: dict[str, Path]) -> bytes:
+def source_files(source_dir: Path) -> dict[str, Path]:
+    """The function's own files, at the package's root: everything but hidden files, caches,
+    compiled files, a `tests` directory, a root package marker and the `migrations` directory
+    (the package's migrations come from `migrations_source`)."""
+    return {name: path for name, path in _walk(source_dir, "")
+            if name not in ROOT_EXCLUDED and not name.startswith(f"{MIGRATIONS_DIR}/")}
+
+
+def package_layers(inputs: PackageInputs, requirements_dir: Path | None) -> dict[str, dict[str, Path]]:
+    """Archive name -> file for each part of the package, by the argument it comes from."""
+    return {
+        "function_source": source_files(inputs.source_dir),
+        "migrations_source": {f"{MIGRATIONS_DIR}/{path.name}": path
+                              for _, path in migration_files(inputs.migrations_dir)},
+        "runtime library": runtime_files(),
+        "function_requirements": dict(_walk(requirements_dir, "")) if requirements_dir else {},
+        "db_ca_bundle_file": {name: Path(path) for name, path in inputs.extra_files},
+    }
+
+
+def overlap_problems(layers: Mapping[str, Mapping[str, str | Path]]) -> list[str]:
+    """Top-level names that two parts of the package both bring (one would silently replace the
+    other): each named with the argument to change."""
+    owners: dict[str, str] = {}
+    problems = []
+    for layer, files in layers.items():
+        for top in sorted({name.split("/", 1)[0] for name in files}):
+            other = owners.setdefault(top, layer)
+            if other != layer and layer != "db_ca_bundle_file":
+                changed = layer if layer.startswith("function_") else other
+                problems.append(f"{changed}: {top!r} is brought by both the {other} and the {layer}; rename or "
+                                "remove one (the runtime library ships vpclambda_runtime and pymysql)")
+    return problems
+
+
+def size_problems(zipped: int, unzipped: int, largest: Sequence[tuple[str, int]], argument: str,
+                  zipped_limit: int = ZIPPED_LIMIT, unzipped_limit: int = UNZIPPED_LIMIT) -> list[str]:
+    """Lambda refuses a package over 50 MB zipped (uploaded directly) or 250 MB unzipped."""
+    mb = 1024 * 1024
+    biggest = ", ".join(f"{name} {size / mb:.1f} MB" for name, size in largest)
+    problems = []
+    if zipped > zipped_limit:
+        problems.append(f"{argument}: the package is {zipped / mb:.1f} MB zipped; Lambda accepts at most "
+                        f"{zipped_limit / mb:.0f} MB for a direct upload (largest parts: {biggest})")
+    if unzipped > unzipped_limit:
+        problems.append(f"{argument}: the package is {unzipped / mb:.1f} MB unzipped; Lambda accepts at most "
+                        f"{unzipped_limit / mb:.0f} MB (largest parts: {biggest})")
+    return problems
+
+
+def build_zip_bytes(files: Mapping[str, Path]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for arcname in sorted(files):
@@ -153,17 +259,46 @@ def build_zip_bytes(files: dict[str, Path]) -> bytes:
     return buffer.getvalue()
 
 
-def build_function_package(
-    handler_dir: Path = HANDLER_DIR,
-    build_dir: Path | None = None,
-    extra_files: Mapping[str, Path] | None = None,
-) -> FunctionPackage:
-    """Write the zip under a content-addressed name and return where it is. `extra_files`
-    (archive name -> file) are added, e.g. a CA bundle given as an argument."""
-    files = {**package_files(handler_dir), **{name: Path(path) for name, path in (extra_files or {}).items()}}
-    data = build_zip_bytes(files)
-    digest = hashlib.sha256(data).digest()
+def _largest_parts(layers: Mapping[str, Mapping[str, Path]], count: int = 3) -> list[tuple[str, int]]:
+    sizes: dict[str, int] = {}
+    for files in layers.values():
+        for name, path in files.items():
+            top = name.split("/", 1)[0]
+            sizes[top] = sizes.get(top, 0) + path.stat().st_size
+    return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+
+def _heaviest_argument(layers: Mapping[str, Mapping[str, Path]]) -> str:
+    """The argument whose files weigh most: the one to change when the package is too large."""
+    weights = {layer: sum(path.stat().st_size for path in files.values())
+               for layer, files in layers.items() if layer.startswith("function_")}
+    return max(sorted(weights), key=lambda layer: weights[layer])
+
+
+def build_package(inputs: PackageInputs, build_dir: Path | None = None) -> FunctionPackage:
+    """Install the requirements (cached), check the layout and the size, write the zip under a
+    content-addressed name and return where it is; `PackageError` names the argument to change."""
     out_dir = Path(build_dir) if build_dir is not None else Path.cwd() / DEFAULT_BUILD_DIR
+    try:
+        requirements_dir = requirements_build.install(inputs.requirements, inputs.runtime, inputs.architecture,
+                                                      out_dir.parent)
+    except requirements_build.RequirementsError as error:
+        raise PackageError(error.problems) from None
+    layers = package_layers(inputs, requirements_dir)
+    if requirements_dir is not None:
+        layers["function_requirements"] = {name: path for name, path in layers["function_requirements"].items()
+                                           if name.split("/", 1)[0] not in REQUIREMENTS_EXCLUDED}
+    problems = overlap_problems(layers)
+    if problems:
+        raise PackageError(problems)
+    files = {name: path for layer in layers.values() for name, path in layer.items()}
+    data = build_zip_bytes(files)
+    unzipped = sum(path.stat().st_size for path in files.values())
+    problems = size_problems(len(data), unzipped, _largest_parts(layers), _heaviest_argument(layers),
+                             ZIPPED_LIMIT, UNZIPPED_LIMIT)
+    if problems:
+        raise PackageError(problems)
+    digest = hashlib.sha256(data).digest()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"function-{digest.hex()[:16]}.zip"
     if not path.exists() or path.read_bytes() != data:
@@ -174,5 +309,24 @@ def build_function_package(
         path=path,
         sha256_base64=base64.b64encode(digest).decode(),
         entries=tuple(sorted(files)),
-        migrations_sha256=migrations_sha256(handler_dir),
+        migrations_sha256=migrations_sha256(inputs.migrations_dir),
+        zipped_bytes=len(data),
+        unzipped_bytes=unzipped,
     )
+
+
+def package_files(handler_dir: Path = HANDLER_DIR) -> dict[str, Path]:
+    """Archive name -> source file of the built-in job's package (no requirements of its own)."""
+    layers = package_layers(PackageInputs(source_dir=handler_dir, migrations_dir=handler_dir / MIGRATIONS_DIR), None)
+    return {name: path for layer in layers.values() for name, path in layer.items()}
+
+
+def build_function_package(
+    handler_dir: Path = HANDLER_DIR,
+    build_dir: Path | None = None,
+    extra_files: Mapping[str, Path] | None = None,
+) -> FunctionPackage:
+    """The built-in job's package (the default arguments); `extra_files` (archive name -> file)
+    are added, e.g. a CA bundle given as an argument."""
+    return build_package(PackageInputs(source_dir=handler_dir, migrations_dir=handler_dir / MIGRATIONS_DIR,
+                                       extra_files=tuple(sorted((extra_files or {}).items()))), build_dir)

@@ -19,14 +19,14 @@ from typing import Any
 import pulumi
 from pulumi.runtime.settings import get_root_resource
 
-from . import lookups
+from . import function_code, lookups
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
 from .database import concurrency_problems, function_concurrency_budget
 from .dependencies import FUNCTION_AWS_APIS
 from .endpoint_set import EndpointSet, endpoint_set
 from .lookups import DatabaseOffer, EndpointService, Place
 from .network import network_facts
-from .packaging import shipped_ca_bundle
+from .packaging import FunctionPackage, shipped_ca_bundle
 from .reachability import PathVerdict, assess, blocked_path_problems
 from .settings import Settings
 from .validation import (
@@ -118,6 +118,8 @@ class Checked:
     database: DatabaseOffer
     verdicts: list[PathVerdict]
     reserved_concurrency: int | None
+    package: FunctionPackage | None = None
+    """The function's deployment package, built (or found in the build cache) at preview."""
 
     def zone_problems(self, subnet_azs: Mapping[str, str]) -> list[str]:
         return zone_problems(subnet_azs, list(self.endpoint_services.values()), self.database,
@@ -137,7 +139,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     """Check the arguments and ask AWS about them; raise one ArgumentError with every problem."""
     if not isinstance(args, Mapping):
         raise ArgumentError([f"args: got {type(args).__name__}; expected a mapping of argument names to values"])
-    problems = check_component_name(name) + problems_in(args)
+    problems = check_component_name(name) + problems_in(args) + function_code.problems_in(args)
     bad = arguments_named(problems)
     settings = settings_from(args)
     invoke = lookups.invoke_options(opts)
@@ -146,7 +148,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     if settings.db_ca_bundle_file is None and shipped_ca_bundle(place.partition) is None:
         problems.append(
             f"db_ca_bundle_file: the function runs in partition {place.partition!r}, for which no RDS CA bundle is "
-            "shipped (handler/certs/); download that partition's RDS trust store and pass its path as "
+            "shipped (vpclambda_runtime/certs/); download that partition's RDS trust store and pass its path as "
             "db_ca_bundle_file"
         )
 
@@ -181,8 +183,13 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     if isinstance(vpc_id, str) and not is_unknown(vpc_id) and "vpc_id" not in bad:
         problems += vpc_problems(invoke, vpc_id, services, lookups.endpoint_owner(name), SHARE_ADVICE)
 
+    package = None
+    if not bad & function_code.PACKAGE_ARGUMENTS:
+        package, package_problems = function_code.checked_package(settings)
+        problems += package_problems
+
     checked = Checked(settings, place, services, database, verdicts,
-                      function_concurrency_budget(settings))
+                      function_concurrency_budget(settings), package)
     subnet_ids = known_subnet_ids(settings.private_subnet_ids)
     if subnet_ids is not None and "private_subnet_ids" not in bad:
         subnets = {s: lookups.subnet(invoke, s) for s in subnet_ids}

@@ -45,6 +45,11 @@ class Settings:
     function_reserved_concurrency: int | None = None
     function_reserved_concurrency_auto: bool = False
     function_tracing: bool = True
+    function_source: str | None = None
+    function_handler: str = "app.handler"
+    function_requirements: Sequence[str] = ()
+    function_environment: Mapping[str, str] = field(default_factory=dict)
+    migrations_source: str | None = None
     log_retention_days: int = 30
     vpc_flow_logs: bool = False
     interface_endpoints: Sequence[str] = FUNCTION_AWS_APIS

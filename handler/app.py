@@ -1,75 +1,50 @@
 """Lambda entry point ``app.handler``: read ``employees`` and announce the row count on SNS.
 
-The function runs in private subnets without NAT: it reaches RDS over the VPC and
-Secrets Manager and SNS through interface endpoints. Per invocation it
-
-1. reuses (or opens) one verified-TLS MySQL connection,
-2. streams every row of ``employees`` and counts them, logging a summary (never rows),
-3. publishes one notification with ``MessageStructure='json'`` stating the count,
-4. returns ``{"statusCode": 200, "body": "<json>"}`` whose body has ``employees`` and
-   ``message_id``.
-
-Any failure raises one of the exceptions in ``errors`` with a message naming what could
-not be reached or used; Lambda reports it as the invocation's error. Every wait is bounded
-by the invocation's time budget (``budget``), so a dependency that hangs ends the
-invocation with its typed error a safety margin before Lambda's timeout, and the watchdog
-(``watchdog``) logs the phase in progress should anything still be running past the budget.
+The component's built-in job, and an example of how to write one with the runtime library
+(``vpclambda_runtime``): per invocation it streams every row of ``employees`` and counts them
+(one batch in memory at a time), logs a summary (never rows), publishes one notification
+stating the count, and returns ``{"statusCode": 200, "body": "<json>"}`` whose body has
+``employees`` and ``message_id``. Any failure is one of the runtime library's typed errors,
+raised within the invocation's time budget.
 """
 
 from __future__ import annotations
 
 import json
-import time
+from datetime import UTC, datetime
 from typing import Any
 
-from budget import Budget
-from database import EMPLOYEES_TABLE, read_employees
-from errors import DatabaseQueryError, DatabaseTimeoutError, DatabaseUnreachableError
-from logs import bind_request, get_logger, logged_failure
-from notify import build_message, publish, subject_for
-from runtime import get_runtime
-from watchdog import watched
+from vpclambda_runtime import get_logger, get_settings, invocation, notify, stream
+
+EMPLOYEES_TABLE = "employees"
+REPORT_KIND = "employees_report"
+
+
+def report(*, employees: int, database: str, table: str, request_id: str | None,
+           generated_at: datetime | None = None) -> tuple[dict[str, Any], str]:
+    """The notification: the machine-readable report and the sentence for email subscribers."""
+    when = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
+    document = {"kind": REPORT_KIND, "database": database, "table": table, "employees": employees,
+                "request_id": request_id, "generated_at": when}
+    return document, f"The {table} table of {database} has {employees} rows ({when}, request {request_id})."
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    started = time.monotonic()
-    budget = Budget.for_invocation(context)
-    request_id = bind_request(context)
     log = get_logger()
-    with watched(budget, request_id), logged_failure(log, "invocation failed", "invocation_failed"):
-        rt = get_runtime()
-        conn = rt.db.acquire(budget)
-        try:
-            summary = read_employees(conn, rt.settings, budget)
-        except (DatabaseUnreachableError, DatabaseTimeoutError, DatabaseQueryError):
-            rt.db.discard()
-            raise
-        log.info(
-            "employees read",
-            extra={
-                "event": "employees_read",
-                "employees": summary.rows,
-                "batches": summary.batches,
-                "duration_ms": summary.duration_ms,
-            },
-        )
-        message = build_message(
-            employees=summary.rows, database=rt.settings.db_name, table=EMPLOYEES_TABLE, request_id=request_id
-        )
-        message_id = publish(rt.settings, message, subject_for(summary.rows, EMPLOYEES_TABLE), budget)
-        log.info(
-            "notification published",
-            extra={"event": "notification_published", "message_id": message_id, "topic_arn": rt.settings.topic_arn},
-        )
-    body = {
-        "employees": summary.rows,
-        "message_id": message_id,
-        "database": rt.settings.db_name,
-        "table": EMPLOYEES_TABLE,
-        "request_id": request_id,
-    }
-    log.info(
-        "invocation succeeded",
-        extra={"event": "invocation_succeeded", "duration_ms": round((time.monotonic() - started) * 1000, 1)},
-    )
+    with invocation(context) as run:
+        database = get_settings().db_name
+        rows = batches = 0
+        for batch in stream(f"SELECT * FROM `{EMPLOYEES_TABLE}`"):
+            rows += len(batch)
+            batches += 1
+        log.info("employees read", extra={"event": "employees_read", "employees": rows, "batches": batches,
+                                          "duration_ms": run.elapsed_ms()})
+        document, sentence = report(employees=rows, database=database, table=EMPLOYEES_TABLE,
+                                    request_id=run.request_id)
+        message_id = notify(document, subject=f"{EMPLOYEES_TABLE} report: {rows} rows", email=sentence)
+        log.info("notification published", extra={"event": "notification_published", "message_id": message_id,
+                                                   "topic_arn": get_settings().topic_arn})
+    body = {"employees": rows, "message_id": message_id, "database": database, "table": EMPLOYEES_TABLE,
+            "request_id": run.request_id}
+    log.info("invocation succeeded", extra={"event": "invocation_succeeded", "duration_ms": run.elapsed_ms()})
     return {"statusCode": 200, "body": json.dumps(body)}

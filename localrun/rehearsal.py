@@ -10,6 +10,8 @@
    A path judged blocked is wired to a black hole, so it fails the way AWS would: a timeout.
 4. Apply the schema with the package's migration entry point, seed a few employees, and run
    the function's real package through the real Lambda runtime interface client.
+   `--example custom-job` rehearses an example's own job instead (its code, requirements,
+   migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
 5. Print the invocation's logs and, last, one JSON line with the outcome.
 """
 
@@ -30,8 +32,9 @@ from typing import Any
 from components.network import network_facts
 from components.reachability import NetworkFacts, assess
 from localrun.blackhole import BlackHole
+from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda
-from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
+from localrun.services import AwsEmulator, Pki, local_services, split_sql, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
 from localrun.wiring import extract_package, local_function_env
 
@@ -86,8 +89,8 @@ def run_function(package_dir: Path, handler: str, env: dict[str, str], arn: str,
         return function.invoke(event)
 
 
-def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None
-             ) -> dict[str, Any]:
+def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None,
+             example: Example | None = None) -> dict[str, Any]:
     """Run the whole rehearsal; return the outcome (the last line's content)."""
     printer = printer or Printer()
     started = time.monotonic()
@@ -95,7 +98,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
         pki = Pki.create(work / "pki")
 
-        model = evaluate_with_ca_bundle(stack, pki.ca, work)
+        model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
         printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
@@ -122,10 +125,12 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         reachable = local_services(db, aws)
 
         # Deploy time: the schema is applied inside the VPC, where the database is reachable.
-        printer.section("Schema migration (migrate.handler, as `pulumi up` runs it)")
+        migration_handler = str(model.migration_function.inputs["handler"])
+        printer.section(f"Schema migration ({migration_handler}, as `pulumi up` runs it)")
         logging_config = model.job_function.inputs["loggingConfig"]
-        migration_env = local_function_env(model.function_environment, reachable, logging_config=logging_config)
-        migration = run_function(package_dir, "migrate.handler", migration_env,
+        migration_env = local_function_env(model.function_environment, reachable, logging_config=logging_config,
+                                           user_variables=model.user_variables)
+        migration = run_function(package_dir, migration_handler, migration_env,
                                  function_arn(model, str(model.migration_function.inputs["name"])),
                                  float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer,
                                  json.loads(model.run.one("aws:lambda/invocation:Invocation").inputs["input"]))
@@ -133,15 +138,21 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
             return finish(printer, {"statusCode": None, "error": migration.error_message, "delivered": False,
                                     "stage": stage}, started)
         printer.line(f"  -> {json.dumps(migration.payload)}")
-        db.add_employees(employees)
-        printer.line(f"  seeded {employees} employees")
+        if example is not None:
+            db.execute(*split_sql(example.seed.read_text()))
+            printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
+        else:
+            db.add_employees(employees)
+            printer.line(f"  seeded {employees} employees")
 
-        printer.section("Invocation (app.handler through awslambdaric)")
+        handler = str(fn_inputs["handler"])
+        printer.section(f"Invocation ({handler} through awslambdaric)")
         services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
             if "database" in blocked else reachable
         env = local_function_env(model.function_environment, services,
-                                 {svc: hole.url for svc in blocked if svc != "database"}, logging_config)
-        result = run_function(package_dir, "app.handler", env, function_arn(model, str(fn_inputs["name"])),
+                                 {svc: hole.url for svc in blocked if svc != "database"}, logging_config,
+                                 model.user_variables)
+        result = run_function(package_dir, handler, env, function_arn(model, str(fn_inputs["name"])),
                               float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
         if not result.ok:
             printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
@@ -153,9 +164,11 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         envelope = aws.delivered(body["message_id"])
         # With MessageStructure=json an SQS subscriber receives the "default" text.
         printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
-        return finish(printer, {"statusCode": result.payload["statusCode"], "employees": body["employees"],
-                                "delivered": envelope.get("MessageId") == body["message_id"],
-                                "message_id": body["message_id"], "stage": stage}, started)
+        outcome = {"statusCode": result.payload["statusCode"], "handler": handler,
+                   "delivered": envelope.get("MessageId") == body["message_id"],
+                   "message_id": body["message_id"], "stage": stage}
+        outcome.update({"employees": body["employees"]} if example is None else {"body": body})
+        return finish(printer, outcome, started)
 
 
 def runbook_entry(error_type: str | None) -> str:
@@ -174,9 +187,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the article's stage to rehearse: " + "; ".join(f"{k}: {v}" for k, v in STAGES.items()))
     parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
     parser.add_argument("--stack", default="dev", help="the stack whose program is rehearsed (default dev)")
+    parser.add_argument("--example", choices=rehearsable(),
+                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
+                             "in place of the built-in one")
     options = parser.parse_args(argv)
     try:
-        outcome = rehearse(options.stage, options.employees, options.stack)
+        outcome = rehearse(options.stage, options.employees, options.stack,
+                           example=load_example(options.example) if options.example else None)
     except KeyboardInterrupt:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130

@@ -47,6 +47,11 @@ class StackModel:
         return dict(self.job_function.inputs["environment"]["variables"])
 
     @property
+    def user_variables(self) -> list[str]:
+        """Names the stack gives as `function_environment` (passed through by local runs)."""
+        return sorted(self.component.settings.function_environment)
+
+    @property
     def package_path(self) -> Path:
         """The deployment package the component built."""
         return Path(self.job_function.inputs["code"].path)
@@ -86,12 +91,14 @@ def evaluate_stack(stack: str = "dev", overrides: dict[str, Any] | None = None,
 CA_BUNDLE_CONFIG_KEY = "vpc-lambda:dbCaBundleFile"
 
 
-def evaluate_with_ca_bundle(stack: str, ca_bundle: Path, workdir: Path) -> StackModel:
+def evaluate_with_ca_bundle(stack: str, ca_bundle: Path, workdir: Path,
+                            overrides: dict[str, Any] | None = None) -> StackModel:
     """The stack with `ca_bundle` shipped as the database's CA bundle (the local CA that signed
     the stand-in database's certificate, as RDS's bundle would be), its package built under
-    `workdir`: the package differs with every CA, so it stays out of the project."""
+    `workdir`: the package differs with every CA, so it stays out of the project. `overrides`
+    are more stack config (absolute paths: the program runs in `workdir`)."""
     with contextlib.chdir(workdir):
-        return evaluate_stack(stack, {CA_BUNDLE_CONFIG_KEY: str(ca_bundle)})
+        return evaluate_stack(stack, {**(overrides or {}), CA_BUNDLE_CONFIG_KEY: str(ca_bundle)})
 
 
 def resource_tree(model: StackModel) -> str:

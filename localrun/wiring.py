@@ -9,7 +9,7 @@ component's wiring cannot slip past the local rehearsal and the tests.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +53,13 @@ def lambda_logging_env(logging_config: Mapping[str, str] | None) -> dict[str, st
 
 def local_function_env(component_env: Mapping[str, str], services: LocalServices,
                        blocked_services: Mapping[str, str] | None = None,
-                       logging_config: Mapping[str, str] | None = None) -> dict[str, str]:
+                       logging_config: Mapping[str, str] | None = None,
+                       user_variables: Iterable[str] = ()) -> dict[str, str]:
     """The component's environment with its cloud resources replaced by `services`, plus what
     Lambda sets (for `logging_config`, the function's log format and level). `blocked_services`
-    maps an AWS API to an unanswering URL (a rehearsed missing network path)."""
-    unknown = sorted(set(component_env) - set(COMPONENT_VARIABLES))
+    maps an AWS API to an unanswering URL (a rehearsed missing network path). `user_variables`
+    are the names given as `function_environment`: passed through as they are."""
+    unknown = sorted(set(component_env) - set(COMPONENT_VARIABLES) - set(user_variables))
     missing = sorted(set(COMPONENT_VARIABLES) - set(component_env))
     if unknown or missing:
         raise ValueError(f"the component's function environment changed: new {unknown}, gone {missing}; "

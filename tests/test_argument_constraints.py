@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices
+from components import VpcLambdaWithPrivateServices, function_code
 from components.settings import Settings
 from components.validation import ArgumentError, problems_in
 from localrun.pulumi_mocks import AwsMocks, run_program
@@ -48,6 +48,12 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "function_reserved_concurrency": {"type": "10", "low": 0, "high": 100_001},
     "function_reserved_concurrency_auto": {"type": "true"},
     "function_tracing": {"type": "on"},
+    "function_source": {"type": 3, "missing directory": "/nonexistent/job", "a file": str(NOT_A_PEM)},
+    "function_handler": {"type": 3, "pattern": "app", "not in the source": "app.nothere"},
+    "function_requirements": {"type": "humanize", "unreadable file": ["-r /nonexistent/requirements.txt"]},
+    "function_environment": {"type": ["A"], "reserved name": {"AWS_REGION": "x"}, "too big": {"BIG": "x" * 4000},
+                             "the component's own": {"TOPIC_ARN": "x"}},
+    "migrations_source": {"type": 3, "missing directory": "/nonexistent/migrations"},
     "log_retention_days": {"type": "30", "choice": 10},
     "interface_endpoints": {"type": "sns", "pattern": ["SNS!"], "duplicate": ["sns", "sns"]},
     "nat_egress": {"type": "false"},
@@ -73,7 +79,8 @@ def test_every_argument_has_its_bad_values() -> None:
 
 @pytest.mark.parametrize(("name", "kind", "value"), cases(), ids=[f"{n}-{k}" for n, k, _ in cases()])
 def test_bad_value_is_refused_naming_the_argument(name: str, kind: str, value: Any) -> None:
-    problems = problems_in({**GOOD, name: value})
+    args = {**GOOD, name: value}
+    problems = problems_in(args) + function_code.problems_in(args)
     if name == "endpoints":
         from components.endpoint_set import endpoint_set
 

@@ -26,6 +26,7 @@ from components.aws_limits import (
     environment_size,
     problems_in_resource,
 )
+from components.function_code import USER_ENVIRONMENT
 from components.validation import MAX_COMPONENT_NAME, USER_TAGS
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 
@@ -41,7 +42,15 @@ def build(partition: str, subnet_count: int, name: str = "lambda-test", **extra:
         "vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets, **extra}).outputs(), partition=partition)
 
 
+CUSTOM_JOB = ROOT / "examples" / "custom-job"
+FULL_ENVIRONMENT = {"LOW_STOCK_THRESHOLD": "5",
+                    "PADDING": "p" * (USER_ENVIRONMENT.max_bytes - len("LOW_STOCK_THRESHOLD5PADDING"))}
+"""The most function_environment accepts: with the component's own variables it must fit 4 KB."""
 EVERYTHING_ON: dict[str, Any] = {
+    "function_source": str(CUSTOM_JOB / "job"),
+    "function_handler": "stock_report.handler",
+    "migrations_source": str(CUSTOM_JOB / "migrations"),
+    "function_environment": FULL_ENVIRONMENT,
     "function_tracing": True,
     "db_monitoring_interval_seconds": 1,
     "db_final_snapshot": True,

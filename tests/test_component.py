@@ -15,7 +15,7 @@ import pytest
 from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateServicesArgs
 from components.component import TYPE_TOKEN
 from components.network import SECURITY_GROUP_RULES
-from components.packaging import HANDLER_DIR
+from components.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.validation import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
@@ -25,9 +25,12 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+CA_BUNDLES = {"aws-cn": "vpclambda_runtime/certs/rds-cn-bundle.pem",
+              "aws": "vpclambda_runtime/certs/rds-global-bundle.pem"}
+"""The partition's RDS bundle, as the package carries it."""
 
 CN_BUNDLE_SHA256 = "d10db458b3b428b963a764a78694690d3af80616cd047de7ab56db53fb760a4e"
-"""AWS China's global RDS trust store, as handler/certs/README.md records it."""
+"""AWS China's global RDS trust store, as vpclambda_runtime/certs/README.md records it."""
 EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
 VPC_ID = "vpc-0a1b2c3d"
 NAME = "lambda-test"
@@ -269,7 +272,7 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
         "DB_NAME": "myDatabase",
         "DB_SECRET_ARN": run.value["db_secret_arn"],
         "DB_CONNECT_TIMEOUT": "5",
-        "DB_CA_BUNDLE": "certs/rds-cn-bundle.pem" if partition == "aws-cn" else "certs/rds-global-bundle.pem",
+        "DB_CA_BUNDLE": CA_BUNDLES[partition],
         "TOPIC_ARN": run.value["topic_arn"],
     }
     region = run.mocks.region
@@ -281,7 +284,7 @@ def test_schema_migration_runs_inside_the_vpc_during_deployment(
 ) -> None:
     run, _, _ = deployed
     job, migration = run.one(FUNCTION, JOB).inputs, run.one(FUNCTION, MIGRATION).inputs
-    assert migration["handler"] == "migrate.handler"
+    assert migration["handler"] == "vpclambda_runtime.migrate.handler"
     assert migration["name"] == "lambda-test-dev-migrate"
     for same in ("code", "sourceCodeHash", "role", "vpcConfig", "environment", "runtime",
                  "replaceSecurityGroupsOnDestroy", "replacementSecurityGroupIds"):
@@ -323,14 +326,17 @@ def test_function_package_contents(deployed: tuple[ProgramRun, str, list[str]]) 
         names = [i.filename for i in infos]
         assert archive.testzip() is None
     assert names == sorted(names), "stable ordering"
-    assert {"app.py", "migrate.py", "requirements.txt", "pymysql/__init__.py", "pymysql/connections.py"} <= set(names)
-    assert any(n.startswith("certs/") and n.endswith(".pem") for n in names)
+    assert {"app.py", "vpclambda_runtime/__init__.py", "vpclambda_runtime/migrate.py", "requirements.txt",
+            "pymysql/__init__.py", "pymysql/connections.py"} <= set(names)
+    assert any(n.startswith("vpclambda_runtime/certs/") and n.endswith(".pem") for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
     assert not [n for n in names if n.startswith(("tests/", "boto3/", "botocore/"))]
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     handler_sources = {p.relative_to(HANDLER_DIR).as_posix() for p in HANDLER_DIR.rglob("*.py")
                        if "__pycache__" not in p.parts}
-    assert handler_sources <= set(names)
+    runtime_sources = {f"vpclambda_runtime/{p.relative_to(RUNTIME_DIR).as_posix()}" for p in RUNTIME_DIR.rglob("*.py")
+                       if "__pycache__" not in p.parts}
+    assert handler_sources | runtime_sources <= set(names)
 
 
 def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, list[str]]) -> None:
@@ -383,13 +389,13 @@ def test_each_partition_verifies_against_its_own_shipped_bundle(deployed: tuple[
     run, partition, _ = deployed
     fn = run.one(FUNCTION, JOB).inputs
     bundle = fn["environment"]["variables"]["DB_CA_BUNDLE"]
-    assert bundle == {"aws-cn": "certs/rds-cn-bundle.pem", "aws": "certs/rds-global-bundle.pem"}[partition]
+    assert bundle == CA_BUNDLES[partition]
     with zipfile.ZipFile(fn["code"].path) as archive:
         names = set(archive.namelist())
         shipped = archive.read(bundle)
-        assert {"certs/rds-cn-bundle.pem", "certs/rds-global-bundle.pem"} <= names
-        assert "certs/custom-ca-bundle.pem" not in names
-    assert shipped == (HANDLER_DIR / bundle).read_bytes()
+        assert {"vpclambda_runtime/certs/rds-cn-bundle.pem", "vpclambda_runtime/certs/rds-global-bundle.pem"} <= names
+        assert "vpclambda_runtime/certs/custom-ca-bundle.pem" not in names
+    assert shipped == (RUNTIME_DIR.parent / bundle).read_bytes()
     if partition == "aws-cn":
         assert hashlib.sha256(shipped).hexdigest() == CN_BUNDLE_SHA256
 
@@ -397,9 +403,9 @@ def test_each_partition_verifies_against_its_own_shipped_bundle(deployed: tuple[
 def test_a_given_ca_bundle_is_shipped_and_used_instead() -> None:
     run = build("aws-cn", ["subnet-a", "subnet-b"], db_ca_bundle_file=str(EXTRA_CA))
     fn = run.one(FUNCTION, JOB).inputs
-    assert fn["environment"]["variables"]["DB_CA_BUNDLE"] == "certs/custom-ca-bundle.pem"
+    assert fn["environment"]["variables"]["DB_CA_BUNDLE"] == "vpclambda_runtime/certs/custom-ca-bundle.pem"
     with zipfile.ZipFile(fn["code"].path) as archive:
-        assert archive.read("certs/custom-ca-bundle.pem") == EXTRA_CA.read_bytes()
+        assert archive.read("vpclambda_runtime/certs/custom-ca-bundle.pem") == EXTRA_CA.read_bytes()
 
 
 def test_a_partition_without_a_shipped_bundle_is_refused_at_preview() -> None:

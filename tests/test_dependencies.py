@@ -19,7 +19,7 @@ from components.dependencies import (
     key_via_services,
 )
 from components.network import network_facts
-from components.packaging import HANDLER_DIR
+from components.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.reachability import assess
 from components.settings import Settings
 from localrun.pulumi_mocks import ProgramRun, run_program
@@ -70,7 +70,7 @@ def test_reachability_judges_every_api_the_table_says_the_function_calls() -> No
 def handler_client_services() -> set[str]:
     """The services the handler calls (`aws_clients.aws_call("<service>", ...)` or `.client(...)`)."""
     found = set()
-    for path in HANDLER_DIR.rglob("*.py"):
+    for path in [*HANDLER_DIR.rglob("*.py"), *RUNTIME_DIR.rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in ("client", "aws_call")
@@ -81,7 +81,7 @@ def handler_client_services() -> set[str]:
 
 def test_the_handler_calls_what_the_table_says_and_names_it_alike() -> None:
     assert handler_client_services() == set(FUNCTION_AWS_APIS)
-    tree = ast.parse((HANDLER_DIR / "aws_clients.py").read_text())
+    tree = ast.parse((RUNTIME_DIR / "aws_clients.py").read_text())
     names = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
                  and any(isinstance(t, ast.Name) and t.id == "SERVICE_NAMES" for t in node.targets))
     assert names == {d.service: d.display for d in CALLED_FROM_THE_VPC}

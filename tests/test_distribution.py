@@ -139,8 +139,8 @@ def test_installed_distribution_builds_the_same_function_package(consumer_venv: 
     assert zip_path.is_file() and str(zip_path).startswith(str(tmp_path)), "built in the consumer's directory"
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
-    assert {"app.py", "migrate.py", "migrations/0001_employees.sql", "certs/rds-global-bundle.pem",
-            "pymysql/__init__.py"} <= names
+    assert {"app.py", "vpclambda_runtime/migrate.py", "migrations/0001_employees.sql",
+            "vpclambda_runtime/certs/rds-global-bundle.pem", "pymysql/__init__.py"} <= names
     assert not [n for n in names if n.endswith("__init__.py") and "/" not in n], "no package marker at the root"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     from_checkout = build_function_package(build_dir=tmp_path / "checkout-build")
@@ -206,3 +206,36 @@ def test_transforms_in_the_full_example_change_only_what_they_target() -> None:
     tagged = transforms.cost_centre_tags(transform_args("aws:sns/topic:Topic", {"tags": {"team": "payments"}}))
     assert tagged is not None and tagged.props["tags"] == {"team": "payments", "cost-centre": "payments"}
     assert transforms.cost_centre_tags(transform_args("aws:iam/rolePolicy:RolePolicy", {"policy": "{}"})) is None
+
+
+def test_custom_job_example_builds_the_consumers_code_from_the_installed_component(consumer_venv: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The consumer's directory, its requirement installed for Lambda's platform, its migration and
+    the runtime library of the installed distribution: the same bytes the checkout builds."""
+    from components.packaging import PackageInputs, build_package
+    from components.requirements_build import expand
+
+    example = ROOT / "examples" / "custom-job"
+    run = evaluate(consumer_venv, example / "__main__.py",
+                   {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
+                   tmp_path / "custom-job")
+    assert Path(run["vpclambda_file"]).resolve().is_relative_to(consumer_venv.resolve())
+    resources = {r["name"]: r for r in run["resources"]}
+    job, migration = resources["stock-report-function"]["inputs"], resources["stock-report-migration"]["inputs"]
+    assert job["handler"] == "stock_report.handler"
+    assert migration["handler"] == "vpclambda_runtime.migrate.handler"
+    assert job["environment"]["variables"]["LOW_STOCK_THRESHOLD"] == "5"
+    zip_path = function_package(run, "stock-report-function")
+    assert zip_path.is_relative_to(tmp_path), "built in the consumer's directory"
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    assert {"stock_report.py", "requirements.txt", "humanize/__init__.py", "migrations/0001_stock.sql",
+            "vpclambda_runtime/job.py", "pymysql/__init__.py"} <= names
+    assert "app.py" not in names
+    from_checkout = build_package(PackageInputs(
+        source_dir=example / "job", migrations_dir=example / "migrations",
+        requirements=tuple(expand([f"-r {example / 'job' / 'requirements.txt'}"]))), tmp_path / "checkout-build")
+    assert hashlib.sha256(zip_path.read_bytes()).digest() == base64.b64decode(from_checkout.sha256_base64), (
+        "the installed component builds byte-for-byte the package the checkout builds")
+    invocation = next(r for r in run["resources"] if r["type"] == "aws:lambda/invocation:Invocation")["inputs"]
+    assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256}

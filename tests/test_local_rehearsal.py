@@ -145,3 +145,18 @@ def test_interrupted_rehearsal_cleans_up(signal_name: str) -> None:
     # Its port is not probed: once it is free, another suite on the machine may take it.
     assert not alive(server), "the rehearsal's database is stopped"
     assert not datadir.exists(), "the rehearsal's work directory is removed"
+
+
+def test_the_custom_job_example_is_rehearsed_end_to_end() -> None:
+    """`make local ARGS="--example custom-job"`: the example's own code, requirement and migration,
+    given to the dev stack as stack config, run as the built-in job is."""
+    code, out, outcome = rehearse("--example", "custom-job")
+    assert code == 0, out
+    assert outcome["statusCode"] == 200 and outcome["delivered"] is True
+    assert outcome["handler"] == "stock_report.handler"
+    body = outcome["body"]
+    assert (body["items"], body["units"], body["low_stock"]) == (4, 1295, ["A-101", "C-300"])
+    assert body["summary"] == "1,295 units in 4 items; 2 below 5", "humanize, installed for the function's platform"
+    assert '"applied": ["0001_stock.sql"]' in out
+    assert "Schema migration (vpclambda_runtime.migrate.handler" in out
+    assert '"event": "stock_read"' in out

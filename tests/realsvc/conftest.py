@@ -258,7 +258,7 @@ def margin_for(run_in_package: Callable[..., subprocess.CompletedProcess[str]]) 
     """``margin_for(timeout)``: the safety margin the package's budget keeps for that timeout."""
 
     def margin(timeout: float) -> float:
-        result = run_in_package(f"import budget; print(budget.safety_margin({timeout!r}))")
+        result = run_in_package(f"from vpclambda_runtime import budget; print(budget.safety_margin({timeout!r}))")
         assert result.returncode == 0, result.stderr
         return float(result.stdout)
 

@@ -233,7 +233,7 @@ def test_table_missing(start_function, employees, db):
     run = start_function().invoke()
     assert run.error_type == "TableMissingError", run.error
     assert "`employees` does not exist" in run.error_message
-    assert "migrate.handler" in run.error_message
+    assert "vpclambda_runtime.migrate.handler" in run.error_message
 
 
 def test_a_statement_the_database_refuses_is_a_query_error(start_function, employees, db):

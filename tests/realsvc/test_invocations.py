@@ -48,7 +48,7 @@ def test_logs_are_json_lines_with_a_summary_and_no_rows(start_function, employee
 
     records = fn.log_records(run.request_id)
     assert records, fn.output()
-    assert all(r["logger"] == "employees_report" and r["level"] == "INFO" for r in records)
+    assert all(r["logger"] == "vpclambda_runtime" and r["level"] == "INFO" for r in records)
     assert len(records) < 10, "a summary per invocation, never a line per row"
     (summary,) = [r for r in records if r.get("event") == "employees_read"]
     assert summary["employees"] == 1500
@@ -98,13 +98,15 @@ def test_notification_is_delivered_with_the_count_and_a_default_text(start_funct
 
     # moto does not insist on "default" (real SNS does): check the message the handler builds.
     check = run_in_package(
-        "import json, notify, errors\n"
-        "m = notify.build_message(employees=1000000, database='myDatabase', table='employees', request_id='r')\n"
-        "encoded = notify.encode_message(m)\n"
+        "import json, app\n"
+        "from vpclambda_runtime import errors, sns\n"
+        "report, sentence = app.report(employees=1000000, database='myDatabase', table='employees', request_id='r')\n"
+        "m = {'default': json.dumps(report, sort_keys=True), 'email': sentence}\n"
+        "encoded = sns.encode_message(m)\n"
         "print(json.dumps({'keys': sorted(m), 'size': len(encoded.encode()), 'default': json.loads(m['default'])}))\n"
         "for bad in ({'email': 'x'}, {'default': 'x' * (256 * 1024)}):\n"
         "    try:\n"
-        "        notify.encode_message(bad)\n"
+        "        sns.encode_message(bad)\n"
         "    except errors.NotificationError as exc:\n"
         "        print('refused:', exc)\n"
     )

@@ -1,4 +1,4 @@
-"""The deploy-time schema migrations (migrate.handler), run as Lambda runs them."""
+"""The deploy-time schema migrations (vpclambda_runtime.migrate.handler), run as Lambda runs them."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ LEGACY_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_migrations (
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4"""
 RELEASE_0_1_0_SCHEMA_SHA256 = "482edcbb1b027a88407788e2f82ff57369496c4afcf242babd5100eedff54a43"
 LOCK = "migrations:myDatabase"
+MIGRATE = "vpclambda_runtime.migrate.handler"
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def sha256(path) -> str:
 def test_migrations_apply_once_and_say_what_ran(start_function, empty_db, function_package_dir, stack_model):
     db = empty_db
     first_file = function_package_dir / "migrations" / "0001_employees.sql"
-    migration = start_function("migrate.handler")
+    migration = start_function(MIGRATE)
     first = migration.invoke()
     assert first.ok, first.error
     assert first.payload["status"] == "applied"
@@ -69,7 +70,7 @@ def test_migrations_apply_once_and_say_what_ran(start_function, empty_db, functi
     assert again.payload["status"] == "unchanged" and again.payload["applied"] == []
 
     # A new deployment runs it in a fresh execution environment: still nothing changes.
-    fresh = start_function("migrate.handler").invoke()
+    fresh = start_function(MIGRATE).invoke()
     assert fresh.ok, fresh.error
     assert fresh.payload["status"] == "unchanged"
     assert db.employee_count() == 12, "rows must survive the migration"
@@ -82,12 +83,12 @@ def test_migrations_apply_once_and_say_what_ran(start_function, empty_db, functi
 
 def test_a_new_migration_lands_on_an_existing_table(start_function, empty_db, package_copy):
     db = empty_db
-    assert start_function("migrate.handler").invoke().ok
+    assert start_function(MIGRATE).invoke().ok
     db.add_employees(12)
     assert "title" not in columns(db, "employees")
 
     package = package_copy({"migrations/0002_employee_title.sql": MIGRATION_2})
-    run = start_function("migrate.handler", package_dir=package).invoke()
+    run = start_function(MIGRATE, package_dir=package).invoke()
     assert run.ok, run.error
     assert run.payload["status"] == "applied"
     assert run.payload["applied"] == ["0002_employee_title.sql"], "only the new file runs"
@@ -105,7 +106,7 @@ def test_an_applied_migration_that_changed_is_refused(start_function, empty_db, 
     """The migrations directory is a parameter (MIGRATIONS_DIR): here a copy in which the applied
     file was edited and a new one added."""
     db = empty_db
-    assert start_function("migrate.handler").invoke().ok
+    assert start_function(MIGRATE).invoke().ok
     before = history(db)
 
     edited = tmp_path / "edited-migrations"
@@ -114,7 +115,7 @@ def test_an_applied_migration_that_changed_is_refused(start_function, empty_db, 
     (edited / "0001_employees.sql").write_text(original.replace("hired_on DATE NULL,", "hired_on DATETIME NULL,"))
     (edited / "0002_employee_title.sql").write_text(MIGRATION_2)
 
-    migration = start_function("migrate.handler", env={"MIGRATIONS_DIR": str(edited)})
+    migration = start_function(MIGRATE, env={"MIGRATIONS_DIR": str(edited)})
     run = migration.invoke()
     assert run.error_type == "MigrationError", run.error
     assert "migration 0001_employees.sql was changed after it was applied" in run.error_message
@@ -128,7 +129,7 @@ def test_an_applied_migration_that_changed_is_refused(start_function, empty_db, 
 def test_a_table_of_another_shape_is_not_passed_over(start_function, empty_db):
     db = empty_db
     db.execute("CREATE TABLE employees (id INT PRIMARY KEY, full_name TEXT)")
-    run = start_function("migrate.handler").invoke()
+    run = start_function(MIGRATE).invoke()
     assert run.error_type == "MigrationError", run.error
     assert "migration 0001_employees.sql, statement 1 of 1 failed" in run.error_message
     assert "already exists" in run.error_message
@@ -143,14 +144,14 @@ def test_a_database_migrated_by_release_0_1_0_is_baselined(start_function, empty
     db = empty_db
     db.execute(LEGACY_SCHEMA, f"INSERT INTO schema_migrations (checksum) VALUES ('{RELEASE_0_1_0_SCHEMA_SHA256}')")
 
-    run = start_function("migrate.handler").invoke()
+    run = start_function(MIGRATE).invoke()
     assert run.ok, run.error
     assert run.payload["status"] == "unchanged"
     assert run.payload["baselined"] == ["0001_employees.sql"] and run.payload["applied"] == []
     assert [row[3] for row in history(db)] == ["baselined"]
 
     package = package_copy({"migrations/0002_employee_title.sql": MIGRATION_2})
-    upgraded = start_function("migrate.handler", package_dir=package).invoke()
+    upgraded = start_function(MIGRATE, package_dir=package).invoke()
     assert upgraded.ok, upgraded.error
     assert upgraded.payload["applied"] == ["0002_employee_title.sql"]
     assert "title" in columns(db, "employees")
@@ -160,7 +161,7 @@ def test_a_database_migrated_by_release_0_1_0_is_baselined(start_function, empty
 def test_concurrent_runs_apply_each_migration_once(start_function, empty_db, package_copy):
     db = empty_db
     package = package_copy({"migrations/0002_employee_title.sql": MIGRATION_2})
-    environments = [start_function("migrate.handler", package_dir=package) for _ in range(2)]
+    environments = [start_function(MIGRATE, package_dir=package) for _ in range(2)]
     holder = db.admin()
     results: dict[int, object] = {}
     try:
@@ -196,7 +197,7 @@ def test_a_lock_held_past_the_budget_fails_before_the_timeout(start_function, em
     try:
         with holder.cursor() as cur:
             cur.execute("SELECT GET_LOCK(%s, 5)", (LOCK,))
-        migration = start_function("migrate.handler", timeout_s=timeout)
+        migration = start_function(MIGRATE, timeout_s=timeout)
         run = migration.invoke()
     finally:
         holder.close()
@@ -209,7 +210,7 @@ def test_a_lock_held_past_the_budget_fails_before_the_timeout(start_function, em
 
 def test_migration_reports_an_unreachable_database(start_function, db):
     with closed_port() as port:
-        run = start_function("migrate.handler", env={"DB_PORT": str(port)}).invoke()
+        run = start_function(MIGRATE, env={"DB_PORT": str(port)}).invoke()
     assert run.error_type == "DatabaseUnreachableError", run.error
     assert f"localhost:{port}" in run.error_message
     assert run.elapsed < 5

@@ -43,8 +43,8 @@ def test_package_is_the_zip_the_component_gives_the_function(stack_model, functi
 
 
 def test_package_holds_the_handlers_migrations_certs_and_pymysql(function_package_dir):
-    for name in ("app.py", "migrate.py", "migrations/0001_employees.sql", "requirements.txt",
-                 "certs/rds-global-bundle.pem",
+    for name in ("app.py", "vpclambda_runtime/__init__.py", "vpclambda_runtime/migrate.py",
+                 "migrations/0001_employees.sql", "requirements.txt", "vpclambda_runtime/certs/rds-global-bundle.pem",
                  CUSTOM_CA_BUNDLE, "pymysql/__init__.py", "pymysql/connections.py"):
         assert (function_package_dir / name).is_file(), name
     assert not list(function_package_dir.rglob("__pycache__"))
@@ -79,7 +79,8 @@ def test_importing_the_handlers_needs_no_environment_and_does_no_io(run_in_packa
         "    raise AssertionError('network I/O at import time')\n"
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
-        "import app, migrate\n"
+        "import app\n"
+        "from vpclambda_runtime import migrate\n"
         "print(callable(app.handler), callable(migrate.handler), 'boto3' in sys.modules)\n"
     )
     assert run.returncode == 0, run.stderr
@@ -87,7 +88,7 @@ def test_importing_the_handlers_needs_no_environment_and_does_no_io(run_in_packa
 
 
 def test_shipped_rds_bundle_is_the_published_global_bundle(function_package_dir):
-    pem = (function_package_dir / "certs" / "rds-global-bundle.pem").read_bytes()
+    pem = (function_package_dir / "vpclambda_runtime" / "certs" / "rds-global-bundle.pem").read_bytes()
     assert hashlib.sha256(pem).hexdigest() == RDS_GLOBAL_BUNDLE_SHA256
     certs = x509.load_pem_x509_certificates(pem)
     assert len(certs) == 108
@@ -103,7 +104,7 @@ def test_shipped_rds_bundle_is_the_published_global_bundle(function_package_dir)
 
 
 def test_shipped_china_bundle_is_aws_chinas_rds_trust_store(function_package_dir):
-    pem = (function_package_dir / "certs" / "rds-cn-bundle.pem").read_bytes()
+    pem = (function_package_dir / "vpclambda_runtime" / "certs" / "rds-cn-bundle.pem").read_bytes()
     assert hashlib.sha256(pem).hexdigest() == RDS_CN_BUNDLE_SHA256
     certs = x509.load_pem_x509_certificates(pem)
     names = sorted(str(c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value) for c in certs)

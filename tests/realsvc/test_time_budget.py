@@ -124,8 +124,8 @@ HANGING_HANDLER = textwrap.dedent('''
     """A handler that waits on something nothing bounds."""
     import time
 
-    from budget import Budget
-    from watchdog import watched
+    from vpclambda_runtime.budget import Budget
+    from vpclambda_runtime.watchdog import watched
 
 
     def handler(event, context):
@@ -157,7 +157,7 @@ def test_aws_calls_are_sized_to_the_time_left(run_in_package):
     """Two attempts at the configured timeouts while they fit, then one, then one with shorter
     timeouts, then none: the worst case of a call never exceeds what its phase has left."""
     result = run_in_package(
-        "import json, types, aws_clients\n"
+        "import json, types\nfrom vpclambda_runtime import aws_clients\n"
         "cfg = types.SimpleNamespace(aws_connect_timeout=3, aws_read_timeout=5)\n"
         "out = {}\n"
         "for available in (27.0, 17.0, 12.0, 4.0, 0.1):\n"

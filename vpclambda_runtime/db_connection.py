@@ -28,9 +28,11 @@ from typing import Any
 
 import pymysql
 import pymysql.connections
-from budget import Budget, Phase
-from credentials import DbCredentials
-from errors import (
+from pymysql.constants import CR, ER
+
+from .budget import Budget, Phase
+from .credentials import DbCredentials
+from .errors import (
     ConfigurationError,
     DatabaseAuthenticationError,
     DatabaseBusyError,
@@ -39,8 +41,7 @@ from errors import (
     DatabaseTLSError,
     DatabaseUnreachableError,
 )
-from pymysql.constants import CR, ER
-from settings import Settings
+from .settings import Settings
 
 PROGRAM_NAME = "employees-report"
 MIN_WAIT_S = 0.001

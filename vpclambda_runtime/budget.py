@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from errors import HandlerError
+from .errors import HandlerError
 
 MARGIN_FRACTION = 0.1
 MIN_MARGIN_S = 0.5

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from budget import Phase
-from errors import HandlerError
-from settings import Settings
+from .budget import Phase
+from .errors import HandlerError
+from .settings import Settings
 
 SERVICE_NAMES = {"secretsmanager": "Secrets Manager", "sns": "SNS"}
 

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-LOGGER_NAME = "employees_report"
+LOGGER_NAME = "vpclambda_runtime"
+"""One logger for the runtime library and the job's own lines: one shape for every line."""
 # Libraries whose INFO lines would otherwise reach Lambda's JSON root handler on every
 # invocation ("Found credentials in environment variables.", connection-pool chatter).
 QUIET_LIBRARIES = ("boto3", "botocore", "urllib3")
@@ -89,7 +90,7 @@ def bind_request(context: object | None) -> str | None:
 def logged_failure(log: logging.Logger, message: str, event: str) -> Iterator[None]:
     """Log a HandlerError as one structured line, then let it propagate (Lambda keeps the event).
     The line names the failed dependency and phase when the error was raised inside one."""
-    from errors import HandlerError
+    from .errors import HandlerError
 
     try:
         yield

@@ -10,39 +10,14 @@ A message over SNS's 256 KB limit is refused here, before any call.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-import aws_clients
-from budget import Budget
-from errors import NotificationError
-from settings import Settings
+from . import aws_clients
+from .budget import Budget
+from .errors import NotificationError
+from .settings import Settings
 
 MAX_MESSAGE_BYTES = 256 * 1024
-REPORT_KIND = "employees_report"
-
-
-def build_message(
-    *, employees: int, database: str, table: str, request_id: str | None, generated_at: datetime | None = None
-) -> dict[str, str]:
-    """The per-protocol texts of the notification that states the row count."""
-    when = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
-    report = {
-        "kind": REPORT_KIND,
-        "database": database,
-        "table": table,
-        "employees": employees,
-        "request_id": request_id,
-        "generated_at": when,
-    }
-    return {
-        "default": json.dumps(report, sort_keys=True),
-        "email": f"The {table} table of {database} has {employees} rows ({when}, request {request_id}).",
-    }
-
-
-def subject_for(employees: int, table: str) -> str:
-    return f"{table} report: {employees} rows"[:100]
 
 
 def encode_message(message: dict[str, str]) -> str:
@@ -58,14 +33,15 @@ def encode_message(message: dict[str, str]) -> str:
     return encoded
 
 
-def publish(settings: Settings, message: dict[str, str], subject: str, budget: Budget) -> str:
+def publish(settings: Settings, message: dict[str, str], subject: str | None, budget: Budget) -> str:
     """Publish to the function's topic within what is left of the budget; returns SNS's MessageId."""
     encoded = encode_message(message)
     with budget.phase("sns", "publish") as phase, aws_clients.aws_call(
         "sns", f"Publish to {settings.topic_arn}", settings, phase, NotificationError
     ) as client:
+        extra = {"Subject": subject} if subject else {}
         response: dict[str, Any] = client.publish(
-            TopicArn=settings.topic_arn, Message=encoded, MessageStructure="json", Subject=subject
+            TopicArn=settings.topic_arn, Message=encoded, MessageStructure="json", **extra
         )
     message_id = response.get("MessageId")
     if not message_id:

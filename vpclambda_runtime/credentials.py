@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aws_clients
-from budget import Budget
-from errors import SecretError
-from logs import get_logger
-from settings import Settings
+from . import aws_clients
+from .budget import Budget
+from .errors import SecretError
+from .logs import get_logger
+from .settings import Settings
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from errors import ConfigurationError
+from .errors import ConfigurationError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-CERTS_DIR = PACKAGE_DIR / "certs"
-"""The RDS trust-store bundles shipped in the deployment package."""
+TASK_ROOT = Path(__file__).resolve().parent.parent
+"""The deployment package's root (``/var/task`` in Lambda): the runtime library is its ``vpclambda_runtime``."""
+CERTS_DIR = Path(__file__).resolve().parent / "certs"
+"""The RDS trust-store bundles shipped with the runtime library."""
 
 DEFAULT_MIGRATIONS_DIR = "migrations"
 """The ordered migration files shipped in the package (``migration_runner``)."""
@@ -141,7 +142,7 @@ def _check_host(host: str) -> str:
 def _package_path(value: str) -> Path:
     """A path as the component sets it: relative to the package, or absolute."""
     path = Path(value)
-    return path if path.is_absolute() else PACKAGE_DIR / path
+    return path if path.is_absolute() else TASK_ROOT / path
 
 
 def resolve_ca_bundle(partition: str, override: str | None) -> Path:

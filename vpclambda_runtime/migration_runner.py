@@ -26,18 +26,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from budget import Budget
-from database import EMPLOYEES_TABLE, execute, query_rows, split_statements
-from db_connection import DeadlineConnection
-from errors import (
+from .budget import Budget
+from .database import execute, query_rows, split_statements
+from .db_connection import DeadlineConnection
+from .errors import (
     ConfigurationError,
     DatabaseQueryError,
     DatabaseTimeoutError,
     DatabaseUnreachableError,
     MigrationError,
 )
-from logs import get_logger
-from settings import Settings
+from .logs import get_logger
+from .settings import Settings
 
 MIGRATION_FILE = re.compile(r"^(?P<version>\d+)_(?P<description>[A-Za-z0-9][A-Za-z0-9_-]*)\.sql$")
 HISTORY_TABLE = "schema_history"
@@ -52,6 +52,8 @@ CREATE_HISTORY = f"""CREATE TABLE IF NOT EXISTS `{HISTORY_TABLE}` (
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4"""
 
 LEGACY_TABLE = "schema_migrations"
+EMPLOYEES_TABLE = "employees"
+"""The table release 0.1.0's schema created (the built-in job's)."""
 LEGACY_SCHEMA_SHA256 = "482edcbb1b027a88407788e2f82ff57369496c4afcf242babd5100eedff54a43"
 """SHA-256 of release 0.1.0's schema.sql, which its migration recorded in ``schema_migrations``."""
 LEGACY_MIGRATION_SHA256 = "4373c7f05e164cbdd1aab66b0aaffa1b95dbbc41823607556c366fda59c1932f"

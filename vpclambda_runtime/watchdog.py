@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from budget import Budget
-from logs import get_logger
+from .budget import Budget
+from .logs import get_logger
 
 STACK_FRAMES = 8
 """Innermost frames of the handler's thread logged with an overrun."""

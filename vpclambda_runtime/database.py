@@ -14,21 +14,22 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pymysql
 import pymysql.cursors
-from budget import Budget, Phase
-from credentials import SecretCache
-from db_connection import DeadlineConnection, open_connection, timed_out, wait_error
-from errors import DatabaseAuthenticationError, TableMissingError
-from logs import get_logger
 from pymysql.constants import ER
-from settings import Settings
 
-EMPLOYEES_TABLE = "employees"
+from .budget import Budget, Phase
+from .credentials import SecretCache
+from .db_connection import DeadlineConnection, open_connection, timed_out, wait_error
+from .errors import DatabaseAuthenticationError, TableMissingError
+from .logs import get_logger
+from .settings import Settings
+
 FETCH_BATCH_ROWS = 1000
 PING_TIMEOUT_S = 2.0
 """A healthy server answers a ping in milliseconds; one that does not is replaced."""
@@ -107,34 +108,29 @@ class ConnectionKeeper:
         return conn
 
 
-@dataclass(frozen=True)
-class ReadSummary:
-    rows: int
-    batches: int
-    duration_ms: float
-
-
-def read_employees(conn: DeadlineConnection, settings: Settings, budget: Budget) -> ReadSummary:
-    """Stream every row of ``employees`` and count them, holding one batch in memory at a time."""
-    started = time.monotonic()
-    rows = batches = 0
-    what = f"reading `{EMPLOYEES_TABLE}`"
-    with budget.phase("database", "query", reserve=PUBLISH_RESERVE_S) as phase:
+def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget, sql: str, args: Any = None, *,
+                   batch_rows: int = FETCH_BATCH_ROWS, reserve: float = PUBLISH_RESERVE_S,
+                   ) -> Iterator[list[tuple[Any, ...]]]:
+    """Stream the rows of ``sql`` in lists of at most ``batch_rows``, holding one batch in memory at a
+    time, within one ``query`` phase that leaves ``reserve`` seconds of the budget for what follows."""
+    what = _describe_read(sql)
+    rows = 0
+    with budget.phase("database", "query", reserve=reserve) as phase:
         conn.bind(phase, settings.db_read_timeout)
         cur = conn.cursor(pymysql.cursors.SSCursor)
         try:
-            cur.execute(f"SELECT * FROM `{EMPLOYEES_TABLE}`")
+            cur.execute(sql, args)
             while True:
-                batch = cur.fetchmany(FETCH_BATCH_ROWS)
+                batch = cur.fetchmany(batch_rows)
                 if not batch:
                     break
                 rows += len(batch)
-                batches += 1
+                yield list(batch)
         except pymysql.err.ProgrammingError as exc:
             if exc.args and exc.args[0] == ER.NO_SUCH_TABLE:
                 raise TableMissingError(
-                    f"table `{settings.db_name}`.`{EMPLOYEES_TABLE}` does not exist; "
-                    "apply the schema first (the migration function, migrate.handler)"
+                    f"{_missing_table(exc, settings)} does not exist; "
+                    "apply the schema first (the migration function, vpclambda_runtime.migrate.handler)"
                 ) from exc
             raise wait_error(settings, what, phase, exc) from exc
         except pymysql.err.Error as exc:
@@ -142,7 +138,14 @@ def read_employees(conn: DeadlineConnection, settings: Settings, budget: Budget)
             # lost connection raises an unrelated error in place of this one.
             raise wait_error(settings, f"{what}, after {rows} rows", phase, exc) from exc
         cur.close()  # the result was read to its end: nothing left to drain
-    return ReadSummary(rows=rows, batches=batches, duration_ms=round((time.monotonic() - started) * 1000, 1))
+
+
+def _missing_table(exc: pymysql.err.Error, settings: Settings) -> str:
+    """``table `db`.`name``` from MySQL's "Table 'db.name' doesn't exist"."""
+    match = re.search(r"Table '([^'.]+)\.([^']+)'", str(exc.args[-1]) if exc.args else "")
+    if match is None:
+        return f"a table of `{settings.db_name}`"
+    return f"table `{match.group(1)}`.`{match.group(2)}`"
 
 
 def split_statements(sql: str) -> list[str]:
@@ -152,6 +155,12 @@ def split_statements(sql: str) -> list[str]:
     """
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def _describe_read(sql: str) -> str:
+    """`reading `employees`` for a query of one table, else the statement's start."""
+    match = re.fullmatch(r"\s*SELECT\s.+?\sFROM\s+`?([A-Za-z0-9_$]+)`?(?:\s.*)?", sql, re.S | re.I)
+    return f"reading `{match.group(1)}`" if match else _describe(sql)
 
 
 def _describe(statement: str) -> str:

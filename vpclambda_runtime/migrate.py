@@ -1,4 +1,4 @@
-"""Lambda entry point ``migrate.handler``: apply the schema migrations from inside the VPC.
+"""Lambda entry point ``vpclambda_runtime.migrate.handler``: apply the schema migrations from inside the VPC.
 
 The component invokes it during ``pulumi up`` (an ``aws.lambda_.Invocation`` re-run whenever
 a migration file changes), so the schema is applied where the database is reachable, and a
@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from budget import Budget
-from errors import HandlerError
-from logs import bind_request, get_logger, logged_failure
-from migration_runner import MigrationRun, load_migrations, migrations_sha256
-from runtime import get_runtime
-from watchdog import watched
+from .budget import Budget
+from .errors import HandlerError
+from .logs import bind_request, get_logger, logged_failure
+from .migration_runner import MigrationRun, load_migrations, migrations_sha256
+from .runtime import get_runtime
+from .watchdog import watched
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

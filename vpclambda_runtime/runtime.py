@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credentials import SecretCache
-from database import ConnectionKeeper
-from settings import Settings, load_settings
+from .credentials import SecretCache
+from .database import ConnectionKeeper
+from .settings import Settings, load_settings
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""The runtime library shipped in every function package the component builds.
+
+A job's handler uses it to reach what the component wired, the way the built-in employees
+report does (``handler/app.py``)::
+
+    from vpclambda_runtime import invocation, notify, stream
+
+    def handler(event, context):
+        with invocation(context):
+            rows = sum(len(batch) for batch in stream("SELECT id FROM orders"))
+            message_id = notify({"orders": rows}, subject=f"{rows} orders")
+        return {"statusCode": 200, "body": json.dumps({"orders": rows, "message_id": message_id})}
+
+Every wait is bounded by the invocation's time budget and every failure is one of the typed
+errors below (Lambda reports the class name as ``errorType``). Importing it does no I/O.
+"""
+
+from .errors import (
+    ConfigurationError,
+    DatabaseAuthenticationError,
+    DatabaseBusyError,
+    DatabaseQueryError,
+    DatabaseTimeoutError,
+    DatabaseTLSError,
+    DatabaseUnreachableError,
+    HandlerError,
+    MigrationError,
+    NotificationError,
+    SecretError,
+    TableMissingError,
+)
+from .job import (
+    Invocation,
+    connection,
+    current_invocation,
+    execute,
+    get_logger,
+    get_settings,
+    invocation,
+    notify,
+    query,
+    stream,
+)
+
+API = ("invocation", "stream", "query", "execute", "connection", "notify", "get_logger", "get_settings",
+       "current_invocation")
+"""The functions a job calls, in the order the README documents them."""
+
+__all__ = [
+    "API",
+    "ConfigurationError",
+    "DatabaseAuthenticationError",
+    "DatabaseBusyError",
+    "DatabaseQueryError",
+    "DatabaseTLSError",
+    "DatabaseTimeoutError",
+    "DatabaseUnreachableError",
+    "HandlerError",
+    "Invocation",
+    "MigrationError",
+    "NotificationError",
+    "SecretError",
+    "TableMissingError",
+    "connection",
+    "current_invocation",
+    "execute",
+    "get_logger",
+    "get_settings",
+    "invocation",
+    "notify",
+    "query",
+    "stream",
+]
