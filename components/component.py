@@ -16,44 +16,37 @@ import pulumi_aws as aws
 from .alarms import Watched, create_operations
 from .args import VpcLambdaWithPrivateServicesArgs
 from .collector import tune_for_large_programs
-from .database import create_database, db_log_group_names
+from .database import Database, create_database, db_log_group_names
 from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
 from .encryption import AwsContext, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
     MIGRATION_HANDLER,
+    FunctionWiring,
+    VpcFunction,
     create_execution_role,
     create_vpc_function,
     grant_execution_role,
     log_group_name,
 )
 from .log_metrics import log_metrics
-from .lookups import OWNER_TAG, endpoint_owner
+from .lookups import OWNER_TAG, Place, endpoint_owner
 from .messaging import create_messaging
-from .network import account_endpoint_policy, create_interface_endpoints, create_security_groups, planned_rules
-from .packaging import CA_BUNDLES, CUSTOM_CA_BUNDLE, HANDLER_ERRORS_FILE, FunctionPackage
-from .preview_checks import check_everything, checked_subnet_ids
+from .network import (
+    SecurityGroups,
+    account_endpoint_policy,
+    create_interface_endpoints,
+    create_security_groups,
+    planned_rules,
+)
+from .packaging import HANDLER_ERRORS_FILE, FunctionPackage, ca_bundle_in_package
+from .preview_checks import Checked, check_everything, checked_subnet_ids
 from .settings import Settings
-from .validation import ArgumentError
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 
 MAX_FUNCTION_NAME = 64
 MAX_DB_IDENTIFIER = 63
-
-
-def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
-    """The package path of the CA bundle the function verifies the database with."""
-    if custom:
-        return CUSTOM_CA_BUNDLE
-    bundle = CA_BUNDLES.get(partition)
-    if bundle is None or bundle not in package.entries:
-        raise ArgumentError([
-            f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "
-            f"the package ({bundle or 'none known'} missing); download that partition's RDS trust store "
-            "(see vpclambda_runtime/certs/README.md) and pass its path as db_ca_bundle_file"
-        ])
-    return bundle
 
 
 def default_function_name(name: str) -> str:
@@ -90,6 +83,71 @@ def output_names() -> list[str]:
     """The component's outputs: its `pulumi.Output` annotations, in order."""
     annotations = inspect.get_annotations(VpcLambdaWithPrivateServices)
     return [name for name, hint in annotations.items() if typing.get_origin(hint) is pulumi.Output]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The names and facts the children are built from, worked out once from the checked arguments."""
+
+    name: str
+    settings: Settings
+    place: Place
+    package: FunctionPackage
+    tags: dict[str, str]
+    function_name: str
+    migration_name: str
+    db_identifier: str
+    flow_log_group: str | None
+    endpoint_services: dict[str, str]
+    """Short name -> the endpoint service name looked up for the partition."""
+
+    @classmethod
+    def of(cls, name: str, settings: Settings, checked: Checked) -> "Plan":
+        assert checked.package is not None, "check_everything builds the package or raises"
+        function_name = settings.function_name or default_function_name(name)
+        return cls(
+            name=name,
+            settings=settings,
+            place=checked.place,
+            package=checked.package,
+            tags={"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags},
+            function_name=function_name,
+            migration_name=migration_function_name(function_name),
+            db_identifier=settings.db_identifier or default_db_identifier(name),
+            flow_log_group=flow_log_group_name(name) if settings.vpc_flow_logs else None,
+            endpoint_services={service: str(found.name) for service, found in checked.endpoint_services.items()},
+        )
+
+    @property
+    def context(self) -> AwsContext:
+        return AwsContext(self.place.partition, self.place.region, self.place.dns_suffix, self.place.account_id)
+
+    @property
+    def partition(self) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(self.place.partition)
+
+    @property
+    def ca_bundle(self) -> str:
+        return ca_bundle_in_package(self.package, self.place.partition,
+                                    custom=self.settings.db_ca_bundle_file is not None)
+
+    @property
+    def encrypted_log_groups(self) -> list[str]:
+        """Every log group the component's key encrypts (its policy names them)."""
+        return [log_group_name(self.function_name), log_group_name(self.migration_name),
+                *db_log_group_names(self.db_identifier), *([self.flow_log_group] if self.flow_log_group else [])]
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """The component's resources the function acts on (`dependencies.Resource`)."""
+
+    topic: pulumi.Output[str]
+    db_secret: pulumi.Output[str]
+    dead_letter_queue: pulumi.Output[str]
+
+    def arn(self, resource: str) -> pulumi.Output[str]:
+        return {"topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue}[resource]
 
 
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
@@ -154,157 +212,131 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         tune_for_large_programs()
-        checked = check_everything(name, args, opts)
+        checked = check_everything(name, args, opts)  # every problem at once, before anything exists
         self.verdicts = checked.verdicts
         super().__init__(TYPE_TOKEN, name, None, opts)
-        settings = checked.settings
         # Subnets given as Outputs are checked once known; everything placed in them waits.
-        subnet_ids = checked_subnet_ids(settings.private_subnet_ids, checked.zone_problems, self)
-        settings = dataclasses.replace(settings, private_subnet_ids=subnet_ids)
-        self.settings: Settings = settings
-        tags = {"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags}
-        function_name = settings.function_name or default_function_name(name)
-        migration_name = migration_function_name(function_name)
-        db_identifier = settings.db_identifier or default_db_identifier(name)
-        flow_logs = FlowLogSettings(flow_log_group_name(name)) if settings.vpc_flow_logs else None
-        place = checked.place
-        ctx = AwsContext(place.partition, place.region, place.dns_suffix, place.account_id)
-        partition = pulumi.Output.from_input(checked.place.partition)
-        package = checked.package
-        assert package is not None, "check_everything builds the package or raises"
-        ca_bundle = ca_bundle_in_package(package, checked.place.partition,
-                                         custom=settings.db_ca_bundle_file is not None)
+        subnet_ids = checked_subnet_ids(checked.settings.private_subnet_ids, checked.zone_problems, self)
+        self.settings: Settings = dataclasses.replace(checked.settings, private_subnet_ids=subnet_ids)
+        plan = Plan.of(name, self.settings, checked)
 
-        shared = settings.endpoints
-        groups = create_security_groups(
-            name, settings.vpc_id, planned_rules(settings), settings.db_port, tags, self,
+        groups = self._security_groups(plan)
+        role = create_execution_role(name, plan.tags, self)
+        key = self._key(plan, role)
+        if plan.flow_log_group is not None:
+            create_flow_logs(name, plan.settings.vpc_id, FlowLogSettings(plan.flow_log_group, kms_key_arn=key.arn),
+                             plan.tags, self)
+        database = create_database(name, plan.db_identifier, plan.settings, plan.settings.private_subnet_ids,
+                                   groups.id("rds-sg"), key, plan.partition, plan.tags, self)
+        messaging = create_messaging(name, plan.settings.topic_name, key.arn, plan.tags, self)
+        resources = Resources(topic=messaging.topic.arn, db_secret=database.secret_arn,
+                              dead_letter_queue=messaging.dead_letter_queue.arn)
+        grants = grant_execution_role(name, role, plan.partition, resources.topic, resources.db_secret,
+                                      resources.dead_letter_queue, plan.settings.function_tracing, self)
+        endpoints = self._endpoints(plan, groups, role, resources)
+        wiring = FunctionWiring(
+            settings=plan.settings, package=plan.package, role=grants,
+            environment=self._environment(plan, database, resources), subnet_ids=plan.settings.private_subnet_ids,
+            security_group_id=groups.id("lambda-sg"), replacement_security_group_id=groups.id("placeholder-sg"),
+            kms_key_arn=key.arn, dead_letter_queue_arn=resources.dead_letter_queue, tags=plan.tags, parent=self,
+        )
+        job = create_vpc_function(f"{name}-function", plan.function_name, plan.settings.function_handler, wiring,
+                                  reserved_concurrency=checked.reserved_concurrency)
+        migration = create_vpc_function(f"{name}-migration", plan.migration_name, MIGRATION_HANDLER, wiring)
+        schema_migration = self._migrate_during_deployment(plan, migration, database, groups, endpoints)
+        operations = create_operations(
+            name, plan.settings,
+            Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, plan.db_identifier,
+                    plan.place.region, plan.place.partition, plan.place.account_id),
+            plan.function_name, log_metrics(HANDLER_ERRORS_FILE), key.arn, plan.tags, self,
+        )
+
+        self.function_name = job.function.name
+        self.function_arn = job.function.arn
+        self.topic_arn = messaging.topic.arn
+        self.db_address = database.instance.address
+        self.db_port = database.instance.port
+        self.db_secret_arn = database.secret_arn
+        self.role_arn = role.arn
+        self.log_group_name = job.log_group.name
+        self.migration_function_name = migration.function.name
+        self.schema_migration_result = schema_migration.result
+        self.security_group_ids = ids_by_key(dict(groups.ids))
+        shared = plan.settings.endpoints
+        self.endpoint_ids = (pulumi.Output.from_input(shared.endpoint_ids or {}) if shared is not None
+                             else ids_by_key({service: endpoint.id for service, endpoint in endpoints.items()}))
+        self.kms_key_arn = key.arn
+        self.dead_letter_queue_arn = messaging.dead_letter_queue.arn
+        self.alarm_topic_arn = operations.topic.arn if operations.topic is not None else pulumi.Output.from_input("")
+        self.dashboard_name = operations.dashboard.dashboard_name
+        self.register_outputs(self.outputs())
+
+    def _security_groups(self, plan: "Plan") -> SecurityGroups:
+        """The article's groups and rules; with shared endpoints, their group instead of ours."""
+        shared = plan.settings.endpoints
+        return create_security_groups(
+            plan.name, plan.settings.vpc_id, planned_rules(plan.settings), plan.settings.db_port, plan.tags, self,
             shared={"endpoint-sg": shared.security_group_id} if shared is not None else None,
         )
-        role = create_execution_role(name, tags, self)
+
+    def _key(self, plan: "Plan", role: aws.iam.Role) -> aws.kms.Key:
         key = create_key(
-            name,
-            ctx,
-            role.arn,
-            [log_group_name(function_name), log_group_name(migration_name), *db_log_group_names(db_identifier),
-             *([flow_logs.log_group_name] if flow_logs else [])],
-            f"alias/{function_name}",
-            tags,
+            plan.name, plan.context, role.arn, plan.encrypted_log_groups, f"alias/{plan.function_name}", plan.tags,
             self,
             # The final snapshot is encrypted with this key: it must outlive the stack.
-            retain_on_delete=settings.db_final_snapshot,
-            alarm_topic=settings.alarms and not settings.alarm_actions,
+            retain_on_delete=plan.settings.db_final_snapshot,
+            alarm_topic=plan.settings.alarms and not plan.settings.alarm_actions,
         )
-        if flow_logs is not None:
-            create_flow_logs(name, settings.vpc_id, FlowLogSettings(flow_logs.log_group_name, kms_key_arn=key.arn),
-                             tags, self)
-        database = create_database(
-            name, db_identifier, settings, settings.private_subnet_ids, groups.id("rds-sg"), key, partition, tags,
-            self,
-        )
-        messaging = create_messaging(name, settings.topic_name, key.arn, tags, self)
-        topic = messaging.topic
-        grants = grant_execution_role(
-            name,
-            role,
-            partition,
-            topic.arn,
-            database.secret_arn,
-            messaging.dead_letter_queue.arn,
-            settings.function_tracing,
-            self,
-        )
-        # Endpoints of the APIs the function calls let through only what it does with them, and
-        # only for its role; any other endpoint only this account's principals on its resources.
-        resource_arns: dict[str, pulumi.Output[str]] = {
-            "topic": topic.arn, "db-secret": database.secret_arn, "dead-letter-queue": messaging.dead_letter_queue.arn}
-        endpoint_policies: dict[str, pulumi.Input[str]] = {}
-        for service in checked.endpoint_services:
+        return key
+
+    def _endpoints(self, plan: "Plan", groups: SecurityGroups, role: aws.iam.Role,
+                   resources: "Resources") -> dict[str, aws.ec2.VpcEndpoint]:
+        """Endpoints of the APIs the function calls let through only what it does with them, and
+        only for its role; any other endpoint only this account's principals on its resources."""
+        policies: dict[str, pulumi.Input[str]] = {}
+        for service in plan.endpoint_services:
             if service in FUNCTION_AWS_APIS:
-                resource_arn = resource_arns[BY_SERVICE[service].resource]
-                endpoint_policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
+                resource_arn = resources.arn(BY_SERVICE[service].resource)
+                policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
                     functools.partial(_least_privilege_policy, service))
             else:
-                endpoint_policies[service] = account_endpoint_policy(place.account_id)
-        endpoints = create_interface_endpoints(
-            name,
-            settings.vpc_id,
-            settings.private_subnet_ids,
-            groups.id("endpoint-sg"),
-            {service: str(found.name) for service, found in checked.endpoint_services.items()},
-            endpoint_policies,
-            {**tags, OWNER_TAG: endpoint_owner(name)},
-            self,
+                policies[service] = account_endpoint_policy(plan.place.account_id)
+        return create_interface_endpoints(
+            plan.name, plan.settings.vpc_id, plan.settings.private_subnet_ids, groups.id("endpoint-sg"),
+            plan.endpoint_services, policies, {**plan.tags, OWNER_TAG: endpoint_owner(plan.name)}, self,
         )
-        environment: dict[str, pulumi.Input[str]] = {
-            **settings.function_environment,
+
+    @staticmethod
+    def _environment(plan: "Plan", database: Database, resources: "Resources") -> dict[str, pulumi.Input[str]]:
+        return {
+            **plan.settings.function_environment,
             "DB_HOST": database.instance.address,
             "DB_PORT": database.instance.port.apply(str),
-            "DB_NAME": settings.db_name,
-            "DB_SECRET_ARN": database.secret_arn,
-            "DB_CONNECT_TIMEOUT": str(settings.db_connect_timeout_seconds),
+            "DB_NAME": plan.settings.db_name,
+            "DB_SECRET_ARN": resources.db_secret,
+            "DB_CONNECT_TIMEOUT": str(plan.settings.db_connect_timeout_seconds),
             # Always explicit: the bundle of the partition, or the one given as an argument.
-            "DB_CA_BUNDLE": ca_bundle,
-            "TOPIC_ARN": topic.arn,
+            "DB_CA_BUNDLE": plan.ca_bundle,
+            "TOPIC_ARN": resources.topic,
         }
-        vpc_function = functools.partial(
-            create_vpc_function,
-            settings=settings,
-            package=package,
-            role=grants,
-            environment=environment,
-            subnet_ids=settings.private_subnet_ids,
-            security_group_id=groups.id("lambda-sg"),
-            replacement_security_group_id=groups.id("placeholder-sg"),
-            kms_key_arn=key.arn,
-            dead_letter_queue_arn=messaging.dead_letter_queue.arn,
-            tags=tags,
-            parent=self,
-        )
-        job = vpc_function(f"{name}-function", function_name, settings.function_handler,
-                           reserved_concurrency=checked.reserved_concurrency)
-        migration = vpc_function(f"{name}-migration", migration_name, MIGRATION_HANDLER, reserved_concurrency=None)
-        # The migrations are applied inside the VPC during `pulumi up`, once the database, the
-        # network path and the Secrets Manager endpoint exist; a changed or added file runs them again.
-        schema_migration = aws.lambda_.Invocation(
-            f"{name}-schema-migration",
+
+    def _migrate_during_deployment(self, plan: "Plan", migration: VpcFunction, database: Database,
+                                   groups: SecurityGroups, endpoints: dict[str, aws.ec2.VpcEndpoint]
+                                   ) -> aws.lambda_.Invocation:
+        """The migrations are applied inside the VPC during `pulumi up`, once the database, the
+        network path and the Secrets Manager endpoint exist; a changed or added file runs them again."""
+        shared = plan.settings.endpoints
+        digest = plan.package.migrations_sha256
+        return aws.lambda_.Invocation(
+            f"{plan.name}-schema-migration",
             function_name=migration.function.name,
-            input=json.dumps({"migrations_sha256": package.migrations_sha256}),
-            triggers={"migrations_sha256": package.migrations_sha256, "db_instance": database.instance.id},
+            input=json.dumps({"migrations_sha256": digest}),
+            triggers={"migrations_sha256": digest, "db_instance": database.instance.id},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values(),
                                          *([shared.resource] if shared is not None and shared.resource else [])]
             ),
         )
-
-        self.function_name = job.function.name
-        self.function_arn = job.function.arn
-        self.topic_arn = topic.arn
-        self.db_address = database.instance.address
-        self.db_port = database.instance.port
-        self.db_secret_arn = database.secret_arn
-        self.role_arn = role.arn
-        self.kms_key_arn = key.arn
-        self.dead_letter_queue_arn = messaging.dead_letter_queue.arn
-        operations = create_operations(
-            name,
-            settings,
-            Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, db_identifier,
-                    place.region, place.partition, place.account_id),
-            function_name,
-            log_metrics(HANDLER_ERRORS_FILE),
-            key.arn,
-            tags,
-            self,
-        )
-        self.alarm_topic_arn = operations.topic.arn if operations.topic is not None else pulumi.Output.from_input("")
-        self.dashboard_name = operations.dashboard.dashboard_name
-        self.log_group_name = job.log_group.name
-        self.migration_function_name = migration.function.name
-        self.schema_migration_result = schema_migration.result
-        self.security_group_ids = ids_by_key(dict(groups.ids))
-        self.endpoint_ids = (pulumi.Output.from_input(shared.endpoint_ids or {}) if shared is not None
-                             else ids_by_key({service: endpoint.id for service, endpoint in endpoints.items()}))
-        self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[Any]]:
         """The outputs users need, as registered and as exported by the stack program."""

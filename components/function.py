@@ -88,23 +88,35 @@ class VpcFunction:
     function: aws.lambda_.Function
 
 
+@dataclass(frozen=True)
+class FunctionWiring:
+    """What the component's functions share: their code, role, environment, network, key, dead-
+    letter queue and tags. Each function adds its name, its handler and its concurrency."""
+
+    settings: Settings
+    package: FunctionPackage
+    role: ExecutionRole
+    environment: Mapping[str, pulumi.Input[str]]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    security_group_id: pulumi.Input[str]
+    replacement_security_group_id: pulumi.Input[str]
+    """A group with no rules, swapped onto the function's interfaces at destroy."""
+    kms_key_arn: pulumi.Input[str]
+    dead_letter_queue_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    parent: pulumi.Resource
+
+
 def create_vpc_function(
     logical_name: str,
     function_name: str,
     handler: str,
-    settings: Settings,
-    package: FunctionPackage,
-    role: ExecutionRole,
-    environment: Mapping[str, pulumi.Input[str]],
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-    security_group_id: pulumi.Input[str],
-    replacement_security_group_id: pulumi.Input[str],
-    kms_key_arn: pulumi.Input[str],
-    dead_letter_queue_arn: pulumi.Input[str],
-    reserved_concurrency: int | None,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    wiring: FunctionWiring,
+    reserved_concurrency: int | None = None,
 ) -> VpcFunction:
+    settings, package, role, tags, parent = (wiring.settings, wiring.package, wiring.role, wiring.tags,
+                                             wiring.parent)
+    environment, kms_key_arn = wiring.environment, wiring.kms_key_arn
     # Created before the function so Lambda does not create it without a retention.
     log_group = aws.cloudwatch.LogGroup(
         f"{logical_name}-logs",
@@ -128,9 +140,9 @@ def create_vpc_function(
         environment={"variables": dict(environment)},
         kms_key_arn=kms_key_arn,
         tracing_config={"mode": "Active" if settings.function_tracing else "PassThrough"},
-        dead_letter_config={"target_arn": dead_letter_queue_arn},
+        dead_letter_config={"target_arn": wiring.dead_letter_queue_arn},
         reserved_concurrent_executions=reserved_concurrency,
-        vpc_config={"subnet_ids": subnet_ids, "security_group_ids": [security_group_id]},
+        vpc_config={"subnet_ids": wiring.subnet_ids, "security_group_ids": [wiring.security_group_id]},
         logging_config={
             "log_format": "JSON",
             "log_group": log_group.name,
@@ -140,7 +152,7 @@ def create_vpc_function(
         # On destroy, swap the interfaces onto a rule-less group first: Lambda then
         # releases them in minutes instead of the 20-45 minutes a VPC function can take.
         replace_security_groups_on_destroy=True,
-        replacement_security_group_ids=[replacement_security_group_id],
+        replacement_security_group_ids=[wiring.replacement_security_group_id],
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*role.grants, log_group]),
     )

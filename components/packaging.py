@@ -330,3 +330,17 @@ def build_function_package(
     are added, e.g. a CA bundle given as an argument."""
     return build_package(PackageInputs(source_dir=handler_dir, migrations_dir=handler_dir / MIGRATIONS_DIR,
                                        extra_files=tuple(sorted((extra_files or {}).items()))), build_dir)
+
+
+def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
+    """The package path of the CA bundle the function verifies the database with."""
+    if custom:
+        return CUSTOM_CA_BUNDLE
+    bundle = CA_BUNDLES.get(partition)
+    if bundle is None or bundle not in package.entries:
+        raise ValueError(
+            f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "
+            f"the package ({bundle or 'none known'} missing); download that partition's RDS trust store "
+            "(see vpclambda_runtime/certs/README.md) and pass its path as db_ca_bundle_file"
+        )
+    return bundle

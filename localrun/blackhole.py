@@ -9,11 +9,13 @@ timeout, exactly as against a dropped path (not refused, not half-open).
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import time
 from types import TracebackType
 
 FILLERS = 2
+QUEUE_FILL_TIMEOUT_S = 5.0
 
 
 class BlackHole:
@@ -30,7 +32,10 @@ class BlackHole:
             with contextlib.suppress(BlockingIOError):
                 filler.connect((host, self.port))
             self._fillers.append(filler)
-        time.sleep(0.05)  # let the fillers' handshakes land in the accept queue
+        # Wait until the first filler's handshake has landed in the accept queue (the queue is then
+        # full); a fixed pause is not enough on a loaded machine, where a client could still get in.
+        select.select([], self._fillers[:1], [], QUEUE_FILL_TIMEOUT_S)
+        time.sleep(0.05)
 
     @property
     def url(self) -> str:
