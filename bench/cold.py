@@ -27,8 +27,8 @@ def measure(function: FunctionUnderTest, workspace: Workspace, *, runs: int) -> 
         ratio=ratio(total / floor_total),
         target="none set",
         notes=(
-            f"Cold start: timed inside a fresh interpreter, its own start-up excluded, with the Lambda "
-            f"runtime client's logging already set up. `import app` took {ms(part(cold, 'import_s'))} "
+            "Cold start: timed inside a fresh interpreter, its own start-up excluded, with root logging already "
+            f"set up as the Lambda runtime client sets it. `import app` took {ms(part(cold, 'import_s'))} "
             f"(boto3 is imported on first use) and the first invocation {ms(part(cold, 'invoke_s'))}: "
             f"import boto3, read the secret, verified-TLS connect, query ({SMALL_TABLE_ROWS} rows), create the "
             "SNS client, publish, all against the local services. The floor is `import boto3, pymysql` "

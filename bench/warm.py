@@ -34,8 +34,9 @@ def measure(function: FunctionUnderTest, workspace: Workspace, *, rounds: int, p
         verdict=verdict(measured <= TARGET),
         notes=(
             f"Warm invocation: `app.handler` in a warm process (kept connection checked with a ping, "
-            f"{ROWS:,} rows streamed, one publish, four JSON log lines through the Lambda runtime "
-            "client's own log handler) against the same query and publish written inline in the same "
+            f"{ROWS:,} rows streamed, one publish, four JSON log lines through a root log handler "
+            "that writes what the Lambda runtime client writes) against the same query and publish written "
+            "inline in the same "
             f"process on a connection and a client opened once; {rounds} rounds of {per_round} each, "
             f"alternating which goes first; the handler costs {ms(handler_median - inline_median)} more "
             f"per invocation (ratio of 10%-trimmed means {trimmed:.2f}).",

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.metadata
-import importlib.util
 import io
 import os
 import re
@@ -155,23 +153,6 @@ def bundled_requirements(requirements_file: Path = RUNTIME_REQUIREMENTS) -> dict
     return pins
 
 
-def _distribution_top_level_dirs(dist_name: str) -> list[Path]:
-    """The importable package directories of an installed distribution."""
-    dist = importlib.metadata.distribution(dist_name)
-    tops: set[str] = set()
-    for file in dist.files or []:
-        parts = Path(str(file)).parts
-        if len(parts) > 1 and not parts[0].endswith((".dist-info", ".egg-info")) and parts[0] != "..":
-            tops.add(parts[0])
-    dirs = []
-    for top in sorted(tops):
-        spec = importlib.util.find_spec(top)
-        if spec is None or not spec.submodule_search_locations:
-            raise ValueError(f"{dist_name}: cannot locate installed package {top!r}")
-        dirs.append(Path(next(iter(spec.submodule_search_locations))))
-    return dirs
-
-
 def _walk(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_PARTS and not d.startswith("."))
@@ -182,19 +163,26 @@ def _walk(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
             yield f"{prefix}{path.relative_to(root).as_posix()}", path
 
 
-def runtime_files(runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
-    """The runtime library and its pinned dependencies (PyMySQL, from the installed distribution)."""
+def runtime_files(dependencies_dir: Path | None, runtime_dir: Path = RUNTIME_DIR) -> dict[str, Path]:
+    """The runtime library, and its pinned dependencies (PyMySQL) as installed for the function's
+    platform in `dependencies_dir` (their code only: no `*.dist-info`, whose RECORD differs from one
+    install to the next; the pins themselves ship in the built-in job's requirements.txt)."""
     files = {name: path for name, path in _walk(runtime_dir, f"{RUNTIME_PACKAGE}/") if path.suffix in RUNTIME_SUFFIXES}
-    for dist_name, pinned in bundled_requirements().items():
-        installed = importlib.metadata.version(dist_name)
-        if installed != pinned:
-            raise RuntimeError(
-                f"handler/requirements.txt pins {dist_name}=={pinned} but {installed} is installed; "
-                "install the pinned version so the package is reproducible"
-            )
-        for top_dir in _distribution_top_level_dirs(dist_name):
-            files.update(_walk(top_dir, f"{top_dir.name}/"))
+    if dependencies_dir is not None:
+        files.update((name, path) for name, path in _walk(dependencies_dir, "")
+                     if not name.split("/", 1)[0].endswith(".dist-info") and name.split("/", 1)[0] != "bin")
     return files
+
+
+def install_runtime_dependencies(runtime: str, architecture: str, build_dir: Path) -> Path | None:
+    """The runtime library's pins (handler/requirements.txt) installed for the function's platform
+    (cached), whatever PyMySQL, if any, is installed beside the program."""
+    pins = [f"{name}=={version}" for name, version in bundled_requirements().items()]
+    try:
+        return requirements_build.install(pins, runtime, architecture, build_dir)
+    except requirements_build.RequirementsError as error:
+        raise RuntimeError(f"the runtime library's dependencies ({', '.join(pins)}) could not be installed for "
+                           f"the function: {'; '.join(error.problems)}") from None
 
 
 def source_files(source_dir: Path) -> dict[str, Path]:
@@ -205,13 +193,14 @@ def source_files(source_dir: Path) -> dict[str, Path]:
             if name not in ROOT_EXCLUDED and not name.startswith(f"{MIGRATIONS_DIR}/")}
 
 
-def package_layers(inputs: PackageInputs, requirements_dir: Path | None) -> dict[str, dict[str, Path]]:
+def package_layers(inputs: PackageInputs, requirements_dir: Path | None,
+                   dependencies_dir: Path | None) -> dict[str, dict[str, Path]]:
     """Archive name -> file for each part of the package, by the argument it comes from."""
     return {
         "function_source": source_files(inputs.source_dir),
         "migrations_source": {f"{MIGRATIONS_DIR}/{path.name}": path
                               for _, path in migration_files(inputs.migrations_dir)},
-        "runtime library": runtime_files(),
+        "runtime library": runtime_files(dependencies_dir),
         "function_requirements": dict(_walk(requirements_dir, "")) if requirements_dir else {},
         "db_ca_bundle_file": {name: Path(path) for name, path in inputs.extra_files},
     }
@@ -284,7 +273,8 @@ def build_package(inputs: PackageInputs, build_dir: Path | None = None) -> Funct
                                                       out_dir.parent)
     except requirements_build.RequirementsError as error:
         raise PackageError(error.problems) from None
-    layers = package_layers(inputs, requirements_dir)
+    dependencies_dir = install_runtime_dependencies(inputs.runtime, inputs.architecture, out_dir.parent)
+    layers = package_layers(inputs, requirements_dir, dependencies_dir)
     if requirements_dir is not None:
         layers["function_requirements"] = {name: path for name, path in layers["function_requirements"].items()
                                            if name.split("/", 1)[0] not in REQUIREMENTS_EXCLUDED}
@@ -313,12 +303,6 @@ def build_package(inputs: PackageInputs, build_dir: Path | None = None) -> Funct
         zipped_bytes=len(data),
         unzipped_bytes=unzipped,
     )
-
-
-def package_files(handler_dir: Path = HANDLER_DIR) -> dict[str, Path]:
-    """Archive name -> source file of the built-in job's package (no requirements of its own)."""
-    layers = package_layers(PackageInputs(source_dir=handler_dir, migrations_dir=handler_dir / MIGRATIONS_DIR), None)
-    return {name: path for layer in layers.values() for name, path in layer.items()}
 
 
 def build_function_package(

@@ -12,6 +12,12 @@ directory, with the environment Lambda would give it, against a
 * after a timeout, a failed init or a runtime crash, the next invocation starts a
   fresh process (a cold start), as Lambda does.
 
+Each of these is something a test or ``make local`` relies on: the time-budget and
+failure tests need a handler that hangs to be killed and reported, and ``make local``
+must end rather than hang whatever the package does.  What Lambda also does but this
+project never meets is left out: payload size limits, qualified ARNs and versions,
+X-Ray tracing, init durations.
+
 The function's stdout and stderr are read from one pipe, so their lines keep the
 order in which they were written, and are attributed to the invocation during
 which they were printed.  The runtime flushes every write, and the pipe is drained
@@ -41,9 +47,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from localrun.runtime_api import Invocation, RuntimeApiServer, new_trace_id
+from localrun.runtime_api import Invocation, RuntimeApiServer
 
-__all__ = ["RESERVED_ENV_KEYS", "FunctionArn", "InvocationResult", "LocalLambda", "Status", "parse_function_arn"]
+__all__ = ["InvocationResult", "LocalLambda", "Status"]
 
 Status = Literal["ok", "function_error", "init_error", "timeout", "runtime_exit"]
 
@@ -53,8 +59,7 @@ RESERVED_ENV_KEYS = frozenset({"AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAMBDA_TAS
 _log = logging.getLogger(__name__)
 
 _FUNCTION_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"function:(?P<name>[A-Za-z0-9_-]{1,64})(?::(?P<qualifier>[A-Za-z0-9$_-]{1,128}))?$"
+    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[A-Za-z0-9_-]{1,64})$"
 )
 _HANDLER = re.compile(r"^[A-Za-z_][\w/.]*\.[A-Za-z_]\w*$")
 
@@ -64,23 +69,6 @@ _MAX_TIMEOUT_S = 900.0
 _POLL_S = 0.05
 _TERMINATE_GRACE_S = 2.0
 _LOG_DRAIN_S = 2.0
-
-
-@dataclass(frozen=True)
-class FunctionArn:
-    partition: str
-    region: str
-    account: str
-    name: str
-    qualifier: str | None
-
-
-def parse_function_arn(arn: str) -> FunctionArn:
-    """Split a Lambda function ARN (``arn:aws:`` or ``arn:aws-cn:`` ...) into its parts."""
-    match = _FUNCTION_ARN.match(arn)
-    if match is None:
-        raise ValueError(f"not a Lambda function ARN: {arn!r}")
-    return FunctionArn(**match.groupdict())
 
 
 @dataclass(frozen=True)
@@ -103,10 +91,6 @@ class InvocationResult:
     #: Lines printed before the event was delivered: the init phase on a cold start.
     init_logs: tuple[str, ...]
     cold_start: bool
-    #: Launch of the process to its first request for work, on a cold start.
-    init_duration_s: float | None
-    raw_payload: bytes | None = None
-    content_type: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -235,7 +219,6 @@ class _Sandbox:
             raise
         self.logs = _LogCapture(read_fd, on_log)
         try:
-            self.launched_at = time.monotonic()
             self.process = subprocess.Popen(
                 command,
                 cwd=cwd,
@@ -312,15 +295,11 @@ class LocalLambda:
             raise ValueError(f"package directory does not exist: {package_dir}")
         if not _HANDLER.match(handler):
             raise ValueError(f"handler must look like 'module.function', got {handler!r}")
-        if not 0 < timeout_s <= _MAX_TIMEOUT_S:
-            raise ValueError(f"timeout_s must be in (0, {_MAX_TIMEOUT_S:g}], got {timeout_s}")
-        if init_timeout_s <= 0:
-            raise ValueError(f"init_timeout_s must be positive, got {init_timeout_s}")
-        if not 128 <= memory_mb <= 10240:
-            raise ValueError(f"memory_mb must be in [128, 10240], got {memory_mb}")
-        for key, value in env.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise TypeError(f"env must map str to str, got {key!r}: {value!r}")
+        arn = _FUNCTION_ARN.match(function_arn)
+        if arn is None:
+            raise ValueError(f"not an unqualified Lambda function ARN: {function_arn!r}")
+        if not 0 < timeout_s <= _MAX_TIMEOUT_S or init_timeout_s <= 0:
+            raise ValueError(f"timeouts must be positive, at most {_MAX_TIMEOUT_S:g} s: {timeout_s}, {init_timeout_s}")
         reserved = sorted(RESERVED_ENV_KEYS & set(env))
         if reserved:
             raise ValueError(f"env may not set {', '.join(reserved)}: the local runtime sets them")
@@ -328,7 +307,8 @@ class LocalLambda:
         self.package_dir = package_dir
         self.handler = handler
         self.function_arn = function_arn
-        self.arn = parse_function_arn(function_arn)
+        self.function_name = arn["name"]
+        self.region = arn["region"]
         self.timeout_s = float(timeout_s)
         self.init_timeout_s = float(init_timeout_s)
         self.python = python
@@ -340,13 +320,10 @@ class LocalLambda:
         self._lock = threading.Lock()
         self._closed = False
 
-    # -- environment ---------------------------------------------------------------
-
     def process_env(self) -> dict[str, str]:
         """The environment of the runtime process (without ``AWS_LAMBDA_RUNTIME_API``)."""
-        name = self.arn.name
-        version = self.arn.qualifier or "$LATEST"
-        stream = f"{datetime.now(UTC):%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+        name = self.function_name
+        stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "C.UTF-8",
@@ -355,13 +332,13 @@ class LocalLambda:
             "PYTHONDONTWRITEBYTECODE": "1",  # the package directory stays as built (Lambda's is read-only)
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_VERSION": version,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            "AWS_REGION": self.arn.region,
-            "AWS_DEFAULT_REGION": self.arn.region,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
@@ -420,6 +397,10 @@ class LocalLambda:
     def _ensure_sandbox(self) -> _Sandbox:
         if self._closed:
             raise RuntimeError("this LocalLambda is closed")
+        if self._sandbox is not None and self._sandbox.invocations and not self._sandbox.alive():
+            # The runtime died after an invocation: like Lambda, use a fresh environment.
+            # (One that died during init is left for ``invoke`` to report.)
+            self._discard_sandbox(grace_s=0)
         if self._sandbox is None:
             command = [self.python, "-m", "awslambdaric", self.handler]
             self._sandbox = _Sandbox(command, self.package_dir, self.process_env(), self._on_log)
@@ -431,39 +412,24 @@ class LocalLambda:
 
     # -- invocations ---------------------------------------------------------------
 
-    def invoke(self, event: Any = None, *, request_id: str | None = None) -> InvocationResult:
+    def invoke(self, event: Any = None) -> InvocationResult:
         """Send one event (JSON-serialisable, or raw ``bytes``) and wait for its outcome."""
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
-        request_id = request_id or str(uuid.uuid4())
         with self._lock:
             try:
-                result = self._invoke(self._ensure_sandbox(), body, request_id)
-                if result is None:
-                    # A warm runtime died before it took the event (it crashed after its previous
-                    # answer was refused): like Lambda, hand the event to a fresh environment.
-                    self._discard_sandbox(grace_s=0)
-                    result = self._invoke(self._ensure_sandbox(), body, request_id)
-                if result is None:  # a fresh runtime is never warm; kept as a guard
-                    raise RuntimeError("the runtime exited before it took the event")
-                return result
+                return self._invoke(self._ensure_sandbox(), body)
             except BaseException:
                 # Interrupted mid-invocation: the process's state is unknown; start afresh next time.
                 self._discard_sandbox(grace_s=0)
                 raise
 
-    def _invoke(self, sandbox: _Sandbox, body: bytes, request_id: str) -> InvocationResult | None:
-        """One attempt; ``None`` when a warm runtime turned out to be dead before it took the event."""
+    def _invoke(self, sandbox: _Sandbox, body: bytes) -> InvocationResult:
         server = sandbox.server
         cold = sandbox.invocations == 0
         sandbox.invocations += 1
         submitted_at = time.monotonic()
-        invocation = server.submit(
-            body,
-            function_arn=self.function_arn,
-            timeout_s=self.timeout_s,
-            request_id=request_id,
-            trace_id=new_trace_id(),
-        )
+        invocation = server.submit(body, function_arn=self.function_arn, timeout_s=self.timeout_s)
+        request_id = invocation.request_id
 
         def settled() -> bool:
             return invocation.done.is_set() or server.init_error is not None
@@ -478,11 +444,7 @@ class LocalLambda:
             if delivered_at is None:
                 init_error = server.init_error
                 if init_error is not None:
-                    error = dict(init_error.error)
-                    return self._failed(sandbox, invocation, cold, "init_error", error, now - submitted_at)
-                if exited and not cold:
-                    sandbox.server.withdraw(invocation)
-                    return None
+                    return self._failed(sandbox, invocation, cold, "init_error", dict(init_error), now - submitted_at)
                 if exited:
                     error = self._exit_error(sandbox, request_id)
                     return self._failed(sandbox, invocation, cold, "init_error", error, now - submitted_at)
@@ -510,25 +472,15 @@ class LocalLambda:
                     sandbox, invocation, cold, "timeout", error, now - delivered_at, platform_line=platform_line
                 )
 
-    def _init_duration(self, sandbox: _Sandbox, cold: bool) -> float | None:
-        first_next_at = sandbox.server.first_next_at
-        if not cold or first_next_at is None:
-            return None
-        return first_next_at - sandbox.launched_at
-
     def _finished(self, sandbox: _Sandbox, invocation: Invocation, cold: bool) -> InvocationResult:
         logs = sandbox.logs.cut()
         assert invocation.delivered_at is not None and invocation.finished_at is not None
         payload: Any = None
-        raw = invocation.response
-        if invocation.error is None and raw is not None:
-            content_type = invocation.response_content_type or ""
-            payload = raw
-            if "json" in content_type:
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    payload = raw.decode("utf-8", errors="replace")
+        if invocation.error is None and invocation.response is not None:
+            try:
+                payload = json.loads(invocation.response)
+            except ValueError:  # the handler returned bytes
+                payload = invocation.response
         return InvocationResult(
             request_id=invocation.request_id,
             status="ok" if invocation.error is None else "function_error",
@@ -538,9 +490,6 @@ class LocalLambda:
             logs=tuple(logs),
             init_logs=tuple(sandbox.pre_event_logs.pop(invocation.request_id, [])),
             cold_start=cold,
-            init_duration_s=self._init_duration(sandbox, cold),
-            raw_payload=raw,
-            content_type=invocation.response_content_type,
         )
 
     def _failed(
@@ -554,8 +503,6 @@ class LocalLambda:
         platform_line: str | None = None,
     ) -> InvocationResult:
         """The invocation failed outside the handler: kill the process; the next invoke starts afresh."""
-        sandbox.server.withdraw(invocation)
-        init_duration = self._init_duration(sandbox, cold)
         delivered = invocation.delivered.is_set()
         before = sandbox.logs.cut()
         rest = self._discard_sandbox(grace_s=0)
@@ -575,7 +522,6 @@ class LocalLambda:
             logs=tuple(logs),
             init_logs=tuple(init_logs),
             cold_start=cold,
-            init_duration_s=init_duration,
         )
 
     @staticmethod

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the tests and the local rehearsal run for real: Debian's MariaDB server
-# (the local stand-in for RDS MySQL) and openssl. moto and the Lambda runtime client come
-# from PyPI with the virtualenv. Needs root (or sudo) only when something is missing.
+# Installs what the tests and the local rehearsal run for real: Debian's MariaDB server (the
+# local stand-in for RDS MySQL; they use mariadbd and mariadb-install-db, and talk to it with
+# PyMySQL). moto and the Lambda runtime client come from PyPI with the virtualenv; the tests make
+# their TLS certificates with `cryptography`. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; } || missing+=(mariadb-server)
-command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
-command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -239,3 +239,28 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
         "the installed component builds byte-for-byte the package the checkout builds")
     invocation = next(r for r in run["resources"] if r["type"] == "aws:lambda/invocation:Invocation")["inputs"]
     assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256}
+
+
+def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(consumer_venv: Path,
+                                                                             tmp_path: Path) -> None:
+    """The distribution accepts PyMySQL 1.1 to below 2 beside it; the function's package bundles
+    exactly the pinned one (installed for Lambda's platform), whatever the consumer installed.
+    Runs last in this module: it changes the consumer's PyMySQL."""
+    from components.packaging import bundled_requirements
+
+    result = subprocess.run([str(consumer_venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                             "PyMySQL==1.1.1"], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    version = subprocess.run([str(consumer_venv / "bin" / "python"), "-c",
+                              "import importlib.metadata as m; print(m.version('PyMySQL'))"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert version == "1.1.1"
+    run = evaluate(consumer_venv, ROOT / "examples" / "minimal" / "__main__.py",
+                   {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
+                   tmp_path / "other-pymysql")
+    with zipfile.ZipFile(function_package(run, "orders-notifier-function")) as archive:
+        bundled = archive.read("pymysql/__init__.py").decode()
+        names = archive.namelist()
+    pinned = bundled_requirements()["PyMySQL"]
+    assert f"VERSION = ({', '.join(pinned.split('.'))}, " in bundled, "the pinned PyMySQL, not the consumer's"
+    assert not [n for n in names if ".dist-info/" in n]

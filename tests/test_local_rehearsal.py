@@ -20,7 +20,9 @@ def rehearse(*args: str) -> tuple[int, str, dict[str, Any]]:
     result = subprocess.run([sys.executable, "-m", "localrun", *args], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=False)
     lines = result.stdout.strip().splitlines()
-    assert lines, result.stderr
+    assert lines and lines[-1].startswith("{"), (
+        f"the rehearsal ended without its outcome line (exit status {result.returncode}):\n"
+        f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return result.returncode, result.stdout, json.loads(lines[-1])
 
 

@@ -24,15 +24,7 @@ from typing import Any
 import pytest
 
 from localrun import LocalLambda, RuntimeApiServer
-from localrun.runtime_api import (
-    DEADLINE_MS_HEADER,
-    ERROR_TYPE_HEADER,
-    FUNCTION_ARN_HEADER,
-    INIT_ERROR_PATH,
-    NEXT_PATH,
-    REQUEST_ID_HEADER,
-    TRACE_ID_HEADER,
-)
+from localrun.runtime_api import DEADLINE_MS_HEADER, FUNCTION_ARN_HEADER, INIT_ERROR_PATH, NEXT_PATH, REQUEST_ID_HEADER
 
 ARN = "arn:aws-cn:lambda:cn-northwest-1:123456789012:function:local-test"
 TEST_TIME_LIMIT_S = 30
@@ -114,7 +106,6 @@ def test_successful_invocation_returns_the_payload(tmp_path: Path) -> None:
                 "region": os.environ["AWS_REGION"],
                 "task_root": os.environ["LAMBDA_TASK_ROOT"],
                 "cwd": os.getcwd(),
-                "trace": os.environ.get("_X_AMZN_TRACE_ID"),
             }
         """,
     )
@@ -133,10 +124,7 @@ def test_successful_invocation_returns_the_payload(tmp_path: Path) -> None:
     assert payload["region"] == "cn-northwest-1"
     assert payload["task_root"] == str(package.resolve())
     assert payload["cwd"] == str(package.resolve())
-    assert payload["trace"].startswith("Root=1-")
-    assert result.content_type == "application/json"
     assert result.cold_start is True
-    assert result.init_duration_s is not None and result.init_duration_s > 0
     assert not list(package.rglob("__pycache__")), "the package directory must stay as built"
 
 
@@ -160,7 +148,6 @@ def test_warm_invocations_share_module_state(tmp_path: Path) -> None:
     assert [r.payload["count"] for r in results] == [1, 2, 3]
     assert len({r.payload["pid"] for r in results}) == 1
     assert [r.cold_start for r in results] == [True, False, False]
-    assert results[1].init_duration_s is None
     assert len({r.request_id for r in results}) == 3
 
 
@@ -335,26 +322,45 @@ def test_runtime_that_dies_mid_invocation_is_reported(tmp_path: Path) -> None:
     assert result.logs == ("about to exit",)
 
 
-def test_response_over_lambdas_limit_is_an_error_and_the_next_start_is_fresh(tmp_path: Path) -> None:
+def test_runtime_that_dies_between_invocations_is_replaced_by_a_fresh_one(tmp_path: Path) -> None:
     package = make_package(
         tmp_path,
         """
-        import os
+        import os, threading
 
         def handler(event, context):
-            return "x" * event["size"] if event.get("size") else {"pid": os.getpid()}
+            if event.get("exit_after_answering"):
+                threading.Timer(0.2, os._exit, (9,)).start()
+            return {"pid": os.getpid()}
         """,
     )
     with local_lambda(package) as function:
-        first = function.invoke({})
-        too_big = function.invoke({"size": 6 * 1024 * 1024 + 1})
+        first = function.invoke({"exit_after_answering": True})
+        pid = function.pid
+        assert pid is not None and process_gone(pid)
         after = function.invoke({})
 
-    assert too_big.status == "function_error"
-    assert too_big.error_type == "Function.ResponseSizeTooLarge"
-    # The client cannot handle the refusal and exits; the next event gets a new process.
+    assert first.ok and first.payload["pid"] == pid
+    # Like Lambda, the next event gets a new execution environment: a cold start.
     assert after.ok and after.cold_start is True
-    assert after.payload["pid"] != first.payload["pid"]
+    assert after.payload["pid"] != pid
+
+
+def test_init_that_never_finishes_is_an_init_timeout(tmp_path: Path) -> None:
+    package = make_package(tmp_path, 'import time\nprint("connecting")\ntime.sleep(60)\n')
+    with local_lambda(package, timeout_s=30.0, init_timeout_s=1.0) as function:
+        pid = function.pid
+        started = time.monotonic()
+        result = function.invoke({})
+        elapsed = time.monotonic() - started
+        assert function.pid is None
+
+    assert result.status == "init_error"
+    assert result.error_type == "Sandbox.Timedout"
+    assert "within 1.00 seconds (init timed out)" in (result.error_message or "")
+    assert 1.0 <= elapsed < 4.0
+    assert result.init_logs == ("connecting",)
+    assert pid is not None and process_gone(pid)
 
 
 def test_environment_carries_no_caller_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -444,7 +450,7 @@ def _connect(server: RuntimeApiServer) -> http.client.HTTPConnection:
 def test_next_replies_with_the_headers_the_client_requires() -> None:
     with RuntimeApiServer() as server:
         assert server.address == f"127.0.0.1:{server.port}"
-        invocation = server.submit(b'{"k": "v"}', function_arn=ARN, timeout_s=5.0, trace_id="Root=1-abc-def")
+        invocation = server.submit(b'{"k": "v"}', function_arn=ARN, timeout_s=5.0)
         before_ms = int(time.time() * 1000)
 
         connection = _connect(server)
@@ -456,7 +462,6 @@ def test_next_replies_with_the_headers_the_client_requires() -> None:
         assert reply.getheader("Content-Type") == "application/json"
         assert reply.getheader(REQUEST_ID_HEADER) == invocation.request_id
         assert reply.getheader(FUNCTION_ARN_HEADER) == ARN
-        assert reply.getheader(TRACE_ID_HEADER) == "Root=1-abc-def"
         deadline_ms = int(reply.getheader(DEADLINE_MS_HEADER) or "0")
         assert before_ms + 4000 <= deadline_ms <= int(time.time() * 1000) + 5000
         assert json.loads(body) == {"k": "v"}
@@ -499,7 +504,6 @@ def test_next_blocks_until_an_event_is_queued_and_errors_are_recorded() -> None:
         poller.start()
         time.sleep(0.3)
         assert not replies, "next must block while nothing is queued"
-        assert server.first_next_at is not None
 
         invocation = server.submit(b"{}", function_arn=ARN, timeout_s=3.0)
         poller.join(timeout=5)
@@ -511,21 +515,21 @@ def test_next_blocks_until_an_event_is_queued_and_errors_are_recorded() -> None:
             "POST",
             f"/2018-06-01/runtime/invocation/{invocation.request_id}/error",
             body=json.dumps(error),
-            headers={"Content-Type": "application/json", ERROR_TYPE_HEADER: "Unhandled"},
+            headers={"Content-Type": "application/json"},
         )
         reply = connection.getresponse()
         reply.read()
         assert reply.status == 202
         assert invocation.done.wait(5)
         assert invocation.error == error
-        assert invocation.error_type_header == "Unhandled"
+        assert invocation.response is None
 
-        # After init finished, an init error is refused; unknown routes are 404.
-        for method, path, status in (("POST", INIT_ERROR_PATH, 403), ("GET", "/2018-06-01/runtime/other", 404)):
-            connection.request(method, path, body=b"{}" if method == "POST" else None)
+        # Unknown routes are 404.
+        for method in ("GET", "POST"):
+            connection.request(method, "/2018-06-01/runtime/other", body=b"{}" if method == "POST" else None)
             reply = connection.getresponse()
             reply.read()
-            assert reply.status == status
+            assert reply.status == 404
         connection.close()
 
 
@@ -533,19 +537,11 @@ def test_init_error_is_accepted_with_202() -> None:
     with RuntimeApiServer() as server:
         connection = _connect(server)
         document = {"errorMessage": "Unable to import module 'app'", "errorType": "Runtime.ImportModuleError"}
-        connection.request(
-            "POST",
-            INIT_ERROR_PATH,
-            body=json.dumps(document),
-            headers={ERROR_TYPE_HEADER: "Runtime.ImportModuleError"},
-        )
+        connection.request("POST", INIT_ERROR_PATH, body=json.dumps(document))
         reply = connection.getresponse()
         reply.read()
         connection.close()
 
         assert reply.status == 202
         assert server.wait(lambda: server.init_error is not None, timeout=5)
-        init_error = server.init_error
-        assert init_error is not None
-        assert init_error.error == document
-        assert init_error.error_type_header == "Runtime.ImportModuleError"
+        assert server.init_error == document

@@ -2,9 +2,12 @@
 
 Run with the unpacked package as working directory and the environment Lambda would give
 the function (``localrun.LocalLambda.process_env``); the package is put first on
-``sys.path`` as ``/var/task`` is in Lambda. Root logging is set up by the real runtime
-client's own code (``awslambdaric``), as Lambda does before it imports the handler, so the
-handler's log lines cost what they cost there. Writes one JSON document to ``--out``.
+``sys.path`` as ``/var/task`` is in Lambda. Before the handler is imported, the root logger
+gets what the Lambda runtime client gives it with ``AWS_LAMBDA_LOG_FORMAT=JSON`` (the stack's
+log format): one handler writing one JSON object per record to unbuffered stdout, with the
+request id of the invocation (``LambdaRuntime`` below; tests/test_bench_worker.py holds its
+lines against the real client's), so the handler's log lines cost about what they cost there.
+Writes one JSON document to ``--out``.
 
 Modes:
 
@@ -22,9 +25,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -53,24 +58,82 @@ class Context:
         return 60_000
 
 
-class LambdaRuntime:
-    """What the runtime client does around the handler: root logging set up before the
-    handler's import, stdout flushed on every write, the request id bound per invocation."""
+class Unbuffered:
+    """A stream that flushes on every write, as the runtime client makes stdout and stderr."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self.stream.flush()
+        return int(written)
+
+
+class LambdaJsonFormatter(logging.Formatter):
+    """One record as the runtime client's JSON log format writes it: timestamp, level,
+    message, logger, requestId, the record's ``extra`` fields, and the exception if any."""
+
+    RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"aws_request_id"}
 
     def __init__(self) -> None:
-        from awslambdaric import bootstrap
+        super().__init__(datefmt="%Y-%m-%dT%H:%M:%SZ")
 
-        self._bootstrap = bootstrap
-        sys.stdout = bootstrap.Unbuffered(sys.stdout)
-        sys.stderr = bootstrap.Unbuffered(sys.stderr)
-        bootstrap._setup_logging(bootstrap._AWS_LAMBDA_LOG_FORMAT, bootstrap._AWS_LAMBDA_LOG_LEVEL,
-                                 bootstrap.StandardLogSink())
+    def format(self, record: logging.LogRecord) -> str:
+        level = min(50, max(0, record.levelno)) // 10 * 10
+        entry: dict[str, Any] = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": logging.getLevelName(level),
+            "message": record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage(),
+            "logger": record.name,
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
+            entry["errorType"] = record.exc_info[0].__name__
+            entry["errorMessage"] = str(record.exc_info[1])
+        entry["requestId"] = getattr(record, "aws_request_id", None)
+        if record.exc_info:
+            entry["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        entry.update((key, value) for key, value in vars(record).items()
+                     if key not in self.RECORD_FIELDS and key not in entry)
+        return json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False, default=str) + "\n"
+
+
+class LambdaRuntime:
+    """What the runtime client does around the handler: root logging set up before the
+    handler's import, stdout and stderr flushed on every write, the request id bound per
+    invocation."""
+
+    def __init__(self) -> None:
+        if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() != "JSON":
+            raise RuntimeError("the worker reproduces Lambda's JSON log format only; the stack sets it")
+        self.request_id = ""
+        sys.stdout = Unbuffered(sys.stdout)
+        sys.stderr = Unbuffered(sys.stderr)
+        logging.Formatter.converter = time.gmtime
+        handler = logging.StreamHandler(sys.stdout)
+        handler.terminator = ""  # the formatter ends each line
+        handler.setFormatter(LambdaJsonFormatter())
+        handler.addFilter(self._add_request_id)
+        root = logging.getLogger()
+        level = {"TRACE": "DEBUG"}.get(os.environ.get("AWS_LAMBDA_LOG_LEVEL", ""), os.environ.get(
+            "AWS_LAMBDA_LOG_LEVEL", "")).upper()
+        if level in logging.getLevelNamesMapping():
+            root.setLevel(level)
+        root.addHandler(handler)
+
+    def _add_request_id(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
 
     def context(self) -> Context:
         return Context()
 
     def bind(self, context: Context) -> None:
-        self._bootstrap._GLOBAL_AWS_REQUEST_ID = context.aws_request_id
+        self.request_id = context.aws_request_id
 
 
 def invoke(handler: Callable[[Any, Any], Any], context: Context) -> dict[str, Any]:

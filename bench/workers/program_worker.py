@@ -21,6 +21,7 @@ import gc
 import hashlib
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,9 @@ def scale(instances: int, repeat: int) -> dict[str, Any]:
             seconds.append(time.perf_counter() - started)
         gc_seconds.append(clock.full_collections_s)
         resources = len(run.resources)
-    with SyncInvokeProbe() as probe:  # one more run, untimed, to see the synchronous invokes
-        run_program(lambda: program(instances, "svc"), partition="aws")
+        invokes = Counter(token for token, _ in run.mocks.calls)  # as the mocks answered them
     return {"instances": instances, "seconds": seconds, "gc_full_s": gc_seconds, "resources": resources,
-            "sync_invokes": probe.stats}
+            "invokes": dict(invokes)}
 
 
 class GcClock:
@@ -99,41 +99,6 @@ class GcClock:
 
     def __exit__(self, *exc: object) -> None:
         gc.callbacks.remove(self._callback)
-
-
-class SyncInvokeProbe:
-    """Counts synchronous invokes (``pulumi.runtime.invoke.invoke``, e.g. ``aws.ec2.get_subnet``)
-    and the length of the event loop's ready queue at each: every synchronous invoke pumps
-    the loop by hand (``_sync_await``) and walks, then re-pads, that whole queue."""
-
-    def __init__(self) -> None:
-        self.stats: dict[str, int] = {"calls": 0, "ready_first": 0, "ready_last": 0, "ready_sum": 0}
-        self._module: Any = None
-        self._original: Any = None
-
-    def __enter__(self) -> SyncInvokeProbe:
-        import asyncio
-        import importlib
-
-        module: Any = importlib.import_module("pulumi.runtime.invoke")  # the module, not the function
-        original = module._sync_await
-        stats = self.stats
-
-        def counted(awaitable: Any) -> Any:
-            ready = len(getattr(asyncio.get_event_loop(), "_ready", ()))
-            if stats["calls"] == 0:
-                stats["ready_first"] = ready
-            stats["calls"] += 1
-            stats["ready_last"] = ready
-            stats["ready_sum"] += ready
-            return original(awaitable)
-
-        self._module, self._original = module, original
-        module._sync_await = counted
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._module._sync_await = self._original
 
 
 def build(build_dir: Path) -> dict[str, Any]:

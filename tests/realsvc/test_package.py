@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 from cryptography import x509
 
-from components.packaging import CUSTOM_CA_BUNDLE
+from components.packaging import CUSTOM_CA_BUNDLE, bundled_requirements
 from localrun.services import DB_NAME
 from localrun.wiring import COMPONENT_VARIABLES
 
@@ -62,13 +62,14 @@ def test_ca_bundle_given_to_the_component_ships_in_the_package(function_env, fun
 
 
 def test_bundled_pymysql_is_the_pinned_one_and_is_what_gets_imported(function_package_dir, run_in_package):
+    pinned = bundled_requirements()["PyMySQL"]  # handler/requirements.txt, the one place of the pin
     pins = (function_package_dir / "requirements.txt").read_text().split()
-    assert pins == ["PyMySQL==1.2.4"]
+    assert pins == [f"PyMySQL=={pinned}"], "the package records the PyMySQL it bundles"
     run = run_in_package("import pymysql; print(pymysql.__file__); print(pymysql.VERSION_STRING)")
     assert run.returncode == 0, run.stderr
     path, version = run.stdout.split()
     assert path.startswith(str(function_package_dir)), path
-    assert version == "1.2.4"
+    assert version == pinned
 
 
 def test_importing_the_handlers_needs_no_environment_and_does_no_io(run_in_package):
