@@ -54,7 +54,7 @@ def measure_scaling(workspace: Workspace, *, repeat: int, counts: tuple[int, ...
     for count in counts:
         last = count == largest
         figures.append(Figure(
-            name=f"Program of {count} instance{'s' if count > 1 else ''} (median of {repeat})",
+            name=f"Program of {count} service{'s' if count > 1 else ''} in one VPC (median of {repeat})",
             measured=f"{secs(seconds[count])} ({per[count] * 1000:.0f} ms each)",
             reference=f"{per[middle] * 1000:.0f} ms each at {middle}" if last else NONE,
             ratio=ratio(growth) if last else NONE,
