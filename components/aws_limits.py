@@ -496,6 +496,7 @@ AUTONAMED: Mapping[str, str] = {
     "aws:iam/role:Role": "name",
     "aws:iam/rolePolicy:RolePolicy": "name",
     "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:lambda/function:Function": "name",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": "name",
 }
