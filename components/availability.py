@@ -13,34 +13,36 @@ def _zones(subnet_azs: Mapping[str, str]) -> list[str]:
     return sorted(set(subnet_azs.values()))
 
 
-def subnet_zone_problems(subnet_azs: Mapping[str, str]) -> list[str]:
+def subnet_zone_problems(subnet_azs: Mapping[str, str], argument: str = "private_subnet_ids") -> list[str]:
     """Subnet ID -> availability zone, as looked up."""
     if len(set(subnet_azs.values())) < 2:
         listing = ", ".join(f"{s} ({az})" for s, az in subnet_azs.items())
-        return [f"private_subnet_ids: all in one availability zone: {listing}; expected subnets in at least "
+        return [f"{argument}: all in one availability zone: {listing}; expected subnets in at least "
                 "two availability zones (the function and the DB subnet group need two AZs)"]
     return []
 
 
-def endpoint_service_problems(services: Sequence[EndpointService], region: str) -> list[str]:
+def endpoint_service_problems(services: Sequence[EndpointService], region: str,
+                              argument: str = "interface_endpoints") -> list[str]:
     """Services that have no interface endpoint service here, or one that takes no policy."""
     problems = []
     for found in services:
         if found.name is None:
             problems.append(
-                f"interface_endpoints: {found.service!r} has no interface endpoint service in {region} (looked for "
+                f"{argument}: {found.service!r} has no interface endpoint service in {region} (looked for "
                 f"{' and '.join(found.candidates)}: {found.error or 'not found'}); check the service name and "
                 "that the service offers interface endpoints in this region"
             )
         elif not found.policy_supported:
             problems.append(
-                f"interface_endpoints: the endpoint service {found.name} takes no endpoint policy, so its endpoint "
+                f"{argument}: the endpoint service {found.name} takes no endpoint policy, so its endpoint "
                 f"would let every principal through; remove {found.service!r} or reach it through nat_egress"
             )
     return problems
 
 
-def endpoint_zone_problems(services: Sequence[EndpointService], subnet_azs: Mapping[str, str]) -> list[str]:
+def endpoint_zone_problems(services: Sequence[EndpointService], subnet_azs: Mapping[str, str],
+                           argument: str = "private_subnet_ids") -> list[str]:
     """An interface endpoint cannot be placed in a subnet of a zone its service does not serve."""
     problems = []
     for found in services:
@@ -50,7 +52,7 @@ def endpoint_zone_problems(services: Sequence[EndpointService], subnet_azs: Mapp
         if outside:
             listing = ", ".join(f"{s} ({az})" for s, az in sorted(outside.items()))
             problems.append(
-                f"private_subnet_ids: {found.name} is not offered in the zone of {listing} (it is in "
+                f"{argument}: {found.name} is not offered in the zone of {listing} (it is in "
                 f"{', '.join(found.availability_zones)}); the interface endpoint for {found.service!r} cannot be "
                 "placed there: choose subnets in those zones"
             )

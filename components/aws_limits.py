@@ -98,24 +98,6 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Choices:
-    """A list whose every item is one of `choices`."""
-
-    source: str
-    choices: tuple[str, ...]
-    max_items: int | None = None
-
-    def problems(self, value: Any) -> list[str]:
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            return [f"got {value!r}; expected a list"]
-        found = [f"{item!r} is not allowed; allowed: {', '.join(self.choices)}" for item in value
-                 if item not in self.choices]
-        if self.max_items is not None and len(value) > self.max_items:
-            found.append(f"{len(value)} items; allowed: at most {self.max_items}")
-        return found
-
-
-@dataclass(frozen=True)
 class PolicyDocument:
     """An IAM-style JSON policy: valid JSON, under a size limit (in characters or bytes)."""
 
@@ -152,7 +134,7 @@ class Items:
 
     source: str
     max_items: int
-    item: Text | None = None
+    item: Text | Choice | None = None
 
     def problems(self, value: Any) -> list[str]:
         if isinstance(value, str) or not isinstance(value, Sequence | Mapping):
@@ -245,7 +227,7 @@ def environment_size(variables: Mapping[str, Any]) -> int:
     return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
 
 
-Limit = Text | Number | Choice | Choices | Items | PolicyDocument | Tags | Environment
+Limit = Text | Number | Choice | Items | PolicyDocument | Tags | Environment
 
 
 # ------------------------------------------------------------------------------ the table
@@ -345,8 +327,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "port": Number("RDS API: CreateDBInstance Port (MySQL: 1150-65535)", 1150, 65535),
         "backupRetentionPeriod": Number("RDS API: CreateDBInstance BackupRetentionPeriod", 0, 35),
         "monitoringInterval": Choice("RDS API: CreateDBInstance MonitoringInterval", RDS_MONITORING_INTERVALS),
-        "enabledCloudwatchLogsExports": Choices("RDS User Guide: publishing MySQL logs to CloudWatch Logs",
-                                                ("audit", "error", "general", "slowquery", "iam-db-auth-error")),
+        "enabledCloudwatchLogsExports": Items("RDS User Guide: publishing MySQL logs to CloudWatch Logs", 5, Choice(
+            "RDS: MySQL log types", ("audit", "error", "general", "slowquery", "iam-db-auth-error"))),
         "finalSnapshotIdentifier": rds_identifier("RDS API: DeleteDBInstance FinalDBSnapshotIdentifier", 255),
         "tags": RDS_TAGS,
     },
@@ -424,7 +406,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
                      r"[a-zA-Z0-9_-]+", "letters, digits, hyphens or underscores"),
         "handler": Text("Lambda API: CreateFunction Handler", 128, 1, r"[^\s]+", "no whitespace"),
         "runtime": Choice("Lambda: supported Python runtimes", LAMBDA_RUNTIMES),
-        "architectures": Choices("Lambda API: CreateFunction Architectures", LAMBDA_ARCHITECTURES, max_items=1),
+        "architectures": Items("Lambda API: CreateFunction Architectures", 1,
+                               Choice("Lambda API: Architecture", LAMBDA_ARCHITECTURES)),
         "memorySize": Number("Lambda quotas: function memory 128 MB to 10,240 MB", 128, 10240),
         "timeout": Number("Lambda quotas: function timeout 900 seconds", 1, 900),
         "reservedConcurrentExecutions": Number("Lambda API: PutFunctionConcurrency ReservedConcurrentExecutions",

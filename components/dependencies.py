@@ -78,14 +78,18 @@ def purpose(service: str) -> str:
     return dependency.purpose if dependency else f"calls to {service}"
 
 
+def _action(dependency: AwsDependency) -> str | list[str]:
+    """A policy's `Action`: the one action, or the list."""
+    return dependency.actions[0] if len(dependency.actions) == 1 else list(dependency.actions)
+
+
 def function_policy(resource_arns: Mapping[Resource, str]) -> str:
     """The execution role's own policy: exactly the actions the table lists, each on exactly its
     resource."""
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": d.sid, "Effect": "Allow", "Action": d.actions[0] if len(d.actions) == 1 else list(d.actions),
-             "Resource": resource_arns[d.resource]}
+            {"Sid": d.sid, "Effect": "Allow", "Action": _action(d), "Resource": resource_arns[d.resource]}
             for d in FUNCTION_DEPENDENCIES
         ],
     })
@@ -100,7 +104,7 @@ def endpoint_policy(service: str, resource_arn: str, principal_arn: str) -> str:
         "Statement": [{
             "Effect": "Allow",
             "Principal": {"AWS": principal_arn},
-            "Action": dependency.actions[0] if len(dependency.actions) == 1 else list(dependency.actions),
+            "Action": _action(dependency),
             "Resource": resource_arn,
         }],
     })

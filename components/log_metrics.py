@@ -13,6 +13,7 @@ real log lines.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -36,9 +37,10 @@ class LogMetric:
     """What it counts, for the dashboard and docs."""
 
 
-def handler_error_types(errors_file: Path) -> list[tuple[str, str]]:
+@functools.cache
+def handler_error_types(errors_file: Path) -> tuple[tuple[str, str], ...]:
     """(class name, first docstring line) of every `HandlerError` subclass in the handler, in
-    source order."""
+    source order (read once per program, however many components ask)."""
     tree = ast.parse(errors_file.read_text())
     known = {BASE_ERROR}
     found = []
@@ -47,7 +49,7 @@ def handler_error_types(errors_file: Path) -> list[tuple[str, str]]:
             known.add(node.name)
             doc = ast.get_docstring(node) or ""
             found.append((node.name, doc.splitlines()[0] if doc else ""))
-    return found
+    return tuple(found)
 
 
 def log_metrics(errors_file: Path) -> list[LogMetric]:

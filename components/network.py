@@ -64,20 +64,6 @@ NAT_EGRESS_RULE = SecurityGroupRule(
 )
 
 
-@dataclass(frozen=True)
-class InterfaceEndpointSpec:
-    service: str
-    """Service short name (`sns`, `secretsmanager`, `sqs`)."""
-    label: str
-    """Logical-name suffix, following the article's `endpoint-SNS`."""
-
-
-
-
-def endpoint_spec(service: str) -> InterfaceEndpointSpec:
-    return InterfaceEndpointSpec(service, endpoint_label(service))
-
-
 def endpoint_services(settings: Settings) -> tuple[str, ...]:
     """The services the function finds an endpoint for: its own, or the shared set's."""
     if settings.endpoints is not None:
@@ -215,7 +201,7 @@ def create_interface_endpoints(
     name looked up at preview), each with its policy."""
     endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
     for service, service_name in services.items():
-        label = endpoint_spec(service).label
+        label = endpoint_label(service)
         endpoints[service] = aws.ec2.VpcEndpoint(
             f"{name}-{label}",
             vpc_id=vpc_id,

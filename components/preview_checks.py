@@ -55,6 +55,7 @@ def vpc_problems(
     services: Mapping[str, EndpointService],
     owner: str | None = None,
     advice: str = "",
+    argument: str = "interface_endpoints",
 ) -> list[str]:
     """An existing VPC must resolve the endpoints' private DNS names (DNS support and host names
     on); and an interface endpoint with private DNS already there for a service to be created
@@ -76,7 +77,7 @@ def vpc_problems(
             existing = lookups.existing_endpoint(invoke, vpc_id, found.name)
             if existing is not None and existing.private_dns and existing.owner != owner:
                 problems.append(
-                    f"interface_endpoints: {vpc_id} already has an interface endpoint with private DNS for {service} "
+                    f"{argument}: {vpc_id} already has an interface endpoint with private DNS for {service} "
                     f"({existing.endpoint_id}), and AWS refuses a second one; {advice}"
                 )
     return problems
@@ -90,7 +91,8 @@ SHARE_ADVICE = ("share one set: create the endpoints once with PrivateServiceEnd
 _CLAIMS: weakref.WeakKeyDictionary[pulumi.Resource, dict[tuple[Any, str], str]] = weakref.WeakKeyDictionary()
 
 
-def claim_endpoints(vpc_id: Any, services: Sequence[str], claimant: str) -> list[str]:
+def claim_endpoints(vpc_id: Any, services: Sequence[str], claimant: str,
+                    argument: str = "interface_endpoints") -> list[str]:
     """Record that `claimant` creates these endpoints; report those another component of the
     program already creates in the same VPC (an Output VPC ID counts by identity)."""
     root = get_root_resource()
@@ -102,7 +104,7 @@ def claim_endpoints(vpc_id: Any, services: Sequence[str], claimant: str) -> list
     for service in services:
         holder = claims.setdefault((key, service), claimant)
         if holder != claimant:
-            problems.append(f"interface_endpoints: {holder} in this program already creates an endpoint with private "
+            problems.append(f"{argument}: {holder} in this program already creates an endpoint with private "
                             f"DNS for {service} in the same VPC, and AWS refuses a second one; {SHARE_ADVICE}")
     return problems
 
@@ -114,7 +116,7 @@ class Checked:
     settings: Settings
     place: Place
     endpoint_services: Mapping[str, EndpointService]
-    """Looked-up endpoint service by short name (`sqs` -> `cn.com.amazonaws.cn-northwest-1.sqs`)."""
+    """Each endpoint service by its short name, as looked up for the partition and region."""
     database: DatabaseOffer
     verdicts: list[PathVerdict]
     reserved_concurrency: int | None
@@ -236,6 +238,8 @@ def checked_subnet_ids(
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     zone_check: Callable[[Mapping[str, str]], list[str]],
     parent: pulumi.Resource,
+    argument: str = "private_subnet_ids",
+    source: str = "VpcLambdaWithPrivateServices",
 ) -> pulumi.Input[Sequence[pulumi.Input[str]]]:
     """Subnet IDs known now were checked by `check_everything`. Outputs are checked once known,
     with the same messages: what is placed in the subnets waits for the check."""
@@ -246,9 +250,9 @@ def checked_subnet_ids(
 
     def check(given: Sequence[Any]) -> pulumi.Output[list[str]]:
         ids = [str(subnet) for subnet in given]
-        problems = check_subnet_ids(given)
+        problems = check_subnet_ids(given, argument)
         if problems:
-            raise ArgumentError(problems)
+            raise ArgumentError(problems, source=source)
         zones = [
             aws.ec2.get_subnet_output(id=subnet, opts=pulumi.InvokeOutputOptions(parent=parent)).availability_zone
             for subnet in ids
@@ -257,7 +261,7 @@ def checked_subnet_ids(
         def judge(found: list[str]) -> list[str]:
             zone_problems = zone_check(dict(zip(ids, found, strict=True)))
             if zone_problems:
-                raise ArgumentError(zone_problems)
+                raise ArgumentError(zone_problems, source=source)
             return ids
 
         return pulumi.Output.all(*zones).apply(judge)

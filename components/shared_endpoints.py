@@ -37,6 +37,10 @@ from .validation import (
 
 PRIVATE_SERVICE_ENDPOINTS_TYPE = "vpclambda:index:PrivateServiceEndpoints"
 ARGUMENTS = ("vpc_id", "subnet_ids", "services", "tags")
+SUBNETS, SERVICES = "subnet_ids", "services"
+"""The arguments the shared checks name, where the component's are `private_subnet_ids` and
+`interface_endpoints`."""
+SOURCE = "PrivateServiceEndpoints"
 
 
 class PrivateServiceEndpointsArgs(TypedDict, total=False):
@@ -81,11 +85,8 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
         """The services these endpoints serve (known at construction)."""
         self.vpc_id: pulumi.Input[str] = args["vpc_id"]
         tags = {"component": "PrivateServiceEndpoints", "component-name": name, **(args.get("tags") or {})}
-        subnet_ids = checked_subnet_ids(
-            args["subnet_ids"],
-            lambda azs: subnet_zone_problems(azs) + endpoint_zone_problems(list(region_services.values()), azs),
-            self,
-        )
+        subnet_ids = checked_subnet_ids(args["subnet_ids"], lambda azs: zone_problems(azs, region_services), self,
+                                        SUBNETS, SOURCE)
         group = aws.ec2.SecurityGroup(
             f"{name}-endpoint-sg",
             vpc_id=args["vpc_id"],
@@ -109,20 +110,25 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
         self.register_outputs({"security_group_id": self.security_group_id, "endpoint_ids": self.endpoint_ids})
 
 
+def zone_problems(subnet_azs: Mapping[str, str], services: Mapping[str, lookups.EndpointService]) -> list[str]:
+    return (subnet_zone_problems(subnet_azs, SUBNETS)
+            + endpoint_zone_problems(list(services.values()), subnet_azs, SUBNETS))
+
+
 def _check(
     name: str, args: Any, opts: pulumi.ResourceOptions | None
 ) -> tuple[tuple[str, ...], dict[str, lookups.EndpointService]]:
     """Every problem at once, before anything is registered."""
-    source = "PrivateServiceEndpoints"
+    source = SOURCE
     if not isinstance(args, Mapping):
         raise ArgumentError([f"args: got {type(args).__name__}; expected a mapping"], source=source)
     problems = check_component_name(name) + check_names_in(args, ARGUMENTS)
     problems += [f"{required}: missing; it is required" for required in ("vpc_id", "subnet_ids")
                  if args.get(required) is None]
     if args.get("subnet_ids") is not None:
-        problems += [p.replace("private_subnet_ids", "subnet_ids") for p in check_subnet_ids(args["subnet_ids"])]
+        problems += check_subnet_ids(args["subnet_ids"], SUBNETS)
     services = args.get("services", FUNCTION_AWS_APIS)
-    problems += [p.replace("interface_endpoints", "services") for p in check_interface_endpoints(services)]
+    problems += check_interface_endpoints(services, SERVICES)
     problems += check_tags(args.get("tags"))
     bad = arguments_named(problems)
     invoke = lookups.invoke_options(opts)
@@ -130,26 +136,22 @@ def _check(
     found: dict[str, lookups.EndpointService] = {}
     if "services" not in bad:
         found = {s: lookups.endpoint_service(invoke, place.region, s) for s in services}
-        problems += [p.replace("interface_endpoints", "services")
-                     for p in endpoint_service_problems(list(found.values()), place.region)]
+        problems += endpoint_service_problems(list(found.values()), place.region, SERVICES)
     vpc_id = args.get("vpc_id")
     if isinstance(vpc_id, str) and not is_unknown(vpc_id) and "services" not in bad:
-        problems += [p.replace("interface_endpoints", "services")
-                     for p in vpc_problems(invoke, vpc_id, found, lookups.endpoint_owner(name),
-                                           advice="the endpoint already there serves the VPC; drop the service "
-                                           "from services")]
+        problems += vpc_problems(invoke, vpc_id, found, lookups.endpoint_owner(name),
+                                 advice="the endpoint already there serves the VPC; drop the service from services",
+                                 argument=SERVICES)
     subnet_ids = known_subnet_ids(args.get("subnet_ids"))
     if subnet_ids is not None and "subnet_ids" not in bad:
         subnets = {s: lookups.subnet(invoke, s) for s in subnet_ids}
         azs = {s: facts.availability_zone for s, facts in subnets.items()}
-        problems += [p.replace("private_subnet_ids", "subnet_ids")
-                     for p in subnet_zone_problems(azs) + endpoint_zone_problems(list(found.values()), azs)]
+        problems += zone_problems(azs, found)
         if isinstance(vpc_id, str):
             problems += [f"subnet_ids: {s} is in {facts.vpc_id}, not in vpc_id {vpc_id}"
                          for s, facts in subnets.items() if facts.vpc_id != vpc_id]
     if vpc_id is not None and "services" not in bad and "vpc_id" not in bad:
-        problems += [p.replace("interface_endpoints", "services")
-                     for p in claim_endpoints(vpc_id, services, f"PrivateServiceEndpoints {name!r}")]
+        problems += claim_endpoints(vpc_id, services, f"PrivateServiceEndpoints {name!r}", SERVICES)
     if problems:
         raise ArgumentError(problems, source=source)
     return tuple(services), found

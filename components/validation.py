@@ -112,9 +112,8 @@ def check_required(args: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def check_subnet_ids(value: Any) -> list[str]:
-    """The list itself: its type, its size, its IDs, duplicates. AZs are checked by `check_subnet_azs`."""
-    name = "private_subnet_ids"
+def check_subnet_ids(value: Any, name: str = "private_subnet_ids") -> list[str]:
+    """The list itself: its type, its size, its IDs, duplicates (zones: `availability`)."""
     if is_unknown(value):
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -247,8 +246,7 @@ def check_ca_bundle_file(value: Any) -> list[str]:
     return []
 
 
-def check_interface_endpoints(value: Any) -> list[str]:
-    name = "interface_endpoints"
+def check_interface_endpoints(value: Any, name: str = "interface_endpoints") -> list[str]:
     if value is None or is_unknown(value):
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):

@@ -216,3 +216,17 @@ def test_a_vpc_given_as_an_output_is_not_looked_up() -> None:
 
     run = run_program(program, mocks=AwsMocks(vpcs={VPC: {"enableDnsSupport": False}}))
     assert not [token for token, _ in run.mocks.calls if token == "aws:ec2/getVpc:getVpc"]
+
+
+def test_shared_subnets_given_as_outputs_are_checked_under_their_own_name() -> None:
+    import pulumi
+
+    def program() -> None:
+        subnets = pulumi.Output.from_input(["subnet-0a", "subnet-0b"])
+        PrivateServiceEndpoints("shared", {"vpc_id": VPC, "subnet_ids": subnets})
+
+    mocks = AwsMocks(subnet_azs={"subnet-0a": "us-east-1a", "subnet-0b": "us-east-1a"})
+    with pytest.raises(ValueError, match=r"PrivateServiceEndpoints: invalid arguments:\n  - subnet_ids: all in one "
+                                         "availability zone"):
+        run_program(program, mocks=mocks)
+    assert not [r for r in mocks.registered if r.type == ENDPOINT]
