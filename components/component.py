@@ -13,6 +13,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from vpclambda_runtime import contract
+from vpclambda_runtime.contract import MIGRATION_HANDLER
+
 from .alarms import Watched, create_operations
 from .args import VpcLambdaWithPrivateServicesArgs
 from .collector import tune_for_large_programs
@@ -21,7 +24,6 @@ from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
 from .encryption import AwsContext, create_key
 from .flow_logs import FlowLogSettings, create_flow_logs
 from .function import (
-    MIGRATION_HANDLER,
     FunctionWiring,
     VpcFunction,
     create_execution_role,
@@ -310,14 +312,14 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     def _environment(plan: "Plan", database: Database, resources: "Resources") -> dict[str, pulumi.Input[str]]:
         return {
             **plan.settings.function_environment,
-            "DB_HOST": database.instance.address,
-            "DB_PORT": database.instance.port.apply(str),
-            "DB_NAME": plan.settings.db_name,
-            "DB_SECRET_ARN": resources.db_secret,
-            "DB_CONNECT_TIMEOUT": str(plan.settings.db_connect_timeout_seconds),
+            contract.DB_HOST: database.instance.address,
+            contract.DB_PORT: database.instance.port.apply(str),
+            contract.DB_NAME: plan.settings.db_name,
+            contract.DB_SECRET_ARN: resources.db_secret,
+            contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
             # Always explicit: the bundle of the partition, or the one given as an argument.
-            "DB_CA_BUNDLE": plan.ca_bundle,
-            "TOPIC_ARN": resources.topic,
+            contract.DB_CA_BUNDLE: plan.ca_bundle,
+            contract.TOPIC_ARN: resources.topic,
         }
 
     def _migrate_during_deployment(self, plan: "Plan", migration: VpcFunction, database: Database,

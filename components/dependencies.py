@@ -24,8 +24,6 @@ Resource = Literal["topic", "db-secret", "dead-letter-queue"]
 class AwsDependency:
     service: str
     """The service's short name: its endpoint service and its boto3 client (`sns`)."""
-    display: str
-    """How messages name it (`SNS`)."""
     actions: tuple[str, ...]
     """The IAM actions, each granted on `resource` only."""
     resource: Resource
@@ -46,12 +44,12 @@ class AwsDependency:
 
 
 FUNCTION_DEPENDENCIES: tuple[AwsDependency, ...] = (
-    AwsDependency("sns", "SNS", ("sns:Publish",), "topic", "PublishNotification", "function", True, "publish",
+    AwsDependency("sns", ("sns:Publish",), "topic", "PublishNotification", "function", True, "publish",
                   "endpoint-SNS", "AWS_ENDPOINT_URL_SNS"),
-    AwsDependency("secretsmanager", "Secrets Manager", ("secretsmanager:GetSecretValue",), "db-secret",
+    AwsDependency("secretsmanager", ("secretsmanager:GetSecretValue",), "db-secret",
                   "ReadDatabaseCredentials", "function", True, "reading the database secret",
                   "endpoint-SecretsManager", "AWS_ENDPOINT_URL_SECRETS_MANAGER"),
-    AwsDependency("sqs", "SQS", ("sqs:SendMessage",), "dead-letter-queue", "KeepFailedAsyncEvents", "lambda", True,
+    AwsDependency("sqs", ("sqs:SendMessage",), "dead-letter-queue", "KeepFailedAsyncEvents", "lambda", True,
                   "keeping the events of failed asynchronous invocations"),
 )
 KEY_USED_BY_LAMBDA = "lambda"

@@ -23,10 +23,6 @@ VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
 """Lets Lambda send the function's trace segments (X-Ray has no resource-level permissions)."""
 
-JOB_HANDLER = "app.handler"
-"""The built-in job's entry point (the default `function_handler`)."""
-MIGRATION_HANDLER = "vpclambda_runtime.migrate.handler"
-"""The runtime library's migration entry point, in every package."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vpclambda_runtime.contract import COMPONENT_VARIABLES
+from vpclambda_runtime.errors import MigrationError
+
 from . import aws_limits as limits
 from . import requirements_build
 from .packaging import (
@@ -36,9 +39,6 @@ HANDLER_PATTERN = re.compile(r"(?P<module>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A
                              r"[A-Za-z_][A-Za-z0-9_]*)")
 MAX_HANDLER = 128
 """Lambda API: CreateFunction Handler, at most 128 characters."""
-COMPONENT_ENVIRONMENT = frozenset({"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_CONNECT_TIMEOUT",
-                                   "DB_CA_BUNDLE", "TOPIC_ARN"})
-"""Variables the component sets from its own arguments and resources."""
 COMPONENT_ENVIRONMENT_BYTES = 1024
 """Room kept for the component's variables within Lambda's 4 KB (their values are only known at
 deployment: a host name, two ARNs; together well under this)."""
@@ -133,7 +133,7 @@ def check_environment(value: Any) -> list[str]:
     if not isinstance(value, Mapping):
         return [f"{name}: got {value!r}; expected a mapping of variable names to strings"]
     problems = limits.check(USER_ENVIRONMENT, name, value)
-    taken = sorted(set(value) & COMPONENT_ENVIRONMENT)
+    taken = sorted(set(value) & set(COMPONENT_VARIABLES))
     if taken:
         problems.append(f"{name}: {', '.join(taken)} set by the component itself (from its arguments and "
                         "resources); choose other names")
@@ -148,7 +148,8 @@ def check_migrations(value: Any, function_source: Any) -> list[str]:
     directory = Path(value).resolve() if value else DEFAULT_MIGRATIONS
     try:
         migration_files(directory)
-    except ValueError as error:
+    except MigrationError as error:
+        # The runtime's own rule: what the migration function would refuse mid-deployment.
         return [f"{name}: {error}"]
     if isinstance(function_source, str) and not check_directory("function_source", function_source):
         own = Path(function_source).resolve() / MIGRATIONS_DIR

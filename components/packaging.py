@@ -9,7 +9,8 @@ Package layout (the task root, `/var/task`):
     <the function's code>        function_source (default: the built-in employees report)
     migrations/*.sql             migrations_source (default: the built-in schema)
     vpclambda_runtime/           the runtime library, its certs/ and the migration entry point
-    pymysql/                     the runtime library's one dependency, from the installed distribution
+    pymysql/                     the runtime library's one dependency, pinned in handler/requirements.txt and
+                                 installed for the function's platform
     <requirements>               function_requirements, installed for the runtime and architecture
 """
 
@@ -24,6 +25,16 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vpclambda_runtime.contract import (
+    CUSTOM_CA_BUNDLE,
+    MIGRATION_SUFFIX,
+    MIGRATIONS_DIR,
+    RUNTIME_PACKAGE,
+    ca_bundle_path,
+    parse_migrations,
+)
+from vpclambda_runtime.contract import migrations_sha256 as contract_migrations_sha256
 
 from . import requirements_build
 
@@ -42,9 +53,8 @@ HANDLER_DIR = _find_dir("handler", "app.py")
 """The built-in job's sources (the employees report), the default `function_source`."""
 RUNTIME_DIR = _find_dir("vpclambda_runtime", "__init__.py")
 """The runtime library, shipped in every package as `vpclambda_runtime/`."""
-RUNTIME_PACKAGE = "vpclambda_runtime"
 RUNTIME_REQUIREMENTS = HANDLER_DIR / "requirements.txt"
-"""The runtime library's pinned dependencies (PyMySQL), bundled from the installed distribution."""
+"""The runtime library's pinned dependencies (PyMySQL), installed for the function's platform."""
 HANDLER_ERRORS_FILE = RUNTIME_DIR / "errors.py"
 """The error types the runtime library raises (each gets a log metric filter)."""
 
@@ -57,13 +67,7 @@ ROOT_EXCLUDED = frozenset({"__init__.py"})
 """A package marker at the task root means nothing to Lambda (and the built-in job's installed
 copy has one)."""
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-MIGRATIONS_DIR = "migrations"
-"""Where the schema migrations land in the package (the runtime's default `MIGRATIONS_DIR`)."""
 DEFAULT_MIGRATIONS = HANDLER_DIR / MIGRATIONS_DIR
-MIGRATION_FILE = re.compile(r"^(\d+)_[A-Za-z0-9][A-Za-z0-9_-]*\.sql$")
-CA_BUNDLES = {"aws": f"{RUNTIME_PACKAGE}/certs/rds-global-bundle.pem",
-              "aws-cn": f"{RUNTIME_PACKAGE}/certs/rds-cn-bundle.pem"}
-"""The RDS CA bundle each partition's function verifies the database with (vpclambda_runtime/certs)."""
 REQUIREMENTS_EXCLUDED = frozenset({"bin"})
 """Console scripts pip writes with this machine's interpreter in their first line."""
 
@@ -74,14 +78,12 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 def shipped_ca_bundle(partition: str, runtime_dir: Path = RUNTIME_DIR) -> str | None:
     """The package path of the partition's RDS CA bundle, if one is shipped."""
-    bundle = CA_BUNDLES.get(partition)
+    bundle = ca_bundle_path(partition)
     if bundle is None:
         return None
     return bundle if (runtime_dir / bundle.removeprefix(f"{RUNTIME_PACKAGE}/")).is_file() else None
 
 
-CUSTOM_CA_BUNDLE = f"{RUNTIME_PACKAGE}/certs/custom-ca-bundle.pem"
-"""Where a CA bundle given as `db_ca_bundle_file` lands in the package."""
 DEFAULT_BUILD_DIR = Path(".build") / "function-packages"
 
 
@@ -118,25 +120,18 @@ class PackageInputs:
     extra_files: tuple[tuple[str, Path], ...] = field(default=())
 
 
-def migration_files(migrations_dir: Path) -> list[tuple[int, Path]]:
-    """The migration files in version order; a badly named `.sql` file is refused."""
-    files = []
-    for path in migrations_dir.glob("*.sql"):
-        match = MIGRATION_FILE.match(path.name)
-        if not match:
-            raise ValueError(f"migration file {path.name}: name it <version>_<description>.sql, "
-                             "e.g. 0002_add_title.sql")
-        files.append((int(match.group(1)), path))
-    return sorted(files)
+def migration_files(migrations_dir: Path) -> list[Path]:
+    """The migration files in version order, judged by the runtime's own rule
+    (`vpclambda_runtime.contract.parse_migrations`): what it would refuse raises `MigrationError`."""
+    paths = {path.name: path for path in migrations_dir.glob(f"*{MIGRATION_SUFFIX}")}
+    migrations = parse_migrations(((name, path.read_bytes()) for name, path in paths.items()), str(migrations_dir))
+    return [paths[migration.filename] for migration in migrations]
 
 
 def migrations_sha256(migrations_dir: Path = DEFAULT_MIGRATIONS) -> str:
-    """SHA-256 over each migration file's name and SHA-256, in version order: the digest the
-    migration function reports (vpclambda_runtime/migration_runner.py, `migrations_sha256`)."""
-    digest = hashlib.sha256()
-    for _, path in migration_files(migrations_dir):
-        digest.update(f"{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
-    return digest.hexdigest()
+    """The digest the migration function reports for these files (`contract.migrations_sha256`)."""
+    files = ((path.name, path.read_bytes()) for path in migrations_dir.glob(f"*{MIGRATION_SUFFIX}"))
+    return contract_migrations_sha256(parse_migrations(files, str(migrations_dir)))
 
 
 def bundled_requirements(requirements_file: Path = RUNTIME_REQUIREMENTS) -> dict[str, str]:
@@ -199,7 +194,7 @@ def package_layers(inputs: PackageInputs, requirements_dir: Path | None,
     return {
         "function_source": source_files(inputs.source_dir),
         "migrations_source": {f"{MIGRATIONS_DIR}/{path.name}": path
-                              for _, path in migration_files(inputs.migrations_dir)},
+                              for path in migration_files(inputs.migrations_dir)},
         "runtime library": runtime_files(dependencies_dir),
         "function_requirements": dict(_walk(requirements_dir, "")) if requirements_dir else {},
         "db_ca_bundle_file": {name: Path(path) for name, path in inputs.extra_files},
@@ -320,7 +315,7 @@ def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool)
     """The package path of the CA bundle the function verifies the database with."""
     if custom:
         return CUSTOM_CA_BUNDLE
-    bundle = CA_BUNDLES.get(partition)
+    bundle = ca_bundle_path(partition)
     if bundle is None or bundle not in package.entries:
         raise ValueError(
             f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "

@@ -9,6 +9,8 @@ from typing import Any
 
 import pulumi
 
+from vpclambda_runtime.contract import DEFAULT_JOB_HANDLER
+
 from .dependencies import FUNCTION_AWS_APIS
 
 REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
@@ -46,7 +48,7 @@ class Settings:
     function_reserved_concurrency_auto: bool = False
     function_tracing: bool = True
     function_source: str | None = None
-    function_handler: str = "app.handler"
+    function_handler: str = DEFAULT_JOB_HANDLER
     function_requirements: Sequence[str] = ()
     function_environment: Mapping[str, str] = field(default_factory=dict)
     migrations_source: str | None = None

@@ -34,9 +34,10 @@ from components.reachability import NetworkFacts, assess
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda
-from localrun.services import AwsEmulator, Pki, local_services, split_sql, start_mariadb
+from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
 from localrun.wiring import extract_package, local_function_env
+from vpclambda_runtime.contract import split_statements
 
 STAGES = {
     1: "the function is not attached to the VPC",
@@ -139,7 +140,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
                                     "stage": stage}, started)
         printer.line(f"  -> {json.dumps(migration.payload)}")
         if example is not None:
-            db.execute(*split_sql(example.seed.read_text()))
+            db.execute(*split_statements(example.seed.read_text()))
             printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
         else:
             db.add_employees(employees)

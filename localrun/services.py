@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from localrun.wiring import LocalServices
+from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, parse_migrations
 
 MARIADBD = "/usr/sbin/mariadbd"
 PORT_ATTEMPTS = 3
@@ -365,15 +366,11 @@ def local_services(db: MariaDB, aws: AwsEmulator) -> LocalServices:
                          topic_arn=aws.topic_arn, region=aws.region, aws_endpoint_url=aws.endpoint)
 
 
-def split_sql(sql: str) -> list[str]:
-    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
-
-
 def migration_statements(package_dir: Path) -> list[str]:
     """Every statement of a package's migrations (``migrations/<version>_<name>.sql``), in version order."""
-    files = sorted((package_dir / "migrations").glob("*.sql"), key=lambda path: int(path.name.split("_", 1)[0]))
-    return [statement for path in files for statement in split_sql(path.read_text())]
+    directory = package_dir / MIGRATIONS_DIR
+    files = ((path.name, path.read_bytes()) for path in directory.glob(f"*{MIGRATION_SUFFIX}"))
+    return [statement for migration in parse_migrations(files, str(directory)) for statement in migration.statements]
 
 
 # --------------------------------------------------------------------------- AWS (moto)

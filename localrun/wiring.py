@@ -14,17 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.dependencies import CALLED_FROM_THE_VPC
+from vpclambda_runtime import contract
+from vpclambda_runtime.contract import COMPONENT_VARIABLES
 
-# Variables the component sets -> whether a local run replaces them.
-COMPONENT_VARIABLES = {
-    "DB_HOST": True,
-    "DB_PORT": True,
-    "DB_SECRET_ARN": True,
-    "TOPIC_ARN": True,
-    "DB_NAME": False,
-    "DB_CONNECT_TIMEOUT": False,
-    "DB_CA_BUNDLE": False,
-}
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing"}
 # boto3 reads a per-service endpoint from these before AWS_ENDPOINT_URL.
@@ -65,11 +57,13 @@ def local_function_env(component_env: Mapping[str, str], services: LocalServices
         raise ValueError(f"the component's function environment changed: new {unknown}, gone {missing}; "
                          "update localrun/wiring.py so local runs bind it")
     env = dict(component_env)
+    env.update({
+        contract.DB_HOST: services.db_host,
+        contract.DB_PORT: str(services.db_port),
+        contract.DB_SECRET_ARN: services.secret_arn,
+        contract.TOPIC_ARN: services.topic_arn,
+    })
     env.update(
-        DB_HOST=services.db_host,
-        DB_PORT=str(services.db_port),
-        DB_SECRET_ARN=services.secret_arn,
-        TOPIC_ARN=services.topic_arn,
         AWS_REGION=services.region,
         AWS_DEFAULT_REGION=services.region,
         AWS_ENDPOINT_URL=services.aws_endpoint_url,

@@ -140,7 +140,8 @@ def test_migrations_are_checked_and_not_taken_from_the_functions_directory(tmp_p
     bad.mkdir()
     (bad / "create.sql").write_text("CREATE TABLE t (id INT);")
     assert problems_in({"migrations_source": str(bad)}) == [
-        "migrations_source: migration file create.sql: name it <version>_<description>.sql, e.g. 0002_add_title.sql"]
+        f"migrations_source: create.sql in {bad}: a migration file is named <version>_<description>.sql with a "
+        "version of 1 or more, e.g. 0002_add_title.sql"]
     source = job_dir(tmp_path, {"migrations/0001_t.sql": "CREATE TABLE t (id INT);"})
     (problem,) = problems_in({"function_source": str(source), "function_handler": "report.handler"})
     assert problem.startswith(f"function_source: {str(source)!r} has a migrations/ directory")

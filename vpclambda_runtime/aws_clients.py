@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .budget import Phase
+from .contract import service_name
 from .errors import HandlerError
 from .settings import Settings
-
-SERVICE_NAMES = {"secretsmanager": "Secrets Manager", "sns": "SNS"}
 
 TOTAL_MAX_ATTEMPTS = 2
 RETRY_SLEEP_ALLOWANCE_S = 1.0
@@ -102,7 +101,7 @@ def describe_endpoint(aws_client: Any) -> str:
 @contextmanager
 def aws_call(service: str, call: str, settings: Settings, phase: Phase, error: type[HandlerError]) -> Iterator[Any]:
     """A client for one call that must end within ``phase``; every failure of the call becomes ``error``."""
-    name = SERVICE_NAMES.get(service, service)
+    name = service_name(service)
     first_client = not any(cached == service for cached, _ in _clients)
     timeouts = call_timeouts(settings, phase.remaining() - (FIRST_CLIENT_ALLOWANCE_S if first_client else 0.0))
     if timeouts is None:
@@ -132,7 +131,7 @@ def translated_errors(
     )
     from botocore.parsers import ResponseParserError
 
-    name = SERVICE_NAMES.get(service, service)
+    name = service_name(service)
     attempts = f"{timeouts.attempts} attempt{'s' if timeouts.attempts > 1 else ''}"
     try:
         yield

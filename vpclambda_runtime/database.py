@@ -148,15 +148,6 @@ def _missing_table(exc: pymysql.err.Error, settings: Settings) -> str:
     return f"table `{match.group(1)}`.`{match.group(2)}`"
 
 
-def split_statements(sql: str) -> list[str]:
-    """The statements of a SQL file: ``--`` comment lines dropped, split on ``;``.
-
-    The files must not contain ``;`` inside literals or comments.
-    """
-    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
-
-
 def _describe_read(sql: str) -> str:
     """`reading `employees`` for a query of one table, else the statement's start."""
     match = re.fullmatch(r"\s*SELECT\s.+?\sFROM\s+`?([A-Za-z0-9_$]+)`?(?:\s.*)?", sql, re.S | re.I)

@@ -18,9 +18,10 @@ import time
 from typing import Any
 
 from .budget import Budget
+from .contract import migrations_sha256
 from .errors import HandlerError
 from .logs import bind_request, get_logger, logged_failure
-from .migration_runner import MigrationRun, load_migrations, migrations_sha256
+from .migration_runner import MigrationRun, load_migrations
 from .runtime import get_runtime
 from .watchdog import watched
 

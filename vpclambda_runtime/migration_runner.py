@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .budget import Budget
-from .database import execute, query_rows, split_statements
+from .contract import MIGRATION_SUFFIX, Migration, parse_migrations
+from .database import execute, query_rows
 from .db_connection import DeadlineConnection
 from .errors import (
     ConfigurationError,
@@ -39,7 +39,6 @@ from .errors import (
 from .logs import get_logger
 from .settings import Settings
 
-MIGRATION_FILE = re.compile(r"^(?P<version>\d+)_(?P<description>[A-Za-z0-9][A-Za-z0-9_-]*)\.sql$")
 HISTORY_TABLE = "schema_history"
 CREATE_HISTORY = f"""CREATE TABLE IF NOT EXISTS `{HISTORY_TABLE}` (
     version INT UNSIGNED NOT NULL,
@@ -68,14 +67,6 @@ RECORD_RESERVE_S = 1.0
 
 
 @dataclass(frozen=True)
-class Migration:
-    version: int
-    filename: str
-    checksum: str
-    statements: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Recorded:
     version: int
     filename: str
@@ -91,38 +82,12 @@ class MigrationReport:
 
 
 def load_migrations(directory: Path) -> list[Migration]:
-    """The migration files of ``directory`` in version order; refuses anything ambiguous."""
+    """The migration files of ``directory`` in version order; refuses anything ambiguous
+    (``contract.parse_migrations``, the rule the component's preview applies too)."""
     if not directory.is_dir():
         raise ConfigurationError(f"the migrations directory {directory} does not exist (MIGRATIONS_DIR)")
-    found: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
-        match = MIGRATION_FILE.match(path.name)
-        if not match or int(match["version"]) < 1:
-            raise MigrationError(f"{path.name} in {directory}: a migration file is named "
-                                 "<version>_<description>.sql with a version of 1 or more, e.g. 0002_add_title.sql")
-        version = int(match["version"])
-        if version in found:
-            raise MigrationError(f"{path.name} and {found[version].filename} in {directory} have the same version")
-        data = path.read_bytes()
-        try:
-            statements = split_statements(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise MigrationError(f"{path.name} in {directory} is not UTF-8 text: {exc}") from None
-        if not statements:
-            raise MigrationError(f"{path.name} in {directory} holds no SQL statement")
-        found[version] = Migration(version, path.name, hashlib.sha256(data).hexdigest(), tuple(statements))
-    if not found:
-        raise MigrationError(f"no migration files (<version>_<description>.sql) in {directory}")
-    return [found[version] for version in sorted(found)]
-
-
-def migrations_sha256(migrations: Sequence[Migration]) -> str:
-    """One digest of the ordered files, names and contents; the component computes the same
-    (``components.packaging``) to re-run the migration whenever a file changes."""
-    digest = hashlib.sha256()
-    for migration in migrations:
-        digest.update(f"{migration.filename}\0{migration.checksum}\n".encode())
-    return digest.hexdigest()
+    return parse_migrations(((path.name, path.read_bytes()) for path in directory.glob(f"*{MIGRATION_SUFFIX}")),
+                            str(directory))
 
 
 def lock_name(database: str) -> str:

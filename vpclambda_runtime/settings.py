@@ -22,27 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import contract
 from .errors import ConfigurationError
 
 TASK_ROOT = Path(__file__).resolve().parent.parent
 """The deployment package's root (``/var/task`` in Lambda): the runtime library is its ``vpclambda_runtime``."""
-CERTS_DIR = Path(__file__).resolve().parent / "certs"
+CERTS_DIR = Path(__file__).resolve().parent / contract.CERTS_DIR
 """The RDS trust-store bundles shipped with the runtime library."""
 
-DEFAULT_MIGRATIONS_DIR = "migrations"
-"""The ordered migration files shipped in the package (``migration_runner``)."""
-
-CA_BUNDLES: dict[str, str] = {
-    "aws": "rds-global-bundle.pem",
-    "aws-cn": "rds-cn-bundle.pem",
-}
-"""Shipped RDS CA bundle per partition. A partition without a shipped file needs DB_CA_BUNDLE."""
-
-CA_BUNDLE_SOURCES: dict[str, str] = {
-    "aws": "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
-    "aws-cn": "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/global/global-bundle.pem",
-    "aws-us-gov": "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/global/global-bundle.pem",
-}
 
 # Region prefix -> partition, most specific first.
 _PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -155,10 +142,10 @@ def resolve_ca_bundle(partition: str, override: str | None) -> Path:
         if not path.is_file():
             raise ConfigurationError(f"environment variable DB_CA_BUNDLE names {override!r}, which is not a file")
         return path
-    name = CA_BUNDLES.get(partition)
+    name = contract.CA_BUNDLE_FILES.get(partition)
     shipped = CERTS_DIR / name if name else None
     if shipped is None or not shipped.is_file():
-        source = CA_BUNDLE_SOURCES.get(partition, "the RDS documentation for that partition")
+        source = contract.CA_BUNDLE_SOURCES.get(partition, "the RDS documentation for that partition")
         raise ConfigurationError(
             f"no RDS CA bundle for partition {partition!r} is shipped in the package "
             f"({shipped or 'none configured'}); set DB_CA_BUNDLE to a PEM file of that partition's RDS "
@@ -177,8 +164,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError(f"environment variable AWS_REGION must be a region name, got {region!r}")
     partition = partition_of(region)
 
-    db_host = _check_host(_required(env, "DB_HOST"))
-    db_name = _required(env, "DB_NAME")
+    db_host = _check_host(_required(env, contract.DB_HOST))
+    db_name = _required(env, contract.DB_NAME)
     if not _DB_NAME_RE.match(db_name):
         raise ConfigurationError(f"environment variable DB_NAME must be a MySQL database name, got {db_name!r}")
 
@@ -186,15 +173,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         region=region,
         partition=partition,
         db_host=db_host,
-        db_port=_integer(env, "DB_PORT", None, 1, 65535),
+        db_port=_integer(env, contract.DB_PORT, None, 1, 65535),
         db_name=db_name,
-        db_secret_arn=_arn(env, "DB_SECRET_ARN", _SECRET_ARN_RE, "a Secrets Manager secret", partition),
-        topic_arn=_arn(env, "TOPIC_ARN", _TOPIC_ARN_RE, "an SNS topic", partition),
-        db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 900),
-        db_read_timeout=_integer(env, "DB_READ_TIMEOUT", 10, 1, 900),
-        secret_ttl_seconds=_integer(env, "SECRET_TTL_SECONDS", 300, 0, 86400),
-        ca_bundle=resolve_ca_bundle(partition, env.get("DB_CA_BUNDLE", "").strip() or None),
-        aws_connect_timeout=_integer(env, "AWS_CONNECT_TIMEOUT", 3, 1, 900),
-        aws_read_timeout=_integer(env, "AWS_READ_TIMEOUT", 5, 1, 900),
-        migrations_dir=_package_path(env.get("MIGRATIONS_DIR", "").strip() or DEFAULT_MIGRATIONS_DIR),
+        db_secret_arn=_arn(env, contract.DB_SECRET_ARN, _SECRET_ARN_RE, "a Secrets Manager secret", partition),
+        topic_arn=_arn(env, contract.TOPIC_ARN, _TOPIC_ARN_RE, "an SNS topic", partition),
+        db_connect_timeout=_integer(env, contract.DB_CONNECT_TIMEOUT, 5, 1, 900),
+        db_read_timeout=_integer(env, contract.DB_READ_TIMEOUT, 10, 1, 900),
+        secret_ttl_seconds=_integer(env, contract.SECRET_TTL_SECONDS, 300, 0, 86400),
+        ca_bundle=resolve_ca_bundle(partition, env.get(contract.DB_CA_BUNDLE, "").strip() or None),
+        aws_connect_timeout=_integer(env, contract.AWS_CONNECT_TIMEOUT, 3, 1, 900),
+        aws_read_timeout=_integer(env, contract.AWS_READ_TIMEOUT, 5, 1, 900),
+        migrations_dir=_package_path(env.get(contract.MIGRATIONS_DIR_VARIABLE, "").strip() or contract.MIGRATIONS_DIR),
     )
