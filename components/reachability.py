@@ -192,7 +192,7 @@ def rule_findings(facts: NetworkFacts) -> list[RuleFinding]:
             reason = ("no path of the function needs an address range: every path it takes names a security "
                       "group" + ("" if facts.nat_egress else ", and without NAT nothing outside the VPC is reached"))
         else:
-            reason = "no path of the function needs it (not a row of the article's table)"
+            reason = "no path of the function uses it"
         findings.append(RuleFinding(rule, reason))
     return findings
 

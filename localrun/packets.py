@@ -178,7 +178,8 @@ def security_group_ruleset(enis: Sequence[Eni], interface: str, members: Mapping
     """The nftables table of one namespace holding ``enis`` on ``interface``: the security-group
     rules of their groups, stateful, allow-only, default deny in both directions; connection
     attempts dropped are recorded in the sets ``dropped_egress`` and ``dropped_ingress``."""
-    groups = sorted({group for eni in enis for group in eni.groups} | set(members))
+    groups = sorted({group for eni in enis for group in eni.groups} | set(members)
+                    | {rule.peer for rule in rules if not rule.peer_is_cidr})
     lines = [f"table inet {TABLE} {{"]
     for group in groups:
         lines += [f"  set {set_name(group)} {{", "    type ipv4_addr", f"    {_elements(members.get(group, ()))}",

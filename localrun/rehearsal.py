@@ -117,6 +117,10 @@ class PacketsUnavailable(RuntimeError):
     """The packet rehearsal was asked for with rule changes, and namespaces cannot be made here."""
 
 
+class UnknownRule(ValueError):
+    """`--without-rule` names a rule the component does not have."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RuleChanges:
     """Rules taken out of, or added to, a copy of the component's evaluated rules for one packet
@@ -133,7 +137,7 @@ class RuleChanges:
         for removed in self.without:
             matching = [rule for rule in kept if rule.key == removed.key]
             if not matching:
-                raise ValueError(f"--without-rule {removed.spec()!r}: the component has no such rule; its rules: "
+                raise UnknownRule(f"--without-rule {removed.spec()!r}: the component has no such rule; its rules: "
                                  f"{[rule.spec() for rule in rules]}")
             kept.remove(matching[0])
         return (*kept, *self.extra)
@@ -239,7 +243,8 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
     printer.section(f"Network namespaces, stage {stage}: {STAGES[stage]}")
     for line in network.describe():
         printer.line(f"  {line}")
-    printer.section("Security groups installed as packet filters (the rules the component registered)")
+    printer.section("Security groups installed as packet filters (the rules the component registered"
+                    + (", changed for this run)" if changes else ")"))
     for line in article_table(installed):
         printer.line(f"  {line}")
     members = layout.members()
@@ -382,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130
-    except (PacketsUnavailable, ValueError) as exc:
+    except (PacketsUnavailable, UnknownRule) as exc:
         print(f"python -m localrun: {exc}", file=sys.stderr, flush=True)
         print(json.dumps({"statusCode": None, "error": str(exc), "delivered": False}), flush=True)
         return 2

@@ -192,6 +192,9 @@ class MariaDB:
         self.datadir = base / "data"
         self.socket = base / "mariadbd.sock"
         self.error_log = base / "error.log"
+        self.tmpdir = base / "tmp"
+        """The server's own temporary directory: servers sharing /tmp (two suites at once) fail now and
+        then at install (mariadb-install-db: "Unknown table 'mysql.tmp_user_sys'")."""
         self.pki = pki
         self.host = host
         self.port = port or free_port()
@@ -202,10 +205,10 @@ class MariaDB:
     # lifecycle ---------------------------------------------------------------
 
     def install(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={self.datadir}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
+             "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={self.tmpdir}"],
             capture_output=True, text=True, timeout=120, check=False,
         )
         if result.returncode != 0:
@@ -216,6 +219,7 @@ class MariaDB:
         command = [
             MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--port={self.port}", f"--bind-address={self.host}", "--skip-log-bin", "--skip-name-resolve",
+            f"--tmpdir={self.tmpdir}",
             f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}",
             f"--ssl-ca={self.pki.ca}", f"--ssl-cert={cert or self.pki.server_cert}",
             f"--ssl-key={key or self.pki.server_key}", "--require-secure-transport=ON",
