@@ -28,7 +28,7 @@ from localrun import netns
 from localrun.netns import Namespaces
 from localrun.packets import PacketNetwork, plan_layout
 from localrun.pulumi_mocks import ProgramRun
-from localrun.rehearsal import RuleChanges, UnknownRule, stage_facts
+from localrun.rehearsal import RuleChanges, UnknownRule, runbook_entry, stage_facts
 from localrun.security_groups import (
     GroupRule,
     RulesDiffer,
@@ -312,7 +312,8 @@ def test_stage_1_not_attached_the_database_connect_times_out(stages: dict[int, R
     assert run.outcome["failed"] == "invocation"
     assert run.outcome["error"] == (f"DatabaseUnreachableError: cannot connect to the database at {DB_HOST}:3306 "
                                     "(connect timeout 5s): timed out")
-    assert run.outcome["runbook"] == "README.md#runbook-databaseunreachableerror"
+    assert run.outcome["runbook"] == runbook_entry("DatabaseUnreachableError")
+    assert f"what it means and what to check: {run.outcome['runbook']}" in run.out
     assert run.failure_seconds() >= 5.0, "it waited out its connect timeout: dropped, not refused"
     # Outside the VPC the secret was read through Lambda's own network; the database has no route.
     assert run.outcome["dropped"] == [f"internet no-route {OUTSIDE} > {DATABASE}:3306"]
@@ -328,7 +329,8 @@ def test_stage_2_without_the_sns_endpoint_publish_times_out(stages: dict[int, Ru
     assert run.outcome["failed"] == "invocation"
     assert run.outcome["error"].startswith(f"NotificationError: SNS is unreachable at {SNS_URL} (Connect timeout on "
                                            f'endpoint URL: "{SNS_URL}/"; connect timeout 3 s, 2 attempts')
-    assert run.outcome["runbook"] == "README.md#runbook-notificationerror"
+    assert run.outcome["runbook"] == runbook_entry("NotificationError")
+    assert f"what it means and what to check: {run.outcome['runbook']}" in run.out
     assert run.failure_seconds() >= 6.0
     # The public name resolved to the public address; lambda-sg lets nothing go there.
     assert run.outcome["dropped"] == [f"function egress {FUNCTION} > {SNS_PUBLIC}:443"]
@@ -385,6 +387,7 @@ def test_removing_a_rule_times_out_exactly_the_path_it_opened(removals: dict[str
     assert run.code == 1
     assert run.outcome["failed"] == "migration"
     assert run.outcome["error"].startswith(error), run.outcome["error"]
+    assert run.outcome["runbook"] == runbook_entry(error.split(":")[0])
     assert run.failure_seconds() >= waited, "a connect timeout: the packets were dropped, not refused"
     assert run.outcome["dropped"] == [dropped], "dropped on that rule's path, and nowhere else"
     printed_before_the_functions_ran(run, f"BLOCKED  {verdict}", f"left out for this run: {parse_rule(spec)}")
