@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import json
 import os
 import secrets
 import shutil
@@ -27,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -106,8 +107,12 @@ class Namespace:
         """Load an nftables ruleset (atomically: all of it or nothing)."""
         self.run(_nft(), "-f", "-", stdin=ruleset)
 
+    def nft_list(self, *what: str) -> dict[str, Any]:
+        """`nft -j list ...` in the namespace, decoded."""
+        return dict(json.loads(self.run(_nft(), "-j", "list", *what)))
+
     def sysctl(self, key: str, value: str) -> None:
-        self.run("sysctl", "-q", "-w", f"{key}={value}")
+        self.run(tool("sysctl") or "sysctl", "-q", "-w", f"{key}={value}")
 
     def write_etc(self, filename: str, text: str) -> Path:
         """A file that programs started in the namespace see as ``/etc/<filename>``."""

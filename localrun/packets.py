@@ -345,9 +345,9 @@ class PacketNetwork:
         return found
 
     def _elements(self, role: str, table: str, name: str) -> list[tuple[str, str, int]]:
-        out = self.namespaces[role].run("nft", "-j", "list", "set", "inet", table, name)
+        listed = self.namespaces[role].nft_list("set", "inet", table, name)
         elements: list[tuple[str, str, int]] = []
-        for item in json.loads(out).get("nftables", []):
+        for item in listed.get("nftables", []):
             for element in item.get("set", {}).get("elem", []):
                 value = element.get("elem", {}).get("val", element) if isinstance(element, dict) else element
                 concat = value.get("concat") if isinstance(value, dict) else None
