@@ -134,8 +134,9 @@ def plan_layout(stage_facts: NetworkFacts, design: NetworkFacts, db_host: str, h
     enis.append(Eni("migration", "migration", str(second[10]), design.function_security_groups, second_index))
     enis.append(Eni("database", "database", str(second[20]), stage_facts.database_security_groups, second_index))
     endpoints = {}
-    for index, endpoint in enumerate(e for e in stage_facts.endpoints if e.private_dns and e.subnets):
-        address = str(first[30 + index])
+    slots = [e.service for e in design.endpoints]  # an endpoint keeps its address in every stage
+    for endpoint in (e for e in stage_facts.endpoints if e.private_dns and e.subnets):
+        address = str(first[30 + (slots.index(endpoint.service) if endpoint.service in slots else len(slots))])
         endpoints[endpoint.service] = address
         enis.append(Eni(f"endpoint-{endpoint.service}", "endpoints", address, endpoint.security_groups, 0))
     public = {service: str(PUBLIC_API_NETWORK[11 + index]) for index, service in enumerate(hostnames)}
@@ -328,6 +329,9 @@ class PacketNetwork:
                          "network, no security group, no route to the VPC's subnets")
         public = ", ".join(f"{s} {a}" for s, a in layout.public.items())
         lines.append(f"public API addresses (outside the VPC, the VPC has no route to them): {public}")
+        for role in ("function", "migration"):
+            names = ", ".join(f"{name} -> {address}" for name, address in layout.hosts(role).items())
+            lines.append(f"names in the {role}'s namespace (/etc/netns/.../hosts): {names}")
         return lines
 
     def dropped(self) -> list[str]:

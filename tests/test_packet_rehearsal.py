@@ -49,7 +49,7 @@ SNS_URL = "https://sns.cn-northwest-1.amazonaws.com.cn"
 SECRETS_URL = "https://secretsmanager.cn-northwest-1.amazonaws.com.cn"
 # The dev stack's network as the rehearsal lays it out (its VPC is 10.20.0.0/16, two /20 subnets).
 FUNCTION, MIGRATION, DATABASE = "10.20.0.10", "10.20.16.10", "10.20.16.20"
-SNS_ENDPOINT, SECRETS_ENDPOINT, SNS_PUBLIC = "10.20.0.30", "10.20.0.31", "52.82.208.11"
+SNS_ENDPOINT, SECRETS_ENDPOINT, SNS_PUBLIC, SECRETS_PUBLIC = "10.20.0.30", "10.20.0.31", "52.82.208.11", "52.82.208.12"
 OUTSIDE = "100.64.0.10"
 ARTICLE_TABLE = [
     "| group | direction | protocol/port | peer | purpose |",
@@ -97,7 +97,7 @@ def test_a_registered_rule_that_is_not_a_table_row_stops_the_run(model: StackMod
         held_to_table(wider, table)
     with pytest.raises(RulesDiffer, match="names a group the component's security_group_ids output does not have"):
         evaluated_rules(_with_rule_inputs(model.run, "egress-443", referencedSecurityGroupId="sg-elsewhere"), ids)
-    twice = registered(model) + registered(model)[:1]
+    twice = registered(model) + tuple(r for r in registered(model) if r.spec() == "rds-sg ingress 3306 lambda-sg")
     with pytest.raises(RulesDiffer, match=r"registered twice \['rds-sg ingress TCP 3306 from lambda-sg'\]"):
         held_to_table(twice, table)
 
@@ -331,6 +331,9 @@ def test_stage_1_not_attached_the_database_connect_times_out(stages: dict[int, R
     # Outside the VPC the secret was read through Lambda's own network; the database has no route.
     assert run.outcome["dropped"] == [f"internet no-route {OUTSIDE} > {DATABASE}:3306"]
     assert '"event": "secret_fetched"' in run.out.split("== Invocation")[1]
+    assert (f"names in the function's namespace (/etc/netns/.../hosts): {DB_HOST} -> {DATABASE}, "
+            f"sns.cn-northwest-1.amazonaws.com.cn -> {SNS_PUBLIC}, "
+            f"secretsmanager.cn-northwest-1.amazonaws.com.cn -> {SECRETS_PUBLIC}") in run.out
     printed_before_the_functions_ran(run, *ARTICLE_TABLE, "not attached: Lambda's own network, no security group",
                                      "BLOCKED  database: function not attached to the VPC")
 
@@ -348,6 +351,9 @@ def test_stage_2_without_the_sns_endpoint_publish_times_out(stages: dict[int, Ru
     # The public name resolved to the public address; lambda-sg lets nothing go there.
     assert run.outcome["dropped"] == [f"function egress {FUNCTION} > {SNS_PUBLIC}:443"]
     assert "endpoint-sns" not in run.out
+    assert (f"names in the function's namespace (/etc/netns/.../hosts): {DB_HOST} -> {DATABASE}, "
+            f"sns.cn-northwest-1.amazonaws.com.cn -> {SNS_PUBLIC}, "
+            f"secretsmanager.cn-northwest-1.amazonaws.com.cn -> {SECRETS_ENDPOINT}") in run.out
     printed_before_the_functions_ran(run, *ARTICLE_TABLE, "BLOCKED  sns: no NAT egress and no interface endpoint")
 
 
