@@ -95,15 +95,23 @@ class Printer:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Clean up on SIGTERM as on Ctrl-C."""
+    """Clean up on SIGTERM as on Ctrl-C. The first of them interrupts; from then on both are
+    ignored, so a second one cannot cut the clean-up short (a namespace or a server left behind)
+    nor change the exit status."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+
     def interrupt(signum: int, frame: Any) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {each: signal.signal(each, interrupt) for each in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            if signal.getsignal(each) is interrupt:  # not interrupted: as before
+                signal.signal(each, handler)
 
 
 def run_function(package_dir: Path, handler: str, env: dict[str, str], arn: str, timeout_s: float,

@@ -446,8 +446,10 @@ def interrupt_and_check(process: subprocess.Popen[str], signal_name: str) -> Non
     assert servers, "MariaDB runs in the database's namespace"
 
     process.send_signal(getattr(signal, signal_name))
-    rest, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, rest
+    time.sleep(0.3)
+    process.send_signal(getattr(signal, signal_name))  # impatient: a second one must not cut the clean-up short
+    rest, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, rest + errors
     assert json.loads(rest.strip().splitlines()[-1])["error"] == "interrupted"
     assert netns.existing(prefix) == [], "every namespace is removed"
     assert not list(netns.NETNS_ETC_DIR.glob(f"{prefix}-*")), "and its /etc/netns files"
