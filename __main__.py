@@ -6,9 +6,9 @@ created first, so `pulumi up` works on an empty account; the component records i
 import pulumi
 
 from components import VpcLambdaWithPrivateServices
-from components.private_vpc import PrivateVpc
+from components.checks.validation import ArgumentError
+from components.resources.private_vpc import PrivateVpc
 from components.stack_config import args_from_config, named_by_config_key
-from components.validation import ArgumentError
 
 config = pulumi.Config()
 project = pulumi.get_project()

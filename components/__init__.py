@@ -1,9 +1,9 @@
 """A Lambda function that reads a private RDS MySQL database and publishes to SNS without a
 NAT gateway, wired with security-group-to-security-group rules only."""
 
-from .args import VpcLambdaWithPrivateServicesArgs
 from .component import VpcLambdaWithPrivateServices
-from .private_vpc import PrivateVpc
+from .model.args import VpcLambdaWithPrivateServicesArgs
+from .resources.private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
 from .version import __version__
 

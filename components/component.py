@@ -16,14 +16,19 @@ import pulumi_aws as aws
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import MIGRATION_HANDLER
 
-from .alarms import Watched, create_operations
-from .args import VpcLambdaWithPrivateServicesArgs
+from .build.packaging import HANDLER_ERRORS_FILE, FunctionPackage, ca_bundle_in_package
+from .checks.lookups import OWNER_TAG, Place, endpoint_owner
+from .checks.preview_checks import Checked, check_everything, checked_subnet_ids
 from .collector import tune_for_large_programs
-from .database import Database, create_database, db_log_group_names
-from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
-from .encryption import AwsContext, create_key
-from .flow_logs import FlowLogSettings, create_flow_logs
-from .function import (
+from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
+from .model.log_metrics import log_metrics
+from .model.settings import Settings
+from .resources.alarms import Watched, create_operations
+from .resources.database import Database, create_database, db_log_group_names
+from .resources.encryption import AwsContext, create_key
+from .resources.flow_logs import FlowLogSettings, create_flow_logs
+from .resources.function import (
     FunctionWiring,
     VpcFunction,
     create_execution_role,
@@ -31,19 +36,14 @@ from .function import (
     grant_execution_role,
     log_group_name,
 )
-from .log_metrics import log_metrics
-from .lookups import OWNER_TAG, Place, endpoint_owner
-from .messaging import create_messaging
-from .network import (
+from .resources.messaging import create_messaging
+from .resources.network import (
     SecurityGroups,
     account_endpoint_policy,
     create_interface_endpoints,
     create_security_groups,
     planned_rules,
 )
-from .packaging import HANDLER_ERRORS_FILE, FunctionPackage, ca_bundle_in_package
-from .preview_checks import Checked, check_everything, checked_subnet_ids
-from .settings import Settings
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 

@@ -18,13 +18,10 @@ from typing import Any, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import lookups
-from .availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
-from .collector import tune_for_large_programs
-from .dependencies import FUNCTION_AWS_APIS
-from .network import SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
-from .preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
-from .validation import (
+from .checks import lookups
+from .checks.availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
+from .checks.preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
+from .checks.validation import (
     ArgumentError,
     arguments_named,
     check_component_name,
@@ -34,6 +31,9 @@ from .validation import (
     check_tags,
     is_unknown,
 )
+from .collector import tune_for_large_programs
+from .model.dependencies import FUNCTION_AWS_APIS
+from .resources.network import SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
 
 PRIVATE_SERVICE_ENDPOINTS_TYPE = "vpclambda:index:PrivateServiceEndpoints"
 ARGUMENTS = ("vpc_id", "subnet_ids", "services", "tags")

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from .settings import Settings
-from .validation import ArgumentError
+from .checks.validation import ArgumentError
+from .model.settings import Settings
 
 PROGRAM_KEYS = ("componentName",)
 """Keys the program reads itself, beside the component's arguments."""

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from components.network import network_facts
-from components.reachability import NetworkFacts, assess
+from components.checks.reachability import NetworkFacts, assess
+from components.resources.network import network_facts
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda

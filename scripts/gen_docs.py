@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 README = ROOT / "README.md"
-ARGS_FILE = ROOT / "components" / "args.py"
+ARGS_FILE = ROOT / "components" / "model" / "args.py"
 COMPONENT_FILE = ROOT / "components" / "component.py"
 SHARED_FILE = ROOT / "components" / "shared_endpoints.py"
 RUNTIME_INIT = ROOT / "vpclambda_runtime" / "__init__.py"
@@ -80,7 +80,7 @@ def format_default(value: Any) -> str:
 
 def settings_default(name: str) -> Any:
     """`Settings`' default for a field, or None when it is computed (None or empty)."""
-    from components.settings import Settings
+    from components.model.settings import Settings
 
     field = Settings.__dataclass_fields__[name]
     value = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default

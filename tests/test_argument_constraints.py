@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices, function_code
-from components.settings import Settings
-from components.validation import ArgumentError, problems_in
+from components import VpcLambdaWithPrivateServices
+from components.build import function_code
+from components.checks.validation import ArgumentError, problems_in
+from components.model.settings import Settings
 from localrun.pulumi_mocks import AwsMocks, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
@@ -82,7 +83,7 @@ def test_bad_value_is_refused_naming_the_argument(name: str, kind: str, value: A
     args = {**GOOD, name: value}
     problems = problems_in(args) + function_code.problems_in(args)
     if name == "endpoints":
-        from components.endpoint_set import endpoint_set
+        from components.model.endpoint_set import endpoint_set
 
         problems = [p for p in [endpoint_set(value)] if isinstance(p, str)]
     assert problems, f"{name}={value!r} ({kind}) was accepted"

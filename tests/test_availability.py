@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.availability import database_offer_problems, endpoint_zone_problems
-from components.lookups import DatabaseOffer, EndpointService
-from components.validation import ArgumentError
+from components.checks.availability import database_offer_problems, endpoint_zone_problems
+from components.checks.lookups import DatabaseOffer, EndpointService
+from components.checks.validation import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}

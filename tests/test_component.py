@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateServicesArgs
+from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
+from components.checks.validation import ArgumentError
 from components.component import TYPE_TOKEN
-from components.network import SECURITY_GROUP_RULES
-from components.packaging import HANDLER_DIR, RUNTIME_DIR
-from components.validation import ArgumentError
+from components.resources.network import SECURITY_GROUP_RULES
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"

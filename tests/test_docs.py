@@ -12,8 +12,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import gen_docs  # noqa: E402
 
-from components.args import Settings, VpcLambdaWithPrivateServicesArgs  # noqa: E402
 from components.component import output_names  # noqa: E402
+from components.model.args import Settings, VpcLambdaWithPrivateServicesArgs  # noqa: E402
 
 
 def test_readme_tables_match_the_code() -> None:

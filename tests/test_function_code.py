@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices, packaging
-from components.function_code import problems_in
-from components.packaging import PackageError, PackageInputs, build_package, migrations_sha256, size_problems
+from components import VpcLambdaWithPrivateServices
+from components.build import packaging
+from components.build.function_code import problems_in
+from components.build.packaging import PackageError, PackageInputs, build_package, migrations_sha256, size_problems
+from components.checks.validation import ArgumentError
 from components.stack_config import config_key
-from components.validation import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +122,7 @@ def test_bad_environments_are_refused(environment: Any, expected: str) -> None:
 
 
 def test_requirements_files_are_read_and_a_missing_one_is_refused(tmp_path: Path) -> None:
-    from components.requirements_build import expand
+    from components.build.requirements_build import expand
 
     (tmp_path / "base.txt").write_text("# pinned\nhumanize==4.12.3  # formatting\n\n")
     (tmp_path / "all.txt").write_text("-r base.txt\nMarkupSafe==3.0.2\n")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.database import db_log_group_names, final_snapshot_identifier
-from components.validation import ArgumentError
+from components.checks.validation import ArgumentError
+from components.resources.database import db_log_group_names, final_snapshot_identifier
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
 

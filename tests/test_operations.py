@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.alarms import ALARMS, THRESHOLD_KEYS
-from components.log_metrics import handler_error_types, log_metrics, matches, parse_pattern
-from components.packaging import HANDLER_ERRORS_FILE
-from components.validation import ArgumentError
+from components.build.packaging import HANDLER_ERRORS_FILE
+from components.checks.validation import ArgumentError
+from components.model.log_metrics import handler_error_types, log_metrics, matches, parse_pattern
+from components.resources.alarms import ALARMS, THRESHOLD_KEYS
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.function_code import check_migrations
-from components.packaging import migrations_sha256
+from components.build.function_code import check_migrations
+from components.build.packaging import migrations_sha256
 from vpclambda_runtime import contract
 from vpclambda_runtime.errors import ConfigurationError, MigrationError
 from vpclambda_runtime.migration_runner import load_migrations

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.args import Settings
-from components.network import SECURITY_GROUP_RULES, network_facts
-from components.reachability import Endpoint, NetworkFacts, PathVerdict, Rule, assess, blocked
-from components.validation import ArgumentError
+from components.checks.reachability import Endpoint, NetworkFacts, PathVerdict, Rule, assess, blocked
+from components.checks.validation import ArgumentError
+from components.model.args import Settings
+from components.resources.network import SECURITY_GROUP_RULES, network_facts
 from localrun.pulumi_mocks import AwsMocks, run_program
 
 ARTICLE_RULES = (

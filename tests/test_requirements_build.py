@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices, requirements_build
-from components.packaging import PackageInputs, build_package
-from components.requirements_build import RequirementsError, cache_key, install
-from components.validation import ArgumentError
+from components import VpcLambdaWithPrivateServices
+from components.build import requirements_build
+from components.build.packaging import PackageInputs, build_package
+from components.build.requirements_build import RequirementsError, cache_key, install
+from components.checks.validation import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, run_program
 
 ROOT = Path(__file__).resolve().parent.parent

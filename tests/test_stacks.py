@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from components.checks.validation import ArgumentError
 from components.component import TYPE_TOKEN
-from components.private_vpc import PRIVATE_VPC_TYPE
+from components.resources.private_vpc import PRIVATE_VPC_TYPE
 from components.stack_config import config_key, config_keys
-from components.validation import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.availability import subnet_zone_problems as check_subnet_azs
-from components.validation import (
+from components.checks.availability import subnet_zone_problems as check_subnet_azs
+from components.checks.validation import (
     ArgumentError,
     check_subnet_ids,
     problems_in,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from components.log_metrics import OVERRUN_METRIC, counted_by, handler_error_types
-from components.packaging import HANDLER_ERRORS_FILE
+from components.build.packaging import HANDLER_ERRORS_FILE
+from components.model.log_metrics import OVERRUN_METRIC, counted_by, handler_error_types
 from localrun.pulumi_mocks import Registered
 
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
@@ -28,7 +28,7 @@ def failure_type(line: str) -> str | None:
 
 def test_each_error_type_is_counted_by_its_filter_and_no_other(log_book: list[str], stack_model) -> None:
     filters: list[Registered] = stack_model.run.of_type(FILTER)
-    from components.log_metrics import LogMetric
+    from components.model.log_metrics import LogMetric
 
     metrics = [LogMetric(f.inputs["metricTransformation"]["name"], f.inputs["pattern"], "") for f in filters]
     error_types = [name for name, _ in handler_error_types(HANDLER_ERRORS_FILE)]

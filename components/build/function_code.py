@@ -19,7 +19,7 @@ from typing import Any
 from vpclambda_runtime.contract import COMPONENT_VARIABLES
 from vpclambda_runtime.errors import MigrationError
 
-from . import aws_limits as limits
+from ..model import aws_limits as limits
 from . import requirements_build
 from .packaging import (
     CUSTOM_CA_BUNDLE,
@@ -33,7 +33,7 @@ from .packaging import (
     build_package,
     migration_files,
 )
-from .settings import Settings
+from ..model.settings import Settings
 
 HANDLER_PATTERN = re.compile(r"(?P<module>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(?P<function>"
                              r"[A-Za-z_][A-Za-z0-9_]*)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .dependencies import key_via_services
+from ..model.dependencies import key_via_services
 
 # Services that use the key on the function role's behalf (kms:ViaService).
 ROLE_VIA_SERVICES = key_via_services()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pulumi
 
-from . import aws_limits as limits
-from .settings import REQUIRED_ARGS, Settings
+from ..model import aws_limits as limits
+from ..model.settings import REQUIRED_ARGS, Settings
 
 LAMBDA = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -168,7 +168,7 @@ TOPIC_ARN_PATTERN = r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}"
 
 
 def check_alarm_arguments(args: Mapping[str, Any]) -> list[str]:
-    from .alarms import threshold_problems
+    from ..resources.alarms import threshold_problems
 
     problems = []
     email = args.get("alarm_email")

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .dependencies import function_policy
-from .iam import managed_policy_arn, service_trust_policy
-from .packaging import FunctionPackage
-from .settings import Settings
+from ..build.packaging import FunctionPackage
+from ..model.dependencies import function_policy
+from ..model.iam import managed_policy_arn, service_trust_policy
+from ..model.settings import Settings
 
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 """The same in every partition, AWS China included."""

@@ -40,13 +40,13 @@ from . import requirements_build
 
 
 def _find_dir(name: str, marker: str) -> Path:
-    here = Path(__file__).resolve().parent
-    # Installed: vpclambda/handler and vpclambda_runtime beside vpclambda; in this repository:
+    package = Path(__file__).resolve().parent.parent  # components/ (installed: vpclambda/)
+    # Installed: vpclambda/handler, and vpclambda_runtime beside vpclambda; in this repository:
     # components/../handler and components/../vpclambda_runtime.
-    for candidate in (here / name, here.parent / name):
+    for candidate in (package / name, package.parent / name):
         if (candidate / marker).is_file():
             return candidate
-    raise FileNotFoundError(f"{name}/{marker} is neither in {here} nor beside it")
+    raise FileNotFoundError(f"{name}/{marker} is neither in {package} nor beside it")
 
 
 HANDLER_DIR = _find_dir("handler", "app.py")

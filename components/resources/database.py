@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .iam import managed_policy_arn, service_trust_policy
-from .settings import Settings
+from ..model.iam import managed_policy_arn, service_trust_policy
+from ..model.settings import Settings
 
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"

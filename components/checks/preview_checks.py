@@ -19,16 +19,17 @@ from typing import Any
 import pulumi
 from pulumi.runtime.settings import get_root_resource
 
-from . import function_code, lookups
+from ..build import function_code
+from ..build.packaging import FunctionPackage, shipped_ca_bundle
+from ..model.dependencies import FUNCTION_AWS_APIS
+from ..model.endpoint_set import EndpointSet, endpoint_set
+from ..model.settings import Settings
+from ..resources.database import concurrency_problems, function_concurrency_budget
+from ..resources.network import network_facts
+from . import lookups
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
-from .database import concurrency_problems, function_concurrency_budget
-from .dependencies import FUNCTION_AWS_APIS
-from .endpoint_set import EndpointSet, endpoint_set
 from .lookups import DatabaseOffer, EndpointService, Place
-from .network import network_facts
-from .packaging import FunctionPackage, shipped_ca_bundle
 from .reachability import PathVerdict, assess, blocked_path_problems
-from .settings import Settings
 from .validation import (
     ArgumentError,
     arguments_named,

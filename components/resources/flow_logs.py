@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .iam import service_trust_policy
+from ..model.iam import service_trust_policy
 
 FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 FLOW_LOG_RETENTION_DAYS = 365

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .dependencies import FUNCTION_AWS_APIS, purpose
+from ..model.dependencies import FUNCTION_AWS_APIS, purpose
 
 HTTPS = 443
 ANYWHERE = "0.0.0.0/0"

@@ -26,10 +26,10 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from ..model.log_metrics import LogMetric
+from ..model.settings import Settings
 from .database import default_max_connections, instance_memory_bytes
-from .log_metrics import LogMetric
 from .messaging import deny_publish_without_tls
-from .settings import Settings
 
 Subject = Literal["function", "queue", "database"]
 MissingData = Literal["missing", "notBreaching", "breaching"]

@@ -14,9 +14,9 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from .dependencies import FUNCTION_AWS_APIS, endpoint_label
-from .reachability import Endpoint, NetworkFacts, Rule
-from .settings import Settings
+from ..checks.reachability import Endpoint, NetworkFacts, Rule
+from ..model.dependencies import FUNCTION_AWS_APIS, endpoint_label
+from ..model.settings import Settings
 
 HTTPS_PORT = 443
 PLACEHOLDER = "placeholder-sg"
