@@ -3,14 +3,17 @@ NAT gateway, wired with security-group-to-security-group rules only."""
 
 from .component import VpcLambdaWithPrivateServices
 from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.problems import ArgumentError, Problem
 from .resources.private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
 from .version import __version__
 
 __all__ = [
+    "ArgumentError",
     "PrivateServiceEndpoints",
     "PrivateServiceEndpointsArgs",
     "PrivateVpc",
+    "Problem",
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from components.checks.reachability import NetworkFacts, assess
-from components.resources.network import network_facts
+from components.checks.reachability import assess
+from components.model.network_rules import NetworkFacts, network_facts
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda

@@ -19,8 +19,8 @@ from components.model.dependencies import (
     FUNCTION_DEPENDENCIES,
     key_via_services,
 )
+from components.model.network_rules import network_facts
 from components.model.settings import Settings
-from components.resources.network import network_facts
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
 from vpclambda_runtime.contract import SERVICE_NAMES

@@ -22,7 +22,7 @@ _IGNORED_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".build", "*.egg-inf
                                            ".ruff_cache", ".mypy_cache", ".hypothesis")
 
 
-def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:  # noqa: N802 (shutil's ignore callable)
+def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
     """What a copy of the repository leaves out: caches anywhere, setuptools' `build/` at the root
     (`components/build/` is the package's own)."""
     ignored = set(_IGNORED_ANYWHERE(directory, names))

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.build.packaging import HANDLER_ERRORS_FILE
-from components.checks.validation import ArgumentError
-from components.model.log_metrics import handler_error_types, log_metrics, matches, parse_pattern
-from components.resources.alarms import ALARMS, THRESHOLD_KEYS
+from components.model.alarm_specs import ALARMS, THRESHOLD_KEYS
+from components.model.log_metrics import handler_error_types, log_metrics
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
+from tests.filter_patterns import matches, parse_pattern
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -130,7 +130,7 @@ def test_connections_alarm_follows_the_class() -> None:
 
 
 def test_one_log_metric_filter_per_error_type_on_the_jobs_log_group(prod: ProgramRun) -> None:
-    error_types = [name for name, _ in handler_error_types(HANDLER_ERRORS_FILE)]
+    error_types = [error_type.__name__ for error_type in handler_error_types()]
     assert {"DatabaseUnreachableError", "SecretError", "NotificationError", "DatabaseBusyError",
             "DatabaseTimeoutError", "ConfigurationError"} <= set(error_types)
     filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in prod.of_type(FILTER)}
@@ -199,5 +199,5 @@ def test_every_alarm_spec_has_a_runbook_entry_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for spec in ALARMS:
         assert f'<a id="{spec.runbook}"></a>' in readme, spec.key
-    for metric in log_metrics(HANDLER_ERRORS_FILE):
+    for metric in log_metrics():
         assert f'<a id="runbook-{metric.metric.lower()}"></a>' in readme, metric.metric

@@ -43,7 +43,9 @@ def runtime_verdict(directory: Path) -> str | None:
 
 
 def preview_verdict(directory: Path) -> list[str]:
-    return check_migrations(str(directory), None)
+    problems = check_migrations(str(directory), None)
+    assert {p.argument for p in problems} <= {"migrations_source"}
+    return [str(p) for p in problems]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,6 +20,8 @@ from vpclambda_runtime.contract import COMPONENT_VARIABLES
 from vpclambda_runtime.errors import MigrationError
 
 from ..model import aws_limits as limits
+from ..model.problems import Problem
+from ..model.settings import Settings
 from . import requirements_build
 from .packaging import (
     CUSTOM_CA_BUNDLE,
@@ -33,7 +35,6 @@ from .packaging import (
     build_package,
     migration_files,
 )
-from ..model.settings import Settings
 
 HANDLER_PATTERN = re.compile(r"(?P<module>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(?P<function>"
                              r"[A-Za-z_][A-Za-z0-9_]*)")
@@ -60,40 +61,40 @@ def migrations_dir(settings: Settings) -> Path:
     return Path(settings.migrations_source).resolve() if settings.migrations_source else DEFAULT_MIGRATIONS
 
 
-def check_directory(name: str, value: Any) -> list[str]:
+def check_directory(name: str, value: Any) -> list[Problem]:
     if value is None:
         return []
     if not isinstance(value, str) or not value.strip():
-        return [f"{name}: got {value!r}; expected the path of a directory"]
+        return [Problem(name, f"got {value!r}; expected the path of a directory")]
     path = Path(value)
     if not path.exists():
-        return [f"{name}: {value!r} does not exist (resolved from {Path.cwd()}: {path.resolve()})"]
+        return [Problem(name, f"{value!r} does not exist (resolved from {Path.cwd()}: {path.resolve()})")]
     if not path.is_dir():
-        return [f"{name}: {value!r} is not a directory"]
+        return [Problem(name, f"{value!r} is not a directory")]
     return []
 
 
-def check_handler(handler: Any, directory: Path) -> list[str]:
+def check_handler(handler: Any, directory: Path) -> list[Problem]:
     """`module.function` (module may be dotted: `jobs.report.handler`) names a function defined at
     the top level of `<directory>/module.py` (or `module/__init__.py`)."""
     name = "function_handler"
     if not isinstance(handler, str) or not (match := HANDLER_PATTERN.fullmatch(handler)):
-        return [f"{name}: got {handler!r}; expected module.function, e.g. app.handler"]
+        return [Problem(name, f"got {handler!r}; expected module.function, e.g. app.handler")]
     if len(handler) > MAX_HANDLER:
-        return [f"{name}: {handler!r} is {len(handler)} characters; Lambda allows at most {MAX_HANDLER}"]
+        return [Problem(name, f"{handler!r} is {len(handler)} characters; Lambda allows at most {MAX_HANDLER}")]
     module, function = match.group("module"), match.group("function")
     relative = Path(*module.split("."))
     candidates = [directory / relative.with_suffix(".py"), directory / relative / "__init__.py"]
     found = next((path for path in candidates if path.is_file()), None)
     if found is None:
-        return [f"{name}: {handler!r}: the module {module} is not in {directory} (looked for "
-                f"{relative.with_suffix('.py').as_posix()} and {(relative / '__init__.py').as_posix()})"]
+        return [Problem(name, f"{handler!r}: the module {module} is not in {directory} (looked for "
+                f"{relative.with_suffix('.py').as_posix()} and {(relative / '__init__.py').as_posix()})")]
     try:
         tree = ast.parse(found.read_bytes(), filename=str(found))
     except (SyntaxError, ValueError) as error:
-        return [f"{name}: {handler!r}: {found.name} cannot be parsed ({error}); Lambda could not import it"]
+        return [Problem(name, f"{handler!r}: {found.name} cannot be parsed ({error}); Lambda could not import it")]
     if function not in top_level_names(tree):
-        return [f"{name}: {handler!r}: {found.relative_to(directory).as_posix()} defines no {function}"]
+        return [Problem(name, f"{handler!r}: {found.relative_to(directory).as_posix()} defines no {function}")]
     return []
 
 
@@ -112,13 +113,13 @@ def top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def check_requirements(value: Any) -> list[str]:
+def check_requirements(value: Any) -> list[Problem]:
     name = "function_requirements"
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
-        return [f"{name}: got {value!r}; expected a list of requirement lines, e.g. ['humanize==4.12.3'] or "
-                "['-r requirements.txt']"]
+        return [Problem(name, f"got {value!r}; expected a list of requirement lines, e.g. ['humanize==4.12.3'] or "
+                "['-r requirements.txt']")]
     try:
         requirements_build.expand(value)
     except requirements_build.RequirementsError as error:
@@ -126,21 +127,21 @@ def check_requirements(value: Any) -> list[str]:
     return []
 
 
-def check_environment(value: Any) -> list[str]:
+def check_environment(value: Any) -> list[Problem]:
     name = "function_environment"
     if value is None:
         return []
     if not isinstance(value, Mapping):
-        return [f"{name}: got {value!r}; expected a mapping of variable names to strings"]
+        return [Problem(name, f"got {value!r}; expected a mapping of variable names to strings")]
     problems = limits.check(USER_ENVIRONMENT, name, value)
     taken = sorted(set(value) & set(COMPONENT_VARIABLES))
     if taken:
-        problems.append(f"{name}: {', '.join(taken)} set by the component itself (from its arguments and "
-                        "resources); choose other names")
+        problems.append(Problem(name, f"{', '.join(taken)} set by the component itself (from its arguments and "
+                        "resources); choose other names"))
     return problems
 
 
-def check_migrations(value: Any, function_source: Any) -> list[str]:
+def check_migrations(value: Any, function_source: Any) -> list[Problem]:
     name = "migrations_source"
     problems = check_directory(name, value)
     if problems:
@@ -150,17 +151,18 @@ def check_migrations(value: Any, function_source: Any) -> list[str]:
         migration_files(directory)
     except MigrationError as error:
         # The runtime's own rule: what the migration function would refuse mid-deployment.
-        return [f"{name}: {error}"]
+        return [Problem(name, str(error))]
     if isinstance(function_source, str) and not check_directory("function_source", function_source):
         own = Path(function_source).resolve() / MIGRATIONS_DIR
         if own.is_dir() and own != directory:
-            return [f"function_source: {function_source!r} has a {MIGRATIONS_DIR}/ directory, but the package's "
-                    f"migrations come from migrations_source ({value or 'the built-in schema'}); pass "
-                    f"migrations_source={str(own)!r}, or move that directory out"]
+            given = value or "the built-in schema"
+            return [Problem("function_source", f"{function_source!r} has a {MIGRATIONS_DIR}/ directory, but the "
+                                               f"package's migrations come from migrations_source ({given}); pass "
+                                               f"migrations_source={str(own)!r}, or move that directory out")]
     return []
 
 
-def problems_in(args: Mapping[str, Any]) -> list[str]:
+def problems_in(args: Mapping[str, Any]) -> list[Problem]:
     """Every problem with the function's code arguments (pure but for reading the files named)."""
     source, handler = args.get("function_source"), args.get("function_handler")
     problems = check_directory("function_source", source)
@@ -197,7 +199,7 @@ def _built(inputs: PackageInputs, build_dir: Path, fingerprint: tuple[tuple[str,
     return build_package(inputs, build_dir)
 
 
-def checked_package(settings: Settings) -> tuple[FunctionPackage | None, list[str]]:
+def checked_package(settings: Settings) -> tuple[FunctionPackage | None, list[Problem]]:
     """The function's package, or the problems (each naming its argument) that prevent it."""
     try:
         inputs = package_inputs(settings)

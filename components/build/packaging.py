@@ -36,6 +36,7 @@ from vpclambda_runtime.contract import (
 )
 from vpclambda_runtime.contract import migrations_sha256 as contract_migrations_sha256
 
+from ..model.problems import Problem
 from . import requirements_build
 
 
@@ -55,8 +56,6 @@ RUNTIME_DIR = _find_dir("vpclambda_runtime", "__init__.py")
 """The runtime library, shipped in every package as `vpclambda_runtime/`."""
 RUNTIME_REQUIREMENTS = HANDLER_DIR / "requirements.txt"
 """The runtime library's pinned dependencies (PyMySQL), installed for the function's platform."""
-HANDLER_ERRORS_FILE = RUNTIME_DIR / "errors.py"
-"""The error types the runtime library raises (each gets a log metric filter)."""
 
 # What the package carries from the runtime library; from a function's directory, everything
 # but hidden files, caches and compiled files.
@@ -90,9 +89,9 @@ DEFAULT_BUILD_DIR = Path(".build") / "function-packages"
 class PackageError(ValueError):
     """The package cannot be built from these arguments; each problem names the argument."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+        super().__init__("; ".join(map(str, self.problems)))
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def install_runtime_dependencies(runtime: str, architecture: str, build_dir: Pat
         return requirements_build.install(pins, runtime, architecture, build_dir)
     except requirements_build.RequirementsError as error:
         raise RuntimeError(f"the runtime library's dependencies ({', '.join(pins)}) could not be installed for "
-                           f"the function: {'; '.join(error.problems)}") from None
+                           f"the function: {'; '.join(map(str, error.problems))}") from None
 
 
 def source_files(source_dir: Path) -> dict[str, Path]:
@@ -201,7 +200,7 @@ def package_layers(inputs: PackageInputs, requirements_dir: Path | None,
     }
 
 
-def overlap_problems(layers: Mapping[str, Mapping[str, str | Path]]) -> list[str]:
+def overlap_problems(layers: Mapping[str, Mapping[str, str | Path]]) -> list[Problem]:
     """Top-level names that two parts of the package both bring (one would silently replace the
     other): each named with the argument to change."""
     owners: dict[str, str] = {}
@@ -211,23 +210,23 @@ def overlap_problems(layers: Mapping[str, Mapping[str, str | Path]]) -> list[str
             other = owners.setdefault(top, layer)
             if other != layer and layer != "db_ca_bundle_file":
                 changed = layer if layer.startswith("function_") else other
-                problems.append(f"{changed}: {top!r} is brought by both the {other} and the {layer}; rename or "
-                                "remove one (the runtime library ships vpclambda_runtime and pymysql)")
+                problems.append(Problem(changed, f"{top!r} is brought by both the {other} and the {layer}; rename or "
+                                "remove one (the runtime library ships vpclambda_runtime and pymysql)"))
     return problems
 
 
 def size_problems(zipped: int, unzipped: int, largest: Sequence[tuple[str, int]], argument: str,
-                  zipped_limit: int = ZIPPED_LIMIT, unzipped_limit: int = UNZIPPED_LIMIT) -> list[str]:
+                  zipped_limit: int = ZIPPED_LIMIT, unzipped_limit: int = UNZIPPED_LIMIT) -> list[Problem]:
     """Lambda refuses a package over 50 MB zipped (uploaded directly) or 250 MB unzipped."""
     mb = 1024 * 1024
     biggest = ", ".join(f"{name} {size / mb:.1f} MB" for name, size in largest)
     problems = []
     if zipped > zipped_limit:
-        problems.append(f"{argument}: the package is {zipped / mb:.1f} MB zipped; Lambda accepts at most "
-                        f"{zipped_limit / mb:.0f} MB for a direct upload (largest parts: {biggest})")
+        problems.append(Problem(argument, f"the package is {zipped / mb:.1f} MB zipped; Lambda accepts at most "
+                        f"{zipped_limit / mb:.0f} MB for a direct upload (largest parts: {biggest})"))
     if unzipped > unzipped_limit:
-        problems.append(f"{argument}: the package is {unzipped / mb:.1f} MB unzipped; Lambda accepts at most "
-                        f"{unzipped_limit / mb:.0f} MB (largest parts: {biggest})")
+        problems.append(Problem(argument, f"the package is {unzipped / mb:.1f} MB unzipped; Lambda accepts at most "
+                        f"{unzipped_limit / mb:.0f} MB (largest parts: {biggest})"))
     return problems
 
 

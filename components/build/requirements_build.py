@@ -23,6 +23,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..model.problems import Problem
+
 ARGUMENT = "function_requirements"
 PLATFORM_TAGS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 """Lambda's architectures as pip platform tags (Amazon Linux 2023 meets manylinux2014)."""
@@ -36,16 +38,17 @@ INCLUDE = re.compile(r"^(?:-r|--requirement)(?:\s+|=)(?P<path>.+)$")
 class RequirementsError(ValueError):
     """The requirements cannot be read or installed for the function's platform."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+        super().__init__("; ".join(map(str, self.problems)))
 
 
 def python_version(runtime: str) -> str:
     """`python3.12` -> `3.12`."""
     match = re.fullmatch(r"python(\d+\.\d+)", runtime)
     if match is None:
-        raise RequirementsError([f"function_runtime: {runtime!r} is not a Python runtime such as python3.12"])
+        raise RequirementsError([Problem("function_runtime", f"{runtime!r} is not a Python runtime such as "
+                                                             "python3.12")])
     return match.group(1)
 
 
@@ -57,7 +60,7 @@ def expand(lines: Sequence[str], base: Path | None = None, seen: tuple[Path, ...
     found: list[str] = []
     for raw in lines:
         if not isinstance(raw, str):
-            raise RequirementsError([f"{ARGUMENT}: {raw!r} is not a requirement line (a string)"])
+            raise RequirementsError([Problem(ARGUMENT, f"{raw!r} is not a requirement line (a string)")])
         line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
         if not line:
             continue
@@ -67,12 +70,12 @@ def expand(lines: Sequence[str], base: Path | None = None, seen: tuple[Path, ...
             continue
         path = (base / include.group("path").strip()).resolve()
         if path in seen:
-            raise RequirementsError([f"{ARGUMENT}: {path} includes itself"])
+            raise RequirementsError([Problem(ARGUMENT, f"{path} includes itself")])
         try:
             text = path.read_text()
         except OSError as error:
-            raise RequirementsError([f"{ARGUMENT}: cannot read the requirements file {include.group('path')!r} "
-                                     f"({error.strerror or error}); give an existing file or requirement lines"]
+            raise RequirementsError([Problem(ARGUMENT, f"cannot read the requirements file {include.group('path')!r} "
+                                     f"({error.strerror or error}); give an existing file or requirement lines")]
                                     ) from None
         found += expand(text.splitlines(), path.parent, (*seen, path))
     return found
@@ -93,17 +96,17 @@ def pip_command(requirements_file: Path, target: Path, runtime: str, architectur
     ]
 
 
-def explain_pip_failure(stderr: str, runtime: str, architecture: str) -> str:
+def explain_pip_failure(stderr: str, runtime: str, architecture: str) -> Problem:
     """pip's refusal as one sentence that names the requirement."""
     platform = f"{PLATFORM_TAGS[architecture]} and Python {python_version(runtime)} ({architecture}, {runtime})"
     missing = re.search(r"No matching distribution found for (\S+)", stderr)
     if missing:
-        return (f"{ARGUMENT}: {missing.group(1)!r} has no wheel for {platform}, or no such version exists; "
-                "choose a version with a pure-Python wheel or a manylinux wheel for that platform")
+        return (Problem(ARGUMENT, f"{missing.group(1)!r} has no wheel for {platform}, or no such version exists; "
+                "choose a version with a pure-Python wheel or a manylinux wheel for that platform"))
     conflict = re.search(r"ResolutionImpossible|conflicting dependencies", stderr)
     if conflict:
-        return f"{ARGUMENT}: the requirements conflict: {_last_error(stderr)}"
-    return f"{ARGUMENT}: pip could not install the requirements for {platform}: {_last_error(stderr)}"
+        return Problem(ARGUMENT, f"the requirements conflict: {_last_error(stderr)}")
+    return Problem(ARGUMENT, f"pip could not install the requirements for {platform}: {_last_error(stderr)}")
 
 
 def _last_error(stderr: str) -> str:
@@ -134,8 +137,8 @@ def install(lines: Sequence[str], runtime: str, architecture: str, build_dir: Pa
                                 capture_output=True, text=True, timeout=PIP_TIMEOUT_S, env=env, check=False)
     except subprocess.TimeoutExpired:
         shutil.rmtree(work, ignore_errors=True)
-        raise RequirementsError([f"{ARGUMENT}: pip did not finish within {PIP_TIMEOUT_S} s; check that the package "
-                                 "index is reachable"]) from None
+        raise RequirementsError([Problem(ARGUMENT, f"pip did not finish within {PIP_TIMEOUT_S} s; check that the "
+                                                   "package index is reachable")]) from None
     if result.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
         raise RequirementsError([explain_pip_failure(result.stderr + result.stdout, runtime, architecture)])

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.runtime.settings import get_root_resource
+
+from ..model import names
+from ..program import current_program
 
 T = TypeVar("T")
 
@@ -98,10 +100,10 @@ _ANSWERS: weakref.WeakKeyDictionary[pulumi.Resource, dict[Hashable, Any]] = weak
 
 
 def _remembered(invoke: pulumi.InvokeOptions, key: Hashable, ask: Callable[[], T]) -> T:
-    root = get_root_resource()
-    if root is None:
+    program = current_program()
+    if program is None:
         return ask()
-    answers = _ANSWERS.setdefault(root, {})
+    answers = _ANSWERS.setdefault(program, {})
     full_key = (id(invoke.provider), key)
     if full_key not in answers:
         answers[full_key] = ask()
@@ -239,15 +241,11 @@ def existing_endpoint(invoke: pulumi.InvokeOptions, vpc_id: str, service_name: s
             )
         except Exception:  # none (or several): nothing this look-up can tell
             return None
-        return ExistingEndpoint(str(found.id), bool(found.private_dns_enabled), (found.tags or {}).get(OWNER_TAG))
+        return ExistingEndpoint(str(found.id), bool(found.private_dns_enabled), (found.tags or {}).get(names.OWNER_TAG))
 
     return _remembered(invoke, ("existing-endpoint", vpc_id, service_name), ask)
 
 
-OWNER_TAG = "endpoint-owner"
-"""Tag on the endpoints this package creates: `<project>/<stack>/<component name>`, so a second
-`pulumi up` does not take its own endpoints for someone else's."""
-
-
 def endpoint_owner(name: str) -> str:
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+    """The `endpoint-owner` tag of the endpoints a component of this program and stack creates."""
+    return names.endpoint_owner(pulumi.get_project(), pulumi.get_stack(), name)

@@ -17,27 +17,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime.settings import get_root_resource
 
 from ..build import function_code
 from ..build.packaging import FunctionPackage, shipped_ca_bundle
-from ..model.dependencies import FUNCTION_AWS_APIS
+from ..model.database_sizing import concurrency_problems, function_concurrency_budget
 from ..model.endpoint_set import EndpointSet, endpoint_set
+from ..model.network_rules import network_facts
+from ..model.problems import ArgumentError, Problem, arguments
 from ..model.settings import Settings
-from ..resources.database import concurrency_problems, function_concurrency_budget
-from ..resources.network import network_facts
+from ..program import current_program
 from . import lookups
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
 from .lookups import DatabaseOffer, EndpointService, Place
 from .reachability import PathVerdict, assess, blocked_path_problems
 from .validation import (
-    ArgumentError,
-    arguments_named,
     check_component_name,
     check_subnet_ids,
     is_unknown,
     problems_in,
     settings_from,
+    subnets_outside_vpc,
 )
 
 # What each look-up needs to be valid before it is worth asking.
@@ -57,30 +56,30 @@ def vpc_problems(
     owner: str | None = None,
     advice: str = "",
     argument: str = "interface_endpoints",
-) -> list[str]:
+) -> list[Problem]:
     """An existing VPC must resolve the endpoints' private DNS names (DNS support and host names
     on); and an interface endpoint with private DNS already there for a service to be created
     would make AWS refuse the new one."""
     facts = lookups.vpc(invoke, vpc_id)
     if facts.error is not None:
-        return [f"vpc_id: {vpc_id} cannot be looked up ({facts.error}); check the ID and the region"]
+        return [Problem("vpc_id", f"{vpc_id} cannot be looked up ({facts.error}); check the ID and the region")]
     problems = []
     off = [what for what, on in (("DNS support", facts.dns_support), ("DNS host names", facts.dns_hostnames))
            if not on]
     if off:
         commands = "; ".join(DNS_COMMANDS[what].format(vpc=vpc_id) for what in off)
-        problems.append(f"vpc_id: {vpc_id} has {' and '.join(off)} off; interface endpoints with private DNS need "
-                        f"both on, or the function resolves the public names and times out: {commands}")
+        problems.append(Problem("vpc_id", f"{vpc_id} has {' and '.join(off)} off; interface endpoints with private "
+                                          "DNS need both on, or the function resolves the public names and times "
+                                          f"out: {commands}"))
     if owner is not None:
         for service, found in services.items():
             if found.name is None:
                 continue
             existing = lookups.existing_endpoint(invoke, vpc_id, found.name)
             if existing is not None and existing.private_dns and existing.owner != owner:
-                problems.append(
-                    f"{argument}: {vpc_id} already has an interface endpoint with private DNS for {service} "
-                    f"({existing.endpoint_id}), and AWS refuses a second one; {advice}"
-                )
+                problems.append(Problem(
+                    argument, f"{vpc_id} already has an interface endpoint with private DNS for {service} "
+                              f"({existing.endpoint_id}), and AWS refuses a second one; {advice}"))
     return problems
 
 
@@ -93,20 +92,21 @@ _CLAIMS: weakref.WeakKeyDictionary[pulumi.Resource, dict[tuple[Any, str], str]] 
 
 
 def claim_endpoints(vpc_id: Any, services: Sequence[str], claimant: str,
-                    argument: str = "interface_endpoints") -> list[str]:
+                    argument: str = "interface_endpoints") -> list[Problem]:
     """Record that `claimant` creates these endpoints; report those another component of the
     program already creates in the same VPC (an Output VPC ID counts by identity)."""
-    root = get_root_resource()
-    if root is None:
+    program = current_program()
+    if program is None:
         return []
-    claims = _CLAIMS.setdefault(root, {})
+    claims = _CLAIMS.setdefault(program, {})
     key = vpc_id if isinstance(vpc_id, str) else id(vpc_id)
     problems = []
     for service in services:
         holder = claims.setdefault((key, service), claimant)
         if holder != claimant:
-            problems.append(f"{argument}: {holder} in this program already creates an endpoint with private "
-                            f"DNS for {service} in the same VPC, and AWS refuses a second one; {SHARE_ADVICE}")
+            problems.append(Problem(argument, f"{holder} in this program already creates an endpoint with private "
+                                              f"DNS for {service} in the same VPC, and AWS refuses a second one; "
+                                              f"{SHARE_ADVICE}"))
     return problems
 
 
@@ -124,7 +124,7 @@ class Checked:
     package: FunctionPackage | None = None
     """The function's deployment package, built (or found in the build cache) at preview."""
 
-    def zone_problems(self, subnet_azs: Mapping[str, str]) -> list[str]:
+    def zone_problems(self, subnet_azs: Mapping[str, str]) -> list[Problem]:
         return zone_problems(subnet_azs, list(self.endpoint_services.values()), self.database,
                              self.settings.db_multi_az)
 
@@ -141,25 +141,24 @@ def known_subnet_ids(value: Any) -> list[str] | None:
 def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) -> Checked:
     """Check the arguments and ask AWS about them; raise one ArgumentError with every problem."""
     if not isinstance(args, Mapping):
-        raise ArgumentError([f"args: got {type(args).__name__}; expected a mapping of argument names to values"])
+        raise ArgumentError([Problem("args", f"got {type(args).__name__}; expected a mapping of argument names to "
+                                             "values")])
     problems = check_component_name(name) + problems_in(args) + function_code.problems_in(args)
-    bad = arguments_named(problems)
     settings = settings_from(args)
     invoke = lookups.invoke_options(opts)
     place = lookups.place(invoke)
 
     if settings.db_ca_bundle_file is None and shipped_ca_bundle(place.partition) is None:
-        problems.append(
-            f"db_ca_bundle_file: the function runs in partition {place.partition!r}, for which no RDS CA bundle is "
-            "shipped (vpclambda_runtime/certs/); download that partition's RDS trust store and pass its path as "
-            "db_ca_bundle_file"
-        )
+        problems.append(Problem(
+            "db_ca_bundle_file", f"the function runs in partition {place.partition!r}, for which no RDS CA bundle is "
+                                 "shipped (vpclambda_runtime/certs/); download that partition's RDS trust store and "
+                                 "pass its path as db_ca_bundle_file"))
 
     shared = endpoint_set(args["endpoints"]) if args.get("endpoints") is not None else None
     problems += shared_endpoint_problems(args, shared)
     if isinstance(shared, EndpointSet):
         settings = dataclasses.replace(settings, endpoints=shared)
-    bad = arguments_named(problems)
+    bad = arguments(problems)
     services: dict[str, EndpointService] = {}
     if shared is None and "interface_endpoints" not in bad:
         services = {s: lookups.endpoint_service(invoke, place.region, s) for s in settings.interface_endpoints}
@@ -180,7 +179,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     verdicts: list[PathVerdict] = []
     if not bad & NETWORK_ARGUMENTS:
         verdicts = assess(network_facts(settings))
-        problems += blocked_path_problems(verdicts) if shared is None else shared_path_problems(verdicts)
+        problems += blocked_path_problems(verdicts, "interface_endpoints" if shared is None else "endpoints")
 
     vpc_id = settings.vpc_id
     if isinstance(vpc_id, str) and not is_unknown(vpc_id) and "vpc_id" not in bad:
@@ -198,46 +197,32 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
         subnets = {s: lookups.subnet(invoke, s) for s in subnet_ids}
         problems += checked.zone_problems({s: facts.availability_zone for s, facts in subnets.items()})
         if isinstance(vpc_id, str) and "vpc_id" not in bad:
-            problems += [f"private_subnet_ids: {s} is in {facts.vpc_id}, not in vpc_id {vpc_id}"
-                         for s, facts in subnets.items() if facts.vpc_id != vpc_id]
+            problems += subnets_outside_vpc({s: facts.vpc_id for s, facts in subnets.items()}, vpc_id,
+                                            "private_subnet_ids")
     if problems:
         raise ArgumentError(problems)
     return checked
 
 
-def shared_endpoint_problems(args: Mapping[str, Any], shared: EndpointSet | str | None) -> list[str]:
+def shared_endpoint_problems(args: Mapping[str, Any], shared: EndpointSet | Problem | None) -> list[Problem]:
     if shared is None:
         return []
-    if isinstance(shared, str):
+    if isinstance(shared, Problem):
         return [shared]
     problems = []
     if args.get("interface_endpoints") is not None:
-        problems.append("interface_endpoints: not used with endpoints (the shared set's services are the endpoints); "
-                        "remove it, or list the services in the PrivateServiceEndpoints")
+        problems.append(Problem("interface_endpoints", "not used with endpoints (the shared set's services are the "
+                                                       "endpoints); remove it, or list the services in the "
+                                                       "PrivateServiceEndpoints"))
     vpc_id = args.get("vpc_id")
     if isinstance(vpc_id, str) and isinstance(shared.vpc_id, str) and vpc_id != shared.vpc_id:
-        problems.append(f"endpoints: the shared endpoints serve {shared.vpc_id}, not vpc_id {vpc_id}")
-    return problems
-
-
-def shared_path_problems(verdicts: Sequence[PathVerdict]) -> list[str]:
-    """Blocked paths with a shared endpoint set: a service it lacks is named with `endpoints`."""
-    problems = []
-    for verdict in verdicts:
-        if verdict.reachable:
-            continue
-        if verdict.path in FUNCTION_AWS_APIS:
-            problems.append(f"endpoints: the function calls {verdict.path}, which the shared PrivateServiceEndpoints "
-                            f"has no endpoint for ({verdict.reason}); add {verdict.path!r} to its services, or set "
-                            "nat_egress=true if the subnets route to a NAT gateway")
-        else:
-            problems += blocked_path_problems([verdict])
+        problems.append(Problem("endpoints", f"the shared endpoints serve {shared.vpc_id}, not vpc_id {vpc_id}"))
     return problems
 
 
 def checked_subnet_ids(
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-    zone_check: Callable[[Mapping[str, str]], list[str]],
+    zone_check: Callable[[Mapping[str, str]], list[Problem]],
     parent: pulumi.Resource,
     argument: str = "private_subnet_ids",
     source: str = "VpcLambdaWithPrivateServices",

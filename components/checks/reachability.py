@@ -11,53 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-from ..model.dependencies import FUNCTION_AWS_APIS, purpose
-
-HTTPS = 443
-ANYWHERE = "0.0.0.0/0"
-
-
-
-@dataclass(frozen=True)
-class Rule:
-    group: str
-    direction: Literal["ingress", "egress"]
-    port: int
-    peer_group: str | None = None
-    cidr: str | None = None
-    protocol: str = "tcp"
-    to_port: int | None = None
-    """Last port of a range; defaults to `port`."""
-
-    def covers(self, port: int) -> bool:
-        if self.protocol == "-1":
-            return True
-        return self.protocol == "tcp" and self.port <= port <= (self.to_port if self.to_port is not None else self.port)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    service: str
-    private_dns: bool
-    subnets: tuple[str, ...]
-    security_groups: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class NetworkFacts:
-    function_attached: bool
-    """Whether the function has VPC settings (subnets and security groups)."""
-    function_security_groups: tuple[str, ...]
-    database_security_groups: tuple[str, ...]
-    database_port: int
-    rules: tuple[Rule, ...]
-    endpoints: tuple[Endpoint, ...] = ()
-    nat_egress: bool = False
-    """Whether the function's subnets route to a NAT gateway."""
-    services: tuple[str, ...] = FUNCTION_AWS_APIS
-    """The AWS APIs the function calls."""
+from ..model.dependencies import purpose
+from ..model.network_rules import ANYWHERE, HTTPS_PORT, NetworkFacts
+from ..model.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -119,13 +76,13 @@ def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
     endpoint = next((e for e in facts.endpoints if e.service == service), None)
     if endpoint is not None and endpoint.private_dns and endpoint.subnets:
         ep = _names(endpoint.security_groups)
-        if not _egress_allows(facts, HTTPS, endpoint.security_groups):
+        if not _egress_allows(facts, HTTPS_PORT, endpoint.security_groups):
             return PathVerdict(service, False, f"{fn} allows no TCP 443 to {ep}: {action} times out")
-        if not _ingress_allows(facts, endpoint.security_groups, HTTPS):
+        if not _ingress_allows(facts, endpoint.security_groups, HTTPS_PORT):
             return PathVerdict(service, False, f"{ep} admits no TCP 443 from {fn}: {action} times out")
         return PathVerdict(service, True, f"interface endpoint for {service} with private DNS", via="endpoint")
     if facts.nat_egress:
-        if _egress_allows(facts, HTTPS, cidr=ANYWHERE):
+        if _egress_allows(facts, HTTPS_PORT, cidr=ANYWHERE):
             return PathVerdict(service, True, "NAT egress, TCP 443 to the internet", via="nat")
         return PathVerdict(service, False, f"{fn} allows no TCP 443 to the internet: NAT egress is unused, "
                            f"{action} times out")
@@ -146,13 +103,23 @@ def blocked(verdicts: Iterable[PathVerdict]) -> list[PathVerdict]:
     return [v for v in verdicts if not v.reachable]
 
 
-def blocked_path_problems(verdicts: Iterable[PathVerdict]) -> list[str]:
+def blocked_path_problems(verdicts: Iterable[PathVerdict],
+                          endpoints_argument: str = "interface_endpoints") -> list[Problem]:
     """Each blocked path as a problem naming what to change: the article's stages 1 and 2,
-    refused at preview instead of timing out at run time."""
-    return [
-        f"interface_endpoints / nat_egress: {v.path} is unreachable: {v.reason}; add {v.path!r} to "
-        "interface_endpoints, or set nat_egress=true if the subnets route to a NAT gateway"
-        if v.path != "database"
-        else f"db_port: the database is unreachable: {v.reason}"
-        for v in blocked(verdicts)
-    ]
+    refused at preview instead of timing out at run time. A blocked AWS API is the endpoints'
+    argument's to fix (`interface_endpoints`, or `endpoints` for a shared set); the database
+    path depends on `db_port`'s rules."""
+    problems = []
+    for v in blocked(verdicts):
+        if v.path == "database":
+            problems.append(Problem("db_port", f"the database is unreachable: {v.reason}"))
+        elif endpoints_argument == "interface_endpoints":
+            problems.append(Problem("interface_endpoints", f"{v.path} is unreachable: {v.reason}; add {v.path!r} to "
+                                                           "interface_endpoints, or set nat_egress=true if the "
+                                                           "subnets route to a NAT gateway"))
+        else:
+            problems.append(Problem(endpoints_argument, f"the function calls {v.path}, which the shared "
+                                                        f"PrivateServiceEndpoints has no endpoint for ({v.reason}); "
+                                                        f"add {v.path!r} to its services, or set nat_egress=true if "
+                                                        "the subnets route to a NAT gateway"))
+    return problems

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .problems import Problem, about
+
 # ---------------------------------------------------------------------------- kinds of limit
 
 
@@ -507,11 +509,7 @@ def problems_in_resource(type_token: str, properties: Mapping[str, Any], label: 
     return found
 
 
-def check(limit: Limit, argument: str, value: Any) -> list[str]:
+def check(limit: Limit, argument: str, value: Any) -> list[Problem]:
     """A user-given value against a limit, each problem naming the argument."""
-    return [f"{argument}: {problem}" for problem in limit.problems(value)]
-
-
-def limit_for(type_token: str, path: str) -> Limit:
-    return LIMITS[type_token][path]
+    return about(argument, limit.problems(value))
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import pulumi
 
+from .problems import Problem
+
 FIELDS = ("vpc_id", "security_group_id", "services")
 
 
@@ -34,21 +36,22 @@ class EndpointSet:
     endpoint_ids: pulumi.Input[dict[str, str]] | None = None
 
 
-def endpoint_set(value: Any) -> EndpointSet | str:
+def endpoint_set(value: Any) -> EndpointSet | Problem:
     """The shared endpoints, or a problem naming `endpoints`."""
     if isinstance(value, Mapping):
         missing = [f for f in FIELDS if value.get(f) is None]
         if missing:
-            return f"endpoints: missing {', '.join(missing)}; expected a PrivateServiceEndpoints or {', '.join(FIELDS)}"
+            return Problem("endpoints", f"missing {', '.join(missing)}; expected a PrivateServiceEndpoints or "
+                                        f"{', '.join(FIELDS)}")
         found: dict[str, Any] = {f: value[f] for f in FIELDS}
         resource = None
     elif all(hasattr(value, f) for f in FIELDS):
         found = {f: getattr(value, f) for f in FIELDS}
         resource = value if isinstance(value, pulumi.Resource) else None
     else:
-        return f"endpoints: got {type(value).__name__}; expected a PrivateServiceEndpoints"
+        return Problem("endpoints", f"got {type(value).__name__}; expected a PrivateServiceEndpoints")
     services = found["services"]
     if isinstance(services, str) or not isinstance(services, Sequence) or not all(isinstance(s, str) for s in services):
-        return f"endpoints: services {services!r} is not a list of AWS service names"
+        return Problem("endpoints", f"services {services!r} is not a list of AWS service names")
     endpoint_ids = value.get("endpoint_ids") if isinstance(value, Mapping) else getattr(value, "endpoint_ids", None)
     return EndpointSet(found["vpc_id"], found["security_group_id"], tuple(services), resource, endpoint_ids)

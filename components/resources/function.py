@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from ..build.packaging import FunctionPackage
-from ..model.dependencies import function_policy
+from ..model.dependencies import Resource, function_policy
 from ..model.iam import managed_policy_arn, service_trust_policy
+from ..model.names import function_log_group_name
 from ..model.settings import Settings
 
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
@@ -45,37 +45,33 @@ def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Res
 def grant_execution_role(
     name: str,
     role: aws.iam.Role,
-    partition: pulumi.Output[str],
-    topic_arn: pulumi.Input[str],
-    secret_arn: pulumi.Input[str],
-    dead_letter_queue_arn: pulumi.Input[str],
+    partition: str,
+    resource_arns: Mapping[Resource, pulumi.Output[str]],
     tracing: bool,
     parent: pulumi.Resource,
 ) -> ExecutionRole:
+    """The managed policies the function needs, and its own policy from the dependency table, on
+    exactly the resources named by `resource_arns`."""
     opts = pulumi.ResourceOptions(parent=parent)
     managed = [("vpc-access", VPC_ACCESS_POLICY)] + ([("xray-write", XRAY_WRITE_POLICY)] if tracing else [])
     grants: list[pulumi.Resource] = [
         aws.iam.RolePolicyAttachment(
             f"{name}-LambdaExecRole-{suffix}",
             role=role.name,
-            policy_arn=partition.apply(functools.partial(managed_policy_arn, policy=policy)),
+            policy_arn=managed_policy_arn(partition, policy),
             opts=opts,
         )
         for suffix, policy in managed
     ]
+    keys = list(resource_arns)
     grants.append(aws.iam.RolePolicy(
         f"{name}-LambdaExecRole-publish-and-read-secret",
         role=role.id,
-        policy=pulumi.Output.all(topic_arn, secret_arn, dead_letter_queue_arn).apply(
-            lambda arns: function_policy({"topic": arns[0], "db-secret": arns[1], "dead-letter-queue": arns[2]})
-        ),
+        policy=pulumi.Output.all(*resource_arns.values()).apply(
+            lambda arns: function_policy(dict(zip(keys, arns, strict=True)))),
         opts=opts,
     ))
     return ExecutionRole(role=role, grants=tuple(grants))
-
-
-def log_group_name(function_name: str) -> str:
-    return f"/aws/lambda/{function_name}"
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ def create_vpc_function(
     # Created before the function so Lambda does not create it without a retention.
     log_group = aws.cloudwatch.LogGroup(
         f"{logical_name}-logs",
-        name=log_group_name(function_name),
+        name=function_log_group_name(function_name),
         retention_in_days=settings.log_retention_days,
         kms_key_id=kms_key_arn,
         tags=dict(tags),

@@ -3,28 +3,15 @@ asynchronous invocations that failed every retry. Both encrypted with the compon
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from ..model.iam import deny_publish_without_tls
+
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at a failed event
-
-
-def deny_publish_without_tls(topic_arn: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyPublishWithoutTLS",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
 
 
 @dataclass(frozen=True)
