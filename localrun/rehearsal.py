@@ -173,8 +173,8 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
 
 def runbook_entry(error_type: str | None) -> str:
-    """The README's runbook entry for an error type the function raised."""
-    return f"README.md#runbook-{(error_type or 'function-errors').lower()}"
+    """The runbook entry (docs/operations.md) for an error type the function raised."""
+    return f"docs/operations.md#runbook-{(error_type or 'function-errors').lower()}"
 
 
 def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[str, Any]:

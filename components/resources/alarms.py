@@ -65,7 +65,7 @@ class AlarmSpec:
     """The CloudWatch threshold from the user's figure (None: cannot be sized, no alarm)."""
     missing: MissingData
     runbook: str
-    """The README runbook entry's anchor."""
+    """The runbook entry's anchor in docs/operations.md."""
     meaning: str
 
 
@@ -247,7 +247,8 @@ def create_operations(
         figure = float(settings.alarm_thresholds.get(spec.key, spec.default))
         alarms[spec.key] = aws.cloudwatch.MetricAlarm(
             f"{name}-{spec.key}",
-            alarm_description=f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. Runbook: README.md#{spec.runbook}",
+            alarm_description=(f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. "
+                               f"Runbook: docs/operations.md#{spec.runbook}"),
             namespace=spec.namespace,
             metric_name=spec.metric,
             dimensions=dimensions[spec.subject],
