@@ -7,7 +7,9 @@ Markdown file it points at does not have. A file's anchors are its headings' slu
 them (markup dropped, lowercased, punctuation removed, spaces to hyphens, a repeated slug numbered
 ``-1``, ``-2``...), and the explicit ``<a id="...">`` / ``<a name="...">`` anchors. Links inside code
 (fenced blocks and code spans) are not links and are not checked. Every page under docs/ must also be
-linked from the README.
+linked from the README, and a repository path a page names in a code span (`components/...`,
+`vpclambda_runtime/...`) must exist, so a moved module cannot leave the pages behind; the measured
+record between the bench markers is left as it was measured.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ HTML_ANCHOR = re.compile(r"""<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*["']([^"']+)["'
 LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
 HTML_HREF = re.compile(r"""<a\s+(?:[^>]*?\s)?href\s*=\s*["']([^"']+)["']""", re.I)
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+TOP_LEVEL = ("bench/", "components/", "docs/", "examples/", "handler/", "localrun/", "provider/", "scripts/", "tests/",
+             "vpclambda_runtime/")
+"""The repository's folders: a code span starting with one of them names a path of the repository."""
+CODE_PATH = re.compile(r"`(?:" + "|".join(map(re.escape, TOP_LEVEL)) + r")[^`\s<>*]*`")
+BENCH_RECORD = re.compile(r"<!-- bench:start -->.*?<!-- bench:end -->", re.S)
 
 
 def pages(root: Path = ROOT) -> list[Path]:
@@ -72,15 +79,26 @@ def links(text: str) -> Iterator[tuple[int, str]]:
             yield prose.count("\n", 0, match.start()) + 1, match.group(1)
 
 
+def named_paths(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, path) of every repository path named in a code span, outside the bench record."""
+    text = BENCH_RECORD.sub(lambda match: re.sub(r"[^\n]", " ", match.group(0)), text)
+    for match in CODE_PATH.finditer(text):
+        yield text.count("\n", 0, match.start()) + 1, match.group(0).strip("`")
+
+
 def broken_links(root: Path = ROOT) -> list[str]:
-    """Every relative link or anchor of the README and docs/*.md that leads nowhere, and every
-    docs page the README does not link to; one message each, naming the page and the line."""
+    """Every relative link or anchor of the README and docs/*.md that leads nowhere, every path
+    they name that does not exist, and every docs page the README does not link to; one message
+    each, naming the page and the line."""
     problems = []
     cache: dict[Path, set[str]] = {}
     readme_targets: set[Path] = set()
     for page in pages(root):
         text = page.read_text()
         name = page.relative_to(root).as_posix()
+        for line, path in named_paths(text):
+            if not (root / path).exists():
+                problems.append(f"{name}:{line}: names `{path}`, which does not exist")
         for line, target in links(text):
             if not target or EXTERNAL.match(target):
                 continue

@@ -88,10 +88,13 @@ def test_the_link_check_reports_what_leads_nowhere(tmp_path: Path) -> None:
         "[ok](docs/a.md#a-heading) [ok](#usage-1) [ok](docs/a.md#runbook-x) [ok](https://example.com/#nowhere)\n"
         "[missing file](docs/gone.md) [missing anchor](docs/a.md#no-such-heading)\n"
         "`[in code](docs/gone.md)`\n\n```\n[in a block](docs/gone.md)\n# not a heading\n```\n"
-        "[no heading from a code block](#not-a-heading)\n")
+        "[no heading from a code block](#not-a-heading)\n"
+        "`docs/a.md` `components/moved.py` `job/app.py` `docs/<page>.md`\n"
+        "<!-- bench:start -->\n`components/measured_then.py`\n<!-- bench:end -->\n")
     (tmp_path / "docs" / "a.md").write_text("# A heading\n\n<a id=\"runbook-x\"></a>\n[back](../README.md#usage)\n")
     (tmp_path / "docs" / "unlinked.md").write_text("# Unlinked\n\n[broken](a.md#b)\n")
     assert doc_links.broken_links(tmp_path) == [
+        "README.md:16: names `components/moved.py`, which does not exist",
         "README.md:8: docs/gone.md: no such file",
         "README.md:8: docs/a.md#no-such-heading: a.md has no anchor #no-such-heading",
         "README.md:15: #not-a-heading: README.md has no anchor #not-a-heading",
