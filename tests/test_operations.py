@@ -72,7 +72,7 @@ def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
         assert alarm["threshold"] == threshold, key
         assert alarm["treatMissingData"] == missing, key
         assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic], key
-        assert f"Runbook: README.md#runbook-{key}" in alarm["alarmDescription"]
+        assert f"Runbook: docs/operations.md#runbook-{key}" in alarm["alarmDescription"]
 
 
 def test_the_alarm_topic_is_its_own_encrypted_and_tls_only(prod: ProgramRun) -> None:
@@ -193,11 +193,11 @@ def test_the_filter_matcher_implements_the_syntax_it_uses() -> None:
         parse_pattern('{ $.duration > 5 }')
 
 
-def test_every_alarm_spec_has_a_runbook_entry_in_the_readme() -> None:
+def test_every_alarm_spec_has_a_runbook_entry_in_the_operations_page() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    page = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
     for spec in ALARMS:
-        assert f'<a id="{spec.runbook}"></a>' in readme, spec.key
+        assert f'<a id="{spec.runbook}"></a>' in page, spec.key
     for metric in log_metrics():
-        assert f'<a id="runbook-{metric.metric.lower()}"></a>' in readme, metric.metric
+        assert f'<a id="runbook-{metric.metric.lower()}"></a>' in page, metric.metric

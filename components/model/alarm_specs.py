@@ -63,7 +63,7 @@ class AlarmSpec:
     """The CloudWatch threshold from the user's figure (None: cannot be sized, no alarm)."""
     missing: MissingData
     runbook: str
-    """The README runbook entry's anchor."""
+    """The runbook entry's anchor in docs/operations.md."""
     meaning: str
 
 

@@ -163,7 +163,7 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     alarms: bool
     """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue and the
     database (CPU, free storage, connections, freeable memory), notifying the alarm topic; the
-    README's runbook says what each means. Default: `true`."""
+    runbook (docs/operations.md) says what each means. Default: `true`."""
 
     alarm_email: str
     """An email address subscribed to the alarm topic (AWS sends it a confirmation first).

@@ -18,6 +18,9 @@ MAX_COMPONENT_NAME = 32
 them `<logical name>-<7 hex>` within AWS's limits (an IAM role: 64 characters, and the
 program's flow-log role is `<name>-network-flow-logs-role-<7 hex>`)."""
 
+RUNBOOK_PAGE = "docs/operations.md"
+"""The page of the runbook the alarms and the local rehearsal point at (by anchor)."""
+
 COMPONENT_TAG = "component"
 COMPONENT_NAME_TAG = "component-name"
 NAME_TAG = "Name"

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from ..model.alarm_specs import ALARMS, Subject, alarm_topic_policy, dashboard_body, metric_namespace, threshold_of
 from ..model.log_metrics import LogMetric
+from ..model.names import RUNBOOK_PAGE
 from ..model.settings import Settings
 
 
@@ -89,7 +90,8 @@ def create_operations(
         figure = float(settings.alarm_thresholds.get(spec.key, spec.default))
         alarms[spec.key] = aws.cloudwatch.MetricAlarm(
             f"{name}-{spec.key}",
-            alarm_description=f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. Runbook: README.md#{spec.runbook}",
+            alarm_description=f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. "
+                              f"Runbook: {RUNBOOK_PAGE}#{spec.runbook}",
             namespace=spec.namespace,
             metric_name=spec.metric,
             dimensions=dimensions[spec.subject],
