@@ -41,7 +41,7 @@ local: $(STAMP) services
 	$(PY) -m localrun $(ARGS)
 
 bench: $(STAMP) services
-	$(PY) bench/run.py --write-readme
+	$(PY) bench/run.py --write-docs
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

@@ -17,17 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components.network import network_facts, planned_rules, rule_port
-from components.reachability import (
-    NetworkFacts,
-    PathVerdict,
-    Rule,
-    RuleFinding,
-    assess,
-    describe_rule,
-    rule_findings,
-)
-from components.settings import Settings
+from components.checks.reachability import PathVerdict, RuleFinding, assess, describe_rule, rule_findings
+from components.model.network_rules import NetworkFacts, Rule, network_facts, planned_rules, rule_port
+from components.model.settings import Settings
 from localrun.pulumi_mocks import Registered
 
 __all__ = [

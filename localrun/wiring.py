@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.dependencies import CALLED_FROM_THE_VPC
+from components.model.dependencies import CALLED_FROM_THE_VPC
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import COMPONENT_VARIABLES
 

@@ -18,8 +18,15 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".build", "build", "*.egg-info", "__pycache__", ".pytest_cache",
-                                     ".ruff_cache", ".mypy_cache")
+_IGNORED_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".build", "*.egg-info", "__pycache__", ".pytest_cache",
+                                           ".ruff_cache", ".mypy_cache", ".hypothesis")
+
+
+def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
+    """What a copy of the repository leaves out: caches anywhere, setuptools' `build/` at the root
+    (`components/build/` is the package's own)."""
+    ignored = set(_IGNORED_ANYWHERE(directory, names))
+    return ignored | ({"build"} if Path(directory) == ROOT else set())
 
 # Runs one consumer program under mocks in the consumer's virtualenv and prints what it built.
 RUNNER = r'''
@@ -125,7 +132,7 @@ def function_package(run: dict[str, Any], logical_name: str) -> Path:
 
 
 def test_installed_distribution_builds_the_same_function_package(consumer_venv: Path, tmp_path: Path) -> None:
-    from components.packaging import build_function_package
+    from components.build.packaging import build_function_package
 
     run = evaluate(consumer_venv, ROOT / "examples" / "minimal" / "__main__.py",
                    {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
@@ -212,8 +219,8 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
                                                                                    tmp_path: Path) -> None:
     """The consumer's directory, its requirement installed for Lambda's platform, its migration and
     the runtime library of the installed distribution: the same bytes the checkout builds."""
-    from components.packaging import PackageInputs, build_package
-    from components.requirements_build import expand
+    from components.build.packaging import PackageInputs, build_package
+    from components.build.requirements_build import expand
 
     example = ROOT / "examples" / "custom-job"
     run = evaluate(consumer_venv, example / "__main__.py",
@@ -246,7 +253,7 @@ def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(con
     """The distribution accepts PyMySQL 1.1 to below 2 beside it; the function's package bundles
     exactly the pinned one (installed for Lambda's platform), whatever the consumer installed.
     Runs last in this module: it changes the consumer's PyMySQL."""
-    from components.packaging import bundled_requirements
+    from components.build.packaging import bundled_requirements
 
     result = subprocess.run([str(consumer_venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                              "PyMySQL==1.1.1"], capture_output=True, text=True, timeout=600, check=False)

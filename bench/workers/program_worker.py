@@ -102,7 +102,7 @@ class GcClock:
 
 
 def build(build_dir: Path) -> dict[str, Any]:
-    from components.packaging import build_function_package
+    from components.build.packaging import build_function_package
 
     package = build_function_package(build_dir=build_dir)
     return {"path": str(package.path), "sha256": hashlib.sha256(package.path.read_bytes()).hexdigest(),
