@@ -36,6 +36,8 @@ import contextlib
 import ipaddress
 import json
 import re
+import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +46,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from localrun.netns import Namespace, Namespaces
 from localrun.security_groups import GroupRule, NetworkFacts
@@ -363,20 +366,52 @@ class PacketNetwork:
 # --------------------------------------------------------------------------- the AWS APIs over HTTPS
 
 
+class _HttpsWsgiServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A WSGI server (the standard library's) answering TLS, a thread per connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(address, _QuietHandler)
+
+    def server_bind(self) -> None:
+        # As HTTPServer.server_bind, without its reverse look-up of the host name (no resolver
+        # answers inside the namespace).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", int(self.server_address[1])
+        self.setup_environ()
+        self.base_environ["wsgi.url_scheme"] = "https"
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = self.socket.accept()
+        # The handshake happens in the connection's own thread (on its first read), not here.
+        return self.context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away (a timed-out attempt) is not an error of the stand-in
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 class AwsFront:
     """The stand-in AWS APIs (moto, sharing the state of ``AwsEmulator`` in this process) served
     over HTTPS on port 443 at every address of a namespace, with a certificate for the APIs' names."""
 
     def __init__(self, namespace: Namespace, cert: Path, key: Path) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-        from werkzeug.serving import BaseWSGIServer, make_server
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
 
-        def listen() -> BaseWSGIServer:
-            return make_server("0.0.0.0", HTTPS_PORT, DomainDispatcherApplication(create_backend_app), threaded=True,
-                               request_handler=MotoRequestHandler, ssl_context=context)
+        def listen() -> _HttpsWsgiServer:
+            server = _HttpsWsgiServer(("0.0.0.0", HTTPS_PORT), context)
+            server.set_app(DomainDispatcherApplication(create_backend_app))
+            return server
 
         self.namespace = namespace
         self._server = namespace.call(listen)
