@@ -149,18 +149,18 @@ def member_shape(member: ApiMember) -> botocore.model.Shape:
     return shape
 
 
-def limit_of(shape: botocore.model.Shape) -> ModelLimit:
+def limit_of(shape: botocore.model.Shape, list_item: bool = False) -> ModelLimit:
     """What one shape states: min/max (length, count or value), pattern and enum, and those of its
-    list items, map keys and values, or of the two members of a pair."""
+    list items, map keys and values, or of the two members of a pair (a list item of two members)."""
     metadata = shape.metadata
     common: dict[str, Any] = {"shape": shape.name, "min": metadata.get("min"), "max": metadata.get("max")}
     if isinstance(shape, botocore.model.StringShape):
         return ModelLimit(kind="string", pattern=metadata.get("pattern"), enum=tuple(shape.enum), **common)
     if isinstance(shape, botocore.model.ListShape):
-        return ModelLimit(kind="list", item=limit_of(shape.member), **common)
+        return ModelLimit(kind="list", item=limit_of(shape.member, list_item=True), **common)
     if isinstance(shape, botocore.model.MapShape):
         return ModelLimit(kind="map", key=limit_of(shape.key), value=limit_of(shape.value), **common)
-    if isinstance(shape, botocore.model.StructureShape) and len(shape.members) == 2:
+    if list_item and isinstance(shape, botocore.model.StructureShape) and len(shape.members) == 2:
         (first, first_shape), (second, second_shape) = shape.members.items()
         return ModelLimit(shape=shape.name, kind="pair", key=limit_of(first_shape), value=limit_of(second_shape),
                           names=(first, second))

@@ -152,7 +152,7 @@ def test_a_built_value_aws_refuses_turns_the_walk_red(monkeypatch: pytest.Monkey
     by_table, by_model = refused(run)
     assert by_table and all("aws:cloudwatch/logGroup:LogGroup" in p and " name: " in p for p in by_table), by_table
     assert by_model and all("logs CreateLogGroup logGroupName" in p for p in by_model), by_model
-    monkeypatch.setitem(LIMITS["aws:cloudwatch/logGroup:LogGroup"], "name",  # type: ignore[index]
+    monkeypatch.setitem(LIMITS["aws:cloudwatch/logGroup:LogGroup"], "name",
                         Text("a table that forgot the limit", 2048))
     assert refused(run) == ([], by_model)
 
@@ -259,6 +259,8 @@ def test_the_ec2_description_set_is_the_documented_one() -> None:
     assert re.fullmatch(EC2_DESCRIPTION_PATTERN, allowed)
     for refused in ("'", '"', "é", "\n", "<", ">", "?", "%", "\\", "|", "~", "^", "`"):
         assert not re.fullmatch(EC2_DESCRIPTION_PATTERN, refused), refused
+
+
 # --- the hand table against AWS's models -------------------------------------------------------
 
 PROBE_CHARACTERS = (*map(chr, range(128)), "\u0085", "\u00a0", "é", "\u00ff", "\u0100", "ж", "中", "٣", "²",
@@ -329,9 +331,9 @@ def probes(hand: Limit, model: ModelLimit, example: str) -> list[Any]:
     if isinstance(hand, Tags):
         key, value = (model.item.key, model.item.value) if model.item else (model.key, model.value)
         return mapping_probes(
-            keys=texts("k", around(hand.max_key, key and key.max)) | {f"{p}k" for p in hand.reserved_prefixes},
-            values=texts("v", around(hand.max_value, value and value.max)),
-            counts=around(getattr(hand, "min_tags", 0), hand.max_tags, model.min, model.max))
+            keys=texts("k", around(hand.max_key, key.max if key else None)) | {f"{p}k" for p in hand.reserved_prefixes},
+            values=texts("v", around(hand.max_value, value.max if value else None)),
+            counts=around(hand.min_tags, hand.max_tags, model.min, model.max))
     if isinstance(hand, Environment):
         return mapping_probes(keys=texts("NAME", set()) | LAMBDA_RESERVED_ENVIRONMENT,
                               values=texts("v", around(hand.max_bytes)), counts={0, 1, 2}, valid_key="NAME")
@@ -351,21 +353,25 @@ def items_probes(hand: Items, model: ModelLimit) -> list[Any]:
         assert item.key and item.value
         return mapping_probes(keys=texts("k", around(item.key.min, item.key.max)),
                               values=texts("v", around(item.value.min, item.value.max)),
-                              counts=around(getattr(hand, "min_items", 0), hand.max_items, model.min, model.max))
+                              counts=around(hand.min_items, hand.max_items, model.min, model.max))
     if isinstance(hand.item, Choice):
         valid = hand.item.choices[0]
         singles = set(hand.item.choices) | set(item.enum) | texts(str(valid), around(item.min, item.max))
     else:
         valid = "arn:aws:sns:us-east-1:123456789012:topic"
         singles = texts(valid, around(item.min, item.max, *(hand.item.min_len, hand.item.max_len) if hand.item else ()))
-    counts = around(getattr(hand, "min_items", 0), hand.max_items, model.min, model.max)
+    counts = around(hand.min_items, hand.max_items, model.min, model.max)
     return [[single] for single in sorted(singles)] + [[valid] * count for count in sorted(counts)]
 
 
 def comparison(type_token: str, path: str) -> tuple[list[Any], list[Any]]:
     """(values the hand table accepts and the model refuses, values the model accepts and the table refuses)."""
     hand, model = LIMITS[type_token][path], model_limit(API_MEMBERS[type_token][path])
-    values = probes(hand, model, TEXT_EXAMPLES.get((type_token, path), ""))
+    example = ""
+    if isinstance(hand, Text):
+        example = TEXT_EXAMPLES[type_token, path]
+        assert hand.problems(example) == model.problems(example) == [], example
+    values = probes(hand, model, example)
     looser = [v for v in values if not hand.problems(v) and model.problems(v)]
     stricter = [v for v in values if hand.problems(v) and not model.problems(v)]
     return looser, stricter

@@ -2,8 +2,8 @@
 
 Pulumi's mocks accept any value and the provider checks little before it calls AWS, so a value
 AWS refuses (an apostrophe in a security-group description, say) passes every preview and
-fails the first `pulumi up`. This module is the one table of AWS's documented constraints,
-each entry citing its source, and the pure functions that judge a value against it:
+fails the first `pulumi up`. This module is the one table of AWS's constraints (`LIMITS`), each
+entry citing its source, and the pure functions that judge a value against it:
 
 * values a user passes (names, tags, retention, ...) are checked at construction by
   `validation`, with the argument named in the message;
@@ -11,9 +11,17 @@ each entry citing its source, and the pure functions that judge a value against 
   the program register (`problems_in_resource`), so a future description with a quote fails
   a test, not a deployment.
 
-Sources are cited as "<service> API: <operation or shape>" (the AWS API reference, whose
-patterns and limits botocore's service models carry too) or "<service> quotas" (the
-service's documented quotas page).
+Where the limits come from. The table is written by hand, citing "<service> API: <operation or
+shape>" (the API reference) or "<service> quotas" (the service's quotas page). Each property also
+names the API input member it becomes (`API_MEMBERS`), and the tests judge every value the code
+builds by what AWS's own API model (botocore's service models: lengths, counts, ranges, patterns,
+enums) states for that member as well, and hold the table to the model: never looser, stricter only
+where `STRICTER_THAN_MODEL` says why (Lambda's memory and timeout quotas, KMS's 7-to-30-day window,
+the tagging rules, the policy quotas, ...). Where the model states nothing (`DOCUMENTATION_ONLY`:
+every EC2 member set here but three enums, so the security-group description set; every RDS one,
+identifiers included; SNS topic names, topic policies and protocols; SQS; log retention; dashboards)
+AWS's documentation is the only source. botocore is not a dependency of the distribution: nothing
+here imports it.
 """
 
 from __future__ import annotations
