@@ -70,7 +70,7 @@ def test_a_stream_that_timed_out_prints_nothing_at_garbage_collection(start_func
     """The server freezes mid-stream: the read times out, and the unbuffered result it leaves
     must not try to read itself to the end when it is collected."""
     employees(300_000)
-    fn = start_function(timeout_s=TIMEOUT_S)
+    fn = start_function()
     running = Background(fn, None)
     try:
         wait_until(lambda: bool(db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND "

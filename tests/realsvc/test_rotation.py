@@ -62,7 +62,8 @@ def test_a_pending_version_that_is_refused_too_names_the_rotation(start_function
         db.kill_client_connections()
     assert run.error_type == "DatabaseAuthenticationError", run.error
     assert "rotation in progress" in run.error_message
-    assert f"the pending version ({PENDING}" in run.error_message and "was refused as well" in run.error_message
+    assert "rotation in progress: the pending version (" in run.error_message
+    assert f"{PENDING}) was refused as well" in run.error_message
     (failed,) = fn.events("invocation_failed", run.request_id)
     assert (failed["dependency"], failed["phase"]) == ("database", "handshake")
     assert len(fn.events("secret_pending_read", run.request_id)) == 1, "read once, no loop"
