@@ -64,6 +64,8 @@ PING_TIMEOUT_S = 2.0
 """A healthy server answers a ping in milliseconds; one that does not is replaced."""
 PUBLISH_RESERVE_S = 2.0
 """Time the read leaves in the budget for the notification that follows it."""
+QUIT_S = 0.2
+"""How long closing a connection may wait to hand the server its goodbye (COM_QUIT)."""
 ROLLED_BACK = "rolled back"
 """The ``outcome`` of a statement inside a transaction that was lost or rolled back."""
 
@@ -239,6 +241,7 @@ class ConnectionKeeper:
         conn = kept.conn
         conn.abandon_result()
         if conn.open:
+            conn.bind_until(time.monotonic() + QUIT_S, QUIT_S)  # time to say goodbye, whatever phase it was in
             with contextlib.suppress(Exception):  # the socket may be unusable already
                 conn.close()
 

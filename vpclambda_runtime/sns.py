@@ -42,7 +42,7 @@ def _row_value(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
-    raise TypeError(f"a {type(value).__name__} is not JSON serialisable")
+    raise TypeError(f"a value of type {type(value).__name__} is not JSON serialisable")
 
 
 def to_json(message: Mapping[str, Any]) -> str:
