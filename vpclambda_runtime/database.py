@@ -372,6 +372,7 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
     with budget.phase("database", "query", reserve=reserve) as phase:
         conn.bind(phase, settings.db_read_timeout)
         cur = conn.cursor(pymysql.cursors.SSCursor)
+        complete = False
         try:
             cur.execute(sql, args)
             while True:
@@ -385,6 +386,7 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
                     break
                 rows += len(batch)
                 yield list(batch)
+            complete = True
         except pymysql.err.ProgrammingError as exc:
             if exc.args and exc.args[0] == ER.NO_SUCH_TABLE:
                 raise TableMissingError(
@@ -396,6 +398,11 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
             # Not cur.close(): closing an unbuffered cursor drains the rest of the result, which on a
             # lost connection raises an unrelated error in place of this one.
             raise wait_error(settings, f"{what}, after {rows} rows", phase, exc, conn) from exc
+        finally:
+            if not complete:
+                # Left before its end (a failure, the budget, the job leaving the loop): the cursor must
+                # not read the rest when it is collected; the connection's keeper decides (end_stream).
+                cur.connection = None
         cur.close()  # the result was read to its end: nothing left to drain
 
 
