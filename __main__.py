@@ -6,9 +6,9 @@ created first, so `pulumi up` works on an empty account; the component records i
 import pulumi
 
 from components import VpcLambdaWithPrivateServices
-from components.private_vpc import PrivateVpc
+from components.model.problems import ArgumentError, Problem
+from components.resources.private_vpc import PrivateVpc
 from components.stack_config import args_from_config, named_by_config_key
-from components.validation import ArgumentError
 
 config = pulumi.Config()
 project = pulumi.get_project()
@@ -22,8 +22,10 @@ if "vpc_id" not in args and "private_subnet_ids" not in args:
     args["private_subnet_ids"] = network.private_subnet_ids
     args.setdefault("vpc_flow_logs", True)
 elif "vpc_id" not in args or "private_subnet_ids" not in args:
+    missing = "privateSubnetIds" if "vpc_id" in args else "vpcId"
     raise ArgumentError(
-        [f"{project}:vpcId and {project}:privateSubnetIds: set both, or neither (a private VPC is then created)"],
+        [Problem(f"{project}:{missing}", "set vpcId and privateSubnetIds both, or neither (a private VPC is then "
+                                         "created)")],
         source="stack config",
     )
 

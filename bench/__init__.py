@@ -1,1 +1,1 @@
-"""`make bench`: the project's performance figures, each beside its reference (see README, Performance)."""
+"""`make bench`: the project's performance figures, each beside its reference (see docs/performance.md)."""

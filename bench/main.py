@@ -17,10 +17,10 @@ from typing import TypeVar
 from bench import cold, memory, package, preview, warm
 from bench.common import ERROR, MISSED, REPO_DIR, Figure
 from bench.harness import Workspace, evaluate_dev_stack, function_under_test
-from bench.report import rewrite_readme, section
+from bench.report import rewrite_section, section
 from localrun.rehearsal import sigterm_as_interrupt
 
-README = REPO_DIR / "README.md"
+PERFORMANCE_PAGE = REPO_DIR / "docs" / "performance.md"
 T = TypeVar("T")
 
 
@@ -39,8 +39,8 @@ QUICK = Plan(warm_rounds=6, warm_per_round=10, cold_runs=3, dev_repeat=2, scale_
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
-    parser.add_argument("--write-readme", action="store_true",
-                        help="record the table in README.md, between the bench markers")
+    parser.add_argument("--write-docs", "--write-readme", dest="write_docs", action="store_true",
+                        help="record the table in docs/performance.md, between the bench markers")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for trying the benchmarks out)")
     parser.add_argument("--json", type=Path, help="also write every figure with its raw numbers to this file")
     parser.add_argument("--profile-warm", type=int, default=0, metavar="N",
@@ -55,7 +55,7 @@ def progress(started: float, message: str) -> None:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
-    command = shlex.join(["python", "bench/run.py", *(["--write-readme"] if args.write_readme else []),
+    command = shlex.join(["python", "bench/run.py", *(["--write-docs"] if args.write_docs else []),
                           *(["--quick"] if args.quick else [])])
     started = time.monotonic()
     sections: dict[str, list[Figure]] = {name: [] for name in ("warm", "cold", "memory", "package", "preview")}
@@ -117,9 +117,9 @@ def main(argv: list[str]) -> int:
         args.json.write_text(json.dumps({"command": command, "elapsed_s": elapsed,
                                          "figures": [asdict(f) for f in figures]}, indent=1, default=str))
     if failures:
-        print(f"\nnot measured: {'; '.join(failures)} (the README was left as it was)", file=sys.stderr)
+        print(f"\nnot measured: {'; '.join(failures)} (docs/performance.md was left as it was)", file=sys.stderr)
         return 1
-    if args.write_readme:
-        rewrite_readme(README, body)
-        print(f"\n{README.name}: Performance section rewritten", file=sys.stderr)
+    if args.write_docs:
+        rewrite_section(PERFORMANCE_PAGE, body)
+        print("\ndocs/performance.md: figures rewritten", file=sys.stderr)
     return 0

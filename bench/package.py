@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.common import NONE, PROGRAM_WORKER, REPO_DIR, BenchError, Figure, kilobytes, megabytes, run_worker, verdict
 from bench.harness import StackUnderTest, Workspace
-from components.packaging import bundled_requirements
+from components.build.packaging import bundled_requirements
 
 TARGET = 0.05
 RUNTIME_PROVIDED = ("boto3", "botocore")
@@ -100,7 +100,7 @@ def measure(stack: StackUnderTest, workspace: Workspace, dev_package_sha256: str
             target="same bytes",
             verdict=verdict(same_build and same_stack),
             notes=(
-                "Reproducibility: `components.packaging.build_function_package()` (the default package, "
+                "Reproducibility: `components.build.packaging.build_function_package()` (the default package, "
                 f"{builds[0]['entries']} entries) run in two processes with different hash seeds and working "
                 f"directories gave {'identical' if same_build else 'DIFFERENT'} zips.{stack_note}",
             ),

@@ -1,4 +1,4 @@
-"""The table, the facts of the machine it was measured on, and the README section it goes in."""
+"""The table, the facts of the machine it was measured on, and the section of docs/performance.md it goes in."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def machine_facts(mariadb_version: str | None) -> str:
 
 def section(figures: Sequence[Figure], command: str, mariadb_version: str | None, elapsed_s: float,
             today: datetime.date | None = None) -> str:
-    """What goes between the README's markers."""
+    """What goes between the performance page's markers."""
     today = today or datetime.datetime.now(datetime.UTC).date()
     minutes, seconds = divmod(round(elapsed_s), 60)
     return "\n".join([
@@ -65,10 +65,10 @@ def section(figures: Sequence[Figure], command: str, mariadb_version: str | None
     ])
 
 
-def rewrite_readme(readme: Path, body: str) -> None:
+def rewrite_section(page: Path, body: str) -> None:
     """Replace what is between the markers with ``body``."""
-    text = readme.read_text()
+    text = page.read_text()
     start, end = text.find(START_MARKER), text.find(END_MARKER)
     if start < 0 or end < start:
-        raise ValueError(f"{readme.name} has no {START_MARKER} ... {END_MARKER} block to rewrite")
-    readme.write_text(f"{text[:start]}{START_MARKER}\n{body}\n{text[end:]}")
+        raise ValueError(f"{page.name} has no {START_MARKER} ... {END_MARKER} block to rewrite")
+    page.write_text(f"{text[:start]}{START_MARKER}\n{body}\n{text[end:]}")

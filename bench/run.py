@@ -1,7 +1,6 @@
 """`make bench`: measure the project's performance figures, each beside its reference, in one
 run on the local services `make local` uses (MariaDB with TLS for RDS, moto for Secrets
-Manager and SNS), print one table and, with ``--write-readme``, record it in the README's
-Performance section.
+Manager and SNS), print one table and, with ``--write-docs``, record it in docs/performance.md.
 
 A benchmark reports; it does not judge the machine: the exit status is 0 when a target is
 missed (the verdict column says MISSED) and non-zero only when a figure could not be

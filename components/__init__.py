@@ -1,17 +1,22 @@
 """A Lambda function that reads a private RDS MySQL database and publishes to SNS without a
 NAT gateway, wired with security-group-to-security-group rules only."""
 
-from .args import VpcLambdaWithPrivateServicesArgs
+from .collector import tune_for_large_programs
 from .component import VpcLambdaWithPrivateServices
-from .private_vpc import PrivateVpc
+from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.problems import ArgumentError, Problem
+from .resources.private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
 from .version import __version__
 
 __all__ = [
+    "ArgumentError",
     "PrivateServiceEndpoints",
     "PrivateServiceEndpointsArgs",
     "PrivateVpc",
+    "Problem",
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",
+    "tune_for_large_programs",
 ]

@@ -9,13 +9,18 @@ those full collections took 40% of the time, and their share grows with the prog
 without the collector, the time per service is flat; with it, it grew by a third from 10 to 50
 services.
 
-So when the first component is built, and only if the program still runs with CPython's
-default thresholds, the third threshold is raised from 10 to 1,000: a full collection then
-waits for a thousand collections of the middle generation (some seven million allocations)
-instead of ten, which a program of 50 services does not reach. Cyclic garbage that reached the
-oldest generation is freed later; nothing is kept alive that would otherwise be freed, and the
-young generations are collected as before. At 100 the full collections still took a tenth of
-the time at 50 services. A program that set its own thresholds keeps them.
+Changing the collector is the program's decision, not the library's: the components never call
+this. A program of many services opts in, first thing::
+
+    import vpclambda
+    vpclambda.tune_for_large_programs()
+
+It raises the third threshold from 10 to 1,000 when the program still runs with CPython's
+defaults: a full collection then waits for a thousand collections of the middle generation
+(some seven million allocations) instead of ten, which a program of 50 services does not reach.
+Cyclic garbage that reached the oldest generation is freed later; nothing is kept alive that
+would otherwise be freed, and the young generations are collected as before. A program that set
+its own thresholds keeps them. docs/performance.md has the figures with and without it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import inspect
 import json
-import re
 import typing
 from typing import Any
 
@@ -16,64 +15,33 @@ import pulumi_aws as aws
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import MIGRATION_HANDLER
 
-from .alarms import Watched, create_operations
-from .args import VpcLambdaWithPrivateServicesArgs
-from .collector import tune_for_large_programs
-from .database import Database, create_database, db_log_group_names
-from .dependencies import BY_SERVICE, FUNCTION_AWS_APIS, endpoint_policy
-from .encryption import AwsContext, create_key
-from .flow_logs import FlowLogSettings, create_flow_logs
-from .function import (
+from .build.packaging import FunctionPackage, ca_bundle_in_package
+from .checks.lookups import Place, endpoint_owner
+from .checks.preview_checks import Checked, check_everything, checked_subnet_ids
+from .model import names
+from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.database_sizing import db_log_group_names
+from .model.dependencies import BY_SERVICE, FUNCTION_AWS_APIS, Resource, endpoint_policy
+from .model.iam import account_endpoint_policy
+from .model.log_metrics import log_metrics
+from .model.network_rules import planned_rules
+from .model.settings import Settings
+from .resources.alarms import Watched, create_operations
+from .resources.database import Database, create_database
+from .resources.encryption import AwsContext, create_key
+from .resources.flow_logs import FlowLogSettings, create_flow_logs
+from .resources.function import (
     FunctionWiring,
     VpcFunction,
     create_execution_role,
     create_vpc_function,
     grant_execution_role,
-    log_group_name,
 )
-from .log_metrics import log_metrics
-from .lookups import OWNER_TAG, Place, endpoint_owner
-from .messaging import create_messaging
-from .network import (
-    SecurityGroups,
-    account_endpoint_policy,
-    create_interface_endpoints,
-    create_security_groups,
-    planned_rules,
-)
-from .packaging import HANDLER_ERRORS_FILE, FunctionPackage, ca_bundle_in_package
-from .preview_checks import Checked, check_everything, checked_subnet_ids
-from .settings import Settings
+from .resources.messaging import create_messaging
+from .resources.network import SecurityGroups, create_interface_endpoints, create_security_groups
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
-
-MAX_FUNCTION_NAME = 64
-MAX_DB_IDENTIFIER = 63
-
-
-def default_function_name(name: str) -> str:
-    """`<name>-<stack>`, with what Lambda refuses in a stack name (a period) made a hyphen."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{name}-{pulumi.get_stack()}")[:MAX_FUNCTION_NAME]
-
-
-def default_db_identifier(name: str) -> str:
-    """`<name>-<stack>` as RDS takes an identifier: lowercase letters, digits, single hyphens."""
-    text = re.sub(r"[^a-z0-9]+", "-", f"{name}-{pulumi.get_stack()}".lower())
-    return text[:MAX_DB_IDENTIFIER].strip("-")
-
-
-def flow_log_group_name(name: str) -> str:
-    return f"/vpc-flow-logs/{name}-{pulumi.get_stack()}"
-
-
-def migration_function_name(function_name: str) -> str:
-    suffix = "-migrate"
-    return function_name[: MAX_FUNCTION_NAME - len(suffix)] + suffix
-
-
-def _least_privilege_policy(service: str, arns: list[str]) -> str:
-    resource_arn, role_arn = arns
-    return endpoint_policy(service, resource_arn, role_arn)
+COMPONENT = "VpcLambdaWithPrivateServices"
 
 
 def ids_by_key(ids: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
@@ -85,6 +53,11 @@ def output_names() -> list[str]:
     """The component's outputs: its `pulumi.Output` annotations, in order."""
     annotations = inspect.get_annotations(VpcLambdaWithPrivateServices)
     return [name for name, hint in annotations.items() if typing.get_origin(hint) is pulumi.Output]
+
+
+def _endpoint_policy(service: str, arns: list[str]) -> str:
+    resource_arn, role_arn = arns
+    return endpoint_policy(service, resource_arn, role_arn)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,27 +79,24 @@ class Plan:
     @classmethod
     def of(cls, name: str, settings: Settings, checked: Checked) -> "Plan":
         assert checked.package is not None, "check_everything builds the package or raises"
-        function_name = settings.function_name or default_function_name(name)
+        stack = pulumi.get_stack()
+        function_name = settings.function_name or names.default_function_name(name, stack)
         return cls(
             name=name,
             settings=settings,
             place=checked.place,
             package=checked.package,
-            tags={"component": "VpcLambdaWithPrivateServices", "component-name": name, **settings.tags},
+            tags=names.component_tags(COMPONENT, name, settings.tags),
             function_name=function_name,
-            migration_name=migration_function_name(function_name),
-            db_identifier=settings.db_identifier or default_db_identifier(name),
-            flow_log_group=flow_log_group_name(name) if settings.vpc_flow_logs else None,
+            migration_name=names.migration_function_name(function_name),
+            db_identifier=settings.db_identifier or names.default_db_identifier(name, stack),
+            flow_log_group=names.flow_log_group_name(name, stack) if settings.vpc_flow_logs else None,
             endpoint_services={service: str(found.name) for service, found in checked.endpoint_services.items()},
         )
 
     @property
     def context(self) -> AwsContext:
         return AwsContext(self.place.partition, self.place.region, self.place.dns_suffix, self.place.account_id)
-
-    @property
-    def partition(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input(self.place.partition)
 
     @property
     def ca_bundle(self) -> str:
@@ -136,20 +106,22 @@ class Plan:
     @property
     def encrypted_log_groups(self) -> list[str]:
         """Every log group the component's key encrypts (its policy names them)."""
-        return [log_group_name(self.function_name), log_group_name(self.migration_name),
+        return [names.function_log_group_name(self.function_name), names.function_log_group_name(self.migration_name),
                 *db_log_group_names(self.db_identifier), *([self.flow_log_group] if self.flow_log_group else [])]
 
 
 @dataclasses.dataclass(frozen=True)
 class Resources:
-    """The component's resources the function acts on (`dependencies.Resource`)."""
+    """The component's resources the function acts on, by the dependency table's names
+    (`model.dependencies.Resource`)."""
 
     topic: pulumi.Output[str]
     db_secret: pulumi.Output[str]
     dead_letter_queue: pulumi.Output[str]
 
-    def arn(self, resource: str) -> pulumi.Output[str]:
-        return {"topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue}[resource]
+    @property
+    def arns(self) -> dict[Resource, pulumi.Output[str]]:
+        return {"topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue}
 
 
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
@@ -213,7 +185,6 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         args: VpcLambdaWithPrivateServicesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        tune_for_large_programs()
         checked = check_everything(name, args, opts)  # every problem at once, before anything exists
         self.verdicts = checked.verdicts
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -229,12 +200,12 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             create_flow_logs(name, plan.settings.vpc_id, FlowLogSettings(plan.flow_log_group, kms_key_arn=key.arn),
                              plan.tags, self)
         database = create_database(name, plan.db_identifier, plan.settings, plan.settings.private_subnet_ids,
-                                   groups.id("rds-sg"), key, plan.partition, plan.tags, self)
+                                   groups.id("rds-sg"), key, plan.place.partition, plan.tags, self)
         messaging = create_messaging(name, plan.settings.topic_name, key.arn, plan.tags, self)
         resources = Resources(topic=messaging.topic.arn, db_secret=database.secret_arn,
                               dead_letter_queue=messaging.dead_letter_queue.arn)
-        grants = grant_execution_role(name, role, plan.partition, resources.topic, resources.db_secret,
-                                      resources.dead_letter_queue, plan.settings.function_tracing, self)
+        grants = grant_execution_role(name, role, plan.place.partition, resources.arns,
+                                      plan.settings.function_tracing, self)
         endpoints = self._endpoints(plan, groups, role, resources)
         wiring = FunctionWiring(
             settings=plan.settings, package=plan.package, role=grants,
@@ -250,7 +221,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             name, plan.settings,
             Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, plan.db_identifier,
                     plan.place.region, plan.place.partition, plan.place.account_id),
-            plan.function_name, log_metrics(HANDLER_ERRORS_FILE), key.arn, plan.tags, self,
+            plan.function_name, log_metrics(), key.arn, plan.tags, self,
         )
 
         self.function_name = job.function.name
@@ -298,14 +269,14 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         policies: dict[str, pulumi.Input[str]] = {}
         for service in plan.endpoint_services:
             if service in FUNCTION_AWS_APIS:
-                resource_arn = resources.arn(BY_SERVICE[service].resource)
+                resource_arn = resources.arns[BY_SERVICE[service].resource]
                 policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
-                    functools.partial(_least_privilege_policy, service))
+                    functools.partial(_endpoint_policy, service))
             else:
                 policies[service] = account_endpoint_policy(plan.place.account_id)
         return create_interface_endpoints(
             plan.name, plan.settings.vpc_id, plan.settings.private_subnet_ids, groups.id("endpoint-sg"),
-            plan.endpoint_services, policies, {**plan.tags, OWNER_TAG: endpoint_owner(plan.name)}, self,
+            plan.endpoint_services, policies, {**plan.tags, names.OWNER_TAG: endpoint_owner(plan.name)}, self,
         )
 
     @staticmethod

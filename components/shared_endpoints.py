@@ -18,25 +18,29 @@ from typing import Any, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import lookups
-from .availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
-from .collector import tune_for_large_programs
-from .dependencies import FUNCTION_AWS_APIS
-from .network import SECURITY_GROUPS, account_endpoint_policy, create_interface_endpoints
-from .preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
-from .validation import (
-    ArgumentError,
-    arguments_named,
+from .checks import lookups
+from .checks.availability import endpoint_service_problems, endpoint_zone_problems, subnet_zone_problems
+from .checks.preview_checks import checked_subnet_ids, claim_endpoints, known_subnet_ids, vpc_problems
+from .checks.validation import (
     check_component_name,
     check_interface_endpoints,
     check_names_in,
+    check_required,
     check_subnet_ids,
     check_tags,
     is_unknown,
+    subnets_outside_vpc,
 )
+from .model.dependencies import FUNCTION_AWS_APIS
+from .model.iam import account_endpoint_policy
+from .model.names import NAME_TAG, OWNER_TAG, component_tags
+from .model.network_rules import SECURITY_GROUPS
+from .model.problems import ArgumentError, Problem, arguments
+from .resources.network import create_interface_endpoints
 
 PRIVATE_SERVICE_ENDPOINTS_TYPE = "vpclambda:index:PrivateServiceEndpoints"
 ARGUMENTS = ("vpc_id", "subnet_ids", "services", "tags")
+REQUIRED = ("vpc_id", "subnet_ids")
 SUBNETS, SERVICES = "subnet_ids", "services"
 """The arguments the shared checks name, where the component's are `private_subnet_ids` and
 `interface_endpoints`."""
@@ -78,20 +82,19 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
         args: PrivateServiceEndpointsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        tune_for_large_programs()
         services, region_services = _check(name, args, opts)
         super().__init__(PRIVATE_SERVICE_ENDPOINTS_TYPE, name, None, opts)
         self.services: Sequence[str] = services
         """The services these endpoints serve (known at construction)."""
         self.vpc_id: pulumi.Input[str] = args["vpc_id"]
-        tags = {"component": "PrivateServiceEndpoints", "component-name": name, **(args.get("tags") or {})}
+        tags = component_tags(SOURCE, name, args.get("tags") or {})
         subnet_ids = checked_subnet_ids(args["subnet_ids"], lambda azs: zone_problems(azs, region_services), self,
                                         SUBNETS, SOURCE)
         group = aws.ec2.SecurityGroup(
             f"{name}-endpoint-sg",
             vpc_id=args["vpc_id"],
             description=SECURITY_GROUPS["endpoint-sg"],
-            tags={**tags, "Name": f"{name}-endpoint-sg"},
+            tags={**tags, NAME_TAG: f"{name}-endpoint-sg"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         account_policy = account_endpoint_policy(lookups.place(lookups.invoke_options(opts)).account_id)
@@ -102,7 +105,7 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
             group.id,
             {service: str(found.name) for service, found in region_services.items()},
             dict.fromkeys(services, account_policy),
-            {**tags, lookups.OWNER_TAG: lookups.endpoint_owner(name)},
+            {**tags, OWNER_TAG: lookups.endpoint_owner(name)},
             self,
         )
         self.security_group_id = group.id
@@ -110,7 +113,7 @@ class PrivateServiceEndpoints(pulumi.ComponentResource):
         self.register_outputs({"security_group_id": self.security_group_id, "endpoint_ids": self.endpoint_ids})
 
 
-def zone_problems(subnet_azs: Mapping[str, str], services: Mapping[str, lookups.EndpointService]) -> list[str]:
+def zone_problems(subnet_azs: Mapping[str, str], services: Mapping[str, lookups.EndpointService]) -> list[Problem]:
     return (subnet_zone_problems(subnet_azs, SUBNETS)
             + endpoint_zone_problems(list(services.values()), subnet_azs, SUBNETS))
 
@@ -121,16 +124,15 @@ def _check(
     """Every problem at once, before anything is registered."""
     source = SOURCE
     if not isinstance(args, Mapping):
-        raise ArgumentError([f"args: got {type(args).__name__}; expected a mapping"], source=source)
+        raise ArgumentError([Problem("args", f"got {type(args).__name__}; expected a mapping")], source=source)
     problems = check_component_name(name) + check_names_in(args, ARGUMENTS)
-    problems += [f"{required}: missing; it is required" for required in ("vpc_id", "subnet_ids")
-                 if args.get(required) is None]
+    problems += check_required(args, REQUIRED)
     if args.get("subnet_ids") is not None:
         problems += check_subnet_ids(args["subnet_ids"], SUBNETS)
     services = args.get("services", FUNCTION_AWS_APIS)
     problems += check_interface_endpoints(services, SERVICES)
     problems += check_tags(args.get("tags"))
-    bad = arguments_named(problems)
+    bad = arguments(problems)
     invoke = lookups.invoke_options(opts)
     place = lookups.place(invoke)
     found: dict[str, lookups.EndpointService] = {}
@@ -148,8 +150,7 @@ def _check(
         azs = {s: facts.availability_zone for s, facts in subnets.items()}
         problems += zone_problems(azs, found)
         if isinstance(vpc_id, str):
-            problems += [f"subnet_ids: {s} is in {facts.vpc_id}, not in vpc_id {vpc_id}"
-                         for s, facts in subnets.items() if facts.vpc_id != vpc_id]
+            problems += subnets_outside_vpc({s: facts.vpc_id for s, facts in subnets.items()}, vpc_id, SUBNETS)
     if vpc_id is not None and "services" not in bad and "vpc_id" not in bad:
         problems += claim_endpoints(vpc_id, services, f"PrivateServiceEndpoints {name!r}", SERVICES)
     if problems:

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
-from .settings import Settings
-from .validation import ArgumentError
+from .model.problems import ArgumentError, Problem
+from .model.settings import Settings
+from .program import config_keys_set
 
 PROGRAM_KEYS = ("componentName",)
 """Keys the program reads itself, beside the component's arguments."""
@@ -48,7 +48,7 @@ def _kind(arg_name: str) -> str:
 
 def _set_keys(project: str) -> list[str]:
     """Every key set in this project's namespace, from the engine's config."""
-    keys = set(CONFIG.get()) | set(get_config_env())
+    keys = config_keys_set()
     prefix = f"{project}:"
     return sorted(k[len(prefix):] for k in keys if k.startswith(prefix))
 
@@ -71,16 +71,19 @@ def _read(config: pulumi.Config, arg_name: str) -> Any:
     except (pulumi.ConfigTypeError, json.JSONDecodeError):
         expected = {"bool": "true or false", "int": "a whole number", "float": "a number",
                     "object": "a list or an object (JSON)"}[kind]
-        raise ArgumentError([f"{arg_name}: got {raw!r}; expected {expected}"], source="stack config") from None
+        raise ArgumentError([Problem(arg_name, f"got {raw!r}; expected {expected}")], source="stack config") from None
     return raw
 
 
-def translate(problem: str, project: str) -> str:
-    """`db_port: got 0; ...` -> `vpc-lambda:dbPort: got 0; ...`"""
-    for arg_name, key in config_keys().items():
-        if problem.startswith(f"{arg_name}:"):
-            return f"{project}:{key}:{problem[len(arg_name) + 1:]}"
-    return problem
+def config_key_of(argument: str, project: str) -> str:
+    """`db_port` -> `vpc-lambda:dbPort`; what is not an argument (`name`, a key) stays as it is."""
+    key = config_keys().get(argument)
+    return f"{project}:{key}" if key is not None else argument
+
+
+def translate(problem: Problem, project: str) -> Problem:
+    """The problem of argument `db_port` as the problem of config key `vpc-lambda:dbPort`."""
+    return problem.named(lambda argument: config_key_of(argument, project))
 
 
 @contextlib.contextmanager
@@ -97,12 +100,12 @@ def args_from_config(config: pulumi.Config) -> dict[str, Any]:
     project's namespace and values of the wrong type are refused, naming the key."""
     project = pulumi.get_project()
     known = {*config_keys().values(), *PROGRAM_KEYS}
-    problems = []
+    problems: list[Problem] = []
     for key in _set_keys(project):
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"did you mean {project}:{close[0]}?" if close else f"allowed: {', '.join(sorted(known))}"
-            problems.append(f"{project}:{key}: unknown config key; {hint}")
+            problems.append(Problem(f"{project}:{key}", f"unknown config key; {hint}"))
     args: dict[str, Any] = {}
     with named_by_config_key(project):
         for arg_name in config_keys():

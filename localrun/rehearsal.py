@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from components.network import network_facts
-from components.reachability import NetworkFacts, assess
+from components.checks.reachability import assess
+from components.model.names import RUNBOOK_PAGE
+from components.model.network_rules import NetworkFacts, network_facts
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda
@@ -173,8 +174,8 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
 
 def runbook_entry(error_type: str | None) -> str:
-    """The README's runbook entry for an error type the function raised."""
-    return f"README.md#runbook-{(error_type or 'function-errors').lower()}"
+    """The runbook entry (docs/operations.md) for an error type the function raised."""
+    return f"{RUNBOOK_PAGE}#runbook-{(error_type or 'function-errors').lower()}"
 
 
 def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[str, Any]:

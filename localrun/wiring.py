@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.dependencies import CALLED_FROM_THE_VPC
+from components.model.dependencies import CALLED_FROM_THE_VPC
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import COMPONENT_VARIABLES
 

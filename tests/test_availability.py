@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.availability import database_offer_problems, endpoint_zone_problems
-from components.lookups import DatabaseOffer, EndpointService
-from components.validation import ArgumentError
+from components.checks.availability import database_offer_problems, endpoint_zone_problems
+from components.checks.lookups import DatabaseOffer, EndpointService
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
@@ -78,7 +78,7 @@ def test_every_problem_from_every_stage_at_once() -> None:
 def test_reachability_and_availability_problems_together() -> None:
     message = refused(AwsMocks(), db_instance_class="db.z9.huge", interface_endpoints=["sns"])
     assert "db_instance_class: 'db.z9.huge' cannot be ordered" in message
-    assert "interface_endpoints / nat_egress: secretsmanager is unreachable" in message
+    assert "interface_endpoints: secretsmanager is unreachable" in message
 
 
 def test_a_service_without_an_endpoint_service_is_refused() -> None:
@@ -151,10 +151,11 @@ def test_pure_judgements() -> None:
                           min_storage_gb=20, max_storage_gb=6144, supports_enhanced_monitoring=False,
                           supports_iam_database_authentication=True, supports_storage_encryption=False)
     problems = database_offer_problems(offer, "eu-west-1", True, 10000, 60)
-    assert [p.split(":")[0] for p in problems] == ["db_allocated_storage_gb", "db_monitoring_interval_seconds",
-                                                   "db_instance_class"]
-    assert database_offer_problems(offer, "eu-west-1", True, 100, 0)[0].startswith("db_instance_class: db.t4g.micro "
-                                                                                   "does not support encrypted")
+    assert [p.argument for p in problems] == ["db_allocated_storage_gb", "db_monitoring_interval_seconds",
+                                              "db_instance_class"]
+    first = database_offer_problems(offer, "eu-west-1", True, 100, 0)[0]
+    assert first.argument == "db_instance_class"
+    assert first.message.startswith("db.t4g.micro does not support encrypted")
     service = EndpointService("sns", ("a", "b"), name="com.amazonaws.eu-west-1.sns",
                               availability_zones=("eu-west-1a", "eu-west-1b"))
     assert endpoint_zone_problems([service], {"s1": "eu-west-1a", "s2": "eu-west-1b"}) == []

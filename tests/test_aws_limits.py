@@ -1,5 +1,5 @@
 """Every value the component and the program send to AWS, checked against what AWS accepts
-(`components/aws_limits.py`). The mocks accept anything; these tests walk every resource of
+(`components/model/aws_limits.py`). The mocks accept anything; these tests walk every resource of
 both stack files and of the component in both partitions, with two and three subnets, every
 optional feature on and every name at its longest, so a value AWS would refuse (a quote in a
 description, a name one character too long) fails here, not in `pulumi up`."""
@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from components import VpcLambdaWithPrivateServices
-from components.aws_limits import (
+from components.build.function_code import USER_ENVIRONMENT
+from components.checks.validation import MAX_COMPONENT_NAME, USER_TAGS
+from components.model.aws_limits import (
     AUTONAMED,
     EC2_DESCRIPTION_PATTERN,
     LIMITS,
@@ -26,8 +28,6 @@ from components.aws_limits import (
     environment_size,
     problems_in_resource,
 )
-from components.function_code import USER_ENVIRONMENT
-from components.validation import MAX_COMPONENT_NAME, USER_TAGS
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_every_value_sent_to_aws_is_one_aws_accepts(program: ProgramRun) -> None
 
 def test_every_resource_type_created_has_its_limits_in_the_table(program: ProgramRun) -> None:
     created = {r.type for r in cloud_resources(program)}
-    assert created - set(LIMITS) == set(), "add what AWS accepts for these types to components/aws_limits.py"
+    assert created - set(LIMITS) == set(), "add what AWS accepts for these types to components/model/aws_limits.py"
 
 
 def test_every_tag_set_is_within_aws_limits(program: ProgramRun) -> None:

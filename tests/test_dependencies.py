@@ -1,4 +1,4 @@
-"""What the function calls is written once (`components/dependencies.py`); every artifact that
+"""What the function calls is written once (`components/model/dependencies.py`); every artifact that
 depends on it follows the table: the role's policy, the default endpoints and their policies,
 the key policy, the reachability facts, the handler's clients, the local wiring."""
 
@@ -11,16 +11,16 @@ import botocore.session
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.dependencies import (
+from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
+from components.checks.reachability import assess
+from components.model.dependencies import (
     CALLED_FROM_THE_VPC,
     FUNCTION_AWS_APIS,
     FUNCTION_DEPENDENCIES,
     key_via_services,
 )
-from components.network import network_facts
-from components.packaging import HANDLER_DIR, RUNTIME_DIR
-from components.reachability import assess
-from components.settings import Settings
+from components.model.network_rules import network_facts
+from components.model.settings import Settings
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
 from vpclambda_runtime.contract import SERVICE_NAMES

@@ -14,12 +14,20 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices, packaging
-from components.function_code import problems_in
-from components.packaging import PackageError, PackageInputs, build_package, migrations_sha256, size_problems
+from components import VpcLambdaWithPrivateServices
+from components.build import function_code, packaging
+from components.build.packaging import PackageError, PackageInputs, build_package, migrations_sha256, size_problems
+from components.model.problems import ArgumentError, Problem
 from components.stack_config import config_key
-from components.validation import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, run_program
+
+
+def problems_in(args: dict[str, Any]) -> list[str]:
+    """The code arguments' problems as they read; each one names a code argument (checked here)."""
+    problems = function_code.problems_in(args)
+    assert {p.argument for p in problems} <= set(function_code.ARGUMENTS), problems
+    return [str(p) for p in problems]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOM_JOB = ROOT / "examples" / "custom-job"
@@ -121,7 +129,7 @@ def test_bad_environments_are_refused(environment: Any, expected: str) -> None:
 
 
 def test_requirements_files_are_read_and_a_missing_one_is_refused(tmp_path: Path) -> None:
-    from components.requirements_build import expand
+    from components.build.requirements_build import expand
 
     (tmp_path / "base.txt").write_text("# pinned\nhumanize==4.12.3  # formatting\n\n")
     (tmp_path / "all.txt").write_text("-r base.txt\nMarkupSafe==3.0.2\n")
@@ -190,9 +198,9 @@ def test_code_that_would_replace_the_runtime_library_is_refused(tmp_path: Path, 
     source = job_dir(tmp_path, {f"{taken}/__init__.py": ""})
     with pytest.raises(PackageError) as caught:
         build_package(PackageInputs(source_dir=source), tmp_path / "build")
-    assert caught.value.problems == [
-        f"function_source: {taken!r} is brought by both the function_source and the runtime library; rename or "
-        "remove one (the runtime library ships vpclambda_runtime and pymysql)"]
+    assert caught.value.problems == [Problem(
+        "function_source", f"{taken!r} is brought by both the function_source and the runtime library; rename or "
+                           "remove one (the runtime library ships vpclambda_runtime and pymysql)")]
 
 
 def test_sizes_over_lambdas_limits_are_refused_naming_the_argument() -> None:
@@ -200,9 +208,11 @@ def test_sizes_over_lambdas_limits_are_refused_naming_the_argument() -> None:
     parts = [("boto3", 40 * mb), ("report.py", 1000)]
     assert size_problems(49 * mb, 249 * mb, parts, "function_requirements") == []
     zipped, unzipped = size_problems(51 * mb, 251 * mb, parts, "function_requirements")
-    assert zipped == ("function_requirements: the package is 51.0 MB zipped; Lambda accepts at most 50 MB for a "
-                      "direct upload (largest parts: boto3 40.0 MB, report.py 0.0 MB)")
-    assert unzipped.startswith("function_requirements: the package is 251.0 MB unzipped; Lambda accepts at most 250")
+    assert zipped == Problem("function_requirements", "the package is 51.0 MB zipped; Lambda accepts at most 50 MB "
+                                                      "for a direct upload (largest parts: boto3 40.0 MB, report.py "
+                                                      "0.0 MB)")
+    assert unzipped.argument == "function_requirements"
+    assert unzipped.message.startswith("the package is 251.0 MB unzipped; Lambda accepts at most 250")
 
 
 def test_an_oversized_package_is_refused_at_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.database import db_log_group_names, final_snapshot_identifier
-from components.validation import ArgumentError
+from components.model.database_sizing import db_log_group_names, final_snapshot_identifier
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
 

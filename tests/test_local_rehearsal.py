@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,10 +65,10 @@ def test_blocked_stages_fail_with_a_timeout_as_in_aws(stage: str, verdict: str, 
     assert re.search(timed_out, outcome["error"]), outcome["error"]
     assert outcome["seconds"] < 25, "a missing path fails in seconds, well before the function's 30 s timeout"
     entry = outcome["runbook"]
-    assert entry == f"README.md#runbook-{error.split(':')[0].lower()}"
+    assert entry == f"docs/operations.md#runbook-{error.split(':')[0].lower()}"
     assert f"what it means and what to check: {entry}" in out
-    readme = (ROOT / "README.md").read_text()
-    assert f'<a id="{entry.split("#")[1]}"></a>' in readme, "the entry exists"
+    page, anchor = entry.split("#")
+    assert f'<a id="{anchor}"></a>' in (ROOT / page).read_text(), "the entry exists"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.alarms import ALARMS, THRESHOLD_KEYS
-from components.log_metrics import handler_error_types, log_metrics, matches, parse_pattern
-from components.packaging import HANDLER_ERRORS_FILE
-from components.validation import ArgumentError
+from components.model.alarm_specs import ALARMS, THRESHOLD_KEYS
+from components.model.log_metrics import handler_error_types, log_metrics
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
+from tests.filter_patterns import matches, parse_pattern
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -72,7 +72,7 @@ def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
         assert alarm["threshold"] == threshold, key
         assert alarm["treatMissingData"] == missing, key
         assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic], key
-        assert f"Runbook: README.md#runbook-{key}" in alarm["alarmDescription"]
+        assert f"Runbook: docs/operations.md#runbook-{key}" in alarm["alarmDescription"]
 
 
 def test_the_alarm_topic_is_its_own_encrypted_and_tls_only(prod: ProgramRun) -> None:
@@ -130,7 +130,7 @@ def test_connections_alarm_follows_the_class() -> None:
 
 
 def test_one_log_metric_filter_per_error_type_on_the_jobs_log_group(prod: ProgramRun) -> None:
-    error_types = [name for name, _ in handler_error_types(HANDLER_ERRORS_FILE)]
+    error_types = [error_type.__name__ for error_type in handler_error_types()]
     assert {"DatabaseUnreachableError", "SecretError", "NotificationError", "DatabaseBusyError",
             "DatabaseTimeoutError", "ConfigurationError"} <= set(error_types)
     filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in prod.of_type(FILTER)}
@@ -193,11 +193,11 @@ def test_the_filter_matcher_implements_the_syntax_it_uses() -> None:
         parse_pattern('{ $.duration > 5 }')
 
 
-def test_every_alarm_spec_has_a_runbook_entry_in_the_readme() -> None:
+def test_every_alarm_spec_has_a_runbook_entry_in_the_operations_page() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    page = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
     for spec in ALARMS:
-        assert f'<a id="{spec.runbook}"></a>' in readme, spec.key
-    for metric in log_metrics(HANDLER_ERRORS_FILE):
-        assert f'<a id="runbook-{metric.metric.lower()}"></a>' in readme, metric.metric
+        assert f'<a id="{spec.runbook}"></a>' in page, spec.key
+    for metric in log_metrics():
+        assert f'<a id="runbook-{metric.metric.lower()}"></a>' in page, metric.metric

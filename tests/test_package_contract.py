@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.function_code import check_migrations
-from components.packaging import migrations_sha256
+from components.build.function_code import check_migrations
+from components.build.packaging import migrations_sha256
 from vpclambda_runtime import contract
 from vpclambda_runtime.errors import ConfigurationError, MigrationError
 from vpclambda_runtime.migration_runner import load_migrations
@@ -43,7 +43,9 @@ def runtime_verdict(directory: Path) -> str | None:
 
 
 def preview_verdict(directory: Path) -> list[str]:
-    return check_migrations(str(directory), None)
+    problems = check_migrations(str(directory), None)
+    assert {p.argument for p in problems} <= {"migrations_source"}
+    return [str(p) for p in problems]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

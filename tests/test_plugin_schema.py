@@ -17,8 +17,8 @@ import yaml
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from components import __version__
-from components.args import REQUIRED_ARGS, Settings
 from components.component import TYPE_TOKEN, output_names
+from components.model.args import REQUIRED_ARGS, Settings
 from components.shared_endpoints import PRIVATE_SERVICE_ENDPOINTS_TYPE
 from components.stack_config import NOT_FROM_CONFIG, config_key
 

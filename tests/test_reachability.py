@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.args import Settings
-from components.network import SECURITY_GROUP_RULES, network_facts
-from components.reachability import Endpoint, NetworkFacts, PathVerdict, Rule, assess, blocked
-from components.validation import ArgumentError
+from components.checks.reachability import PathVerdict, assess, blocked
+from components.model.args import Settings
+from components.model.network_rules import SECURITY_GROUP_RULES, Endpoint, NetworkFacts, Rule, network_facts
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, run_program
 
 ARTICLE_RULES = (
@@ -132,10 +132,12 @@ def test_component_refuses_no_endpoints_without_nat_naming_both_apis() -> None:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {
             "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "interface_endpoints": []}),
             mocks=mocks)
-    message = str(caught.value)
-    assert ("interface_endpoints / nat_egress: sns is unreachable: no NAT egress and no interface endpoint for sns: "
-            "publish times out") in message
-    assert "secretsmanager is unreachable: no NAT egress and no interface endpoint for secretsmanager" in message
+    assert caught.value.arguments == {"interface_endpoints"}
+    sns, secretsmanager = caught.value.problems
+    assert sns.message.startswith("sns is unreachable: no NAT egress and no interface endpoint for sns: "
+                                  "publish times out")
+    assert secretsmanager.message.startswith(
+        "secretsmanager is unreachable: no NAT egress and no interface endpoint for secretsmanager")
     assert mocks.registered == []
 
 

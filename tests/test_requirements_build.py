@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
-from components import VpcLambdaWithPrivateServices, requirements_build
-from components.packaging import PackageInputs, build_package
-from components.requirements_build import RequirementsError, cache_key, install
-from components.validation import ArgumentError
+from components import VpcLambdaWithPrivateServices
+from components.build import requirements_build
+from components.build.packaging import PackageInputs, build_package
+from components.build.requirements_build import RequirementsError, cache_key, install
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, run_program
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOM_JOB = ROOT / "examples" / "custom-job"
@@ -57,8 +60,9 @@ def test_a_requirement_without_a_wheel_for_the_platform_is_named(build_dir: Path
     with pytest.raises(RequirementsError) as caught:
         install([PURE, SOURCE_ONLY], "python3.12", "arm64", build_dir)
     (problem,) = caught.value.problems
-    assert problem.startswith("function_requirements: 'docopt==0.6.2' has no wheel for manylinux2014_aarch64 and "
-                              "Python 3.12 (arm64, python3.12)")
+    assert problem.argument == "function_requirements"
+    assert problem.message.startswith("'docopt==0.6.2' has no wheel for manylinux2014_aarch64 and Python 3.12 (arm64, "
+                                      "python3.12)")
     assert not list((build_dir / requirements_build.CACHE_DIR).glob("*.tmp")), "nothing half-installed is kept"
 
 

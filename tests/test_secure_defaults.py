@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.database import default_max_connections, function_concurrency_budget
+from components.model.database_sizing import default_max_connections, function_concurrency_budget
 from localrun.pulumi_mocks import ProgramRun, Registered, run_program
 from localrun.stack_model import evaluate_stack
 
@@ -197,7 +197,7 @@ def test_private_vpc_has_encrypted_flow_logs_and_a_rule_less_default_group(prod:
 
 
 def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> None:
-    from components.args import Settings
+    from components.model.args import Settings
 
     settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
     assert function_concurrency_budget(settings) is None, "no reservation by default"
@@ -224,7 +224,7 @@ def test_reserved_concurrency_is_opt_in_and_auto_sizes_it_from_the_class() -> No
     ],
 )
 def test_a_budget_that_cannot_be_met_is_refused(extra: dict[str, Any], expected: str) -> None:
-    from components.validation import ArgumentError
+    from components.model.problems import ArgumentError
 
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]

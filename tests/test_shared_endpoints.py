@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
-from components.validation import ArgumentError
+from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, ProgramRun, run_program
 
 VPC = "vpc-0a1b2c3d"

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from components.component import TYPE_TOKEN
-from components.private_vpc import PRIVATE_VPC_TYPE
+from components.model.problems import ArgumentError
+from components.resources.private_vpc import PRIVATE_VPC_TYPE
 from components.stack_config import config_key, config_keys
-from components.validation import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,8 +118,9 @@ def test_existing_vpc_from_config_skips_the_private_vpc() -> None:
 
 
 def test_half_a_network_config_is_refused() -> None:
-    with pytest.raises(ArgumentError, match="privateSubnetIds: set both, or neither"):
+    with pytest.raises(ArgumentError, match="set vpcId and privateSubnetIds both, or neither") as caught:
         run_stack("dev", {f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c"})
+    assert caught.value.arguments == {f"{PROJECT}:privateSubnetIds"}
 
 
 def test_every_stack_config_key_is_a_known_setting() -> None:

@@ -153,6 +153,11 @@ def migrations_sha256(migrations: Sequence[Migration]) -> str:
     return digest.hexdigest()
 
 
+# ------------------------------------------------------------------ the log lines
+
+OVERRUN_EVENT = "invocation_overrun"
+"""The ``event`` of the watchdog's line when an invocation outlives its time budget."""
+
 # ------------------------------------------------------------------ the AWS services
 
 SERVICE_NAMES: dict[str, str] = {"secretsmanager": "Secrets Manager", "sns": "SNS", "sqs": "SQS"}

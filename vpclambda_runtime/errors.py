@@ -28,11 +28,13 @@ class HandlerError(Exception):
 
 
 class ConfigurationError(HandlerError):
-    """An environment variable is missing or malformed, or a CA bundle cannot be found."""
+    """An environment variable is missing or malformed, or a CA bundle or the migrations directory
+    cannot be found."""
 
 
 class SecretError(HandlerError):
-    """The database secret could not be read from Secrets Manager in time, or its content is unusable."""
+    """The database secret could not be read: Secrets Manager unreachable, not answering in time or
+    refusing, or a secret without a usable username and password."""
 
 
 class DatabaseUnreachableError(HandlerError):
@@ -48,7 +50,8 @@ class DatabaseTimeoutError(HandlerError):
 
 class DatabaseBusyError(HandlerError):
     """The database refused the connection for being full (MySQL error 1040, or 1203 per user):
-    its connection budget (``max_connections``) is exhausted."""
+    its connection budget (``max_connections``) is exhausted; lower the function's reserved
+    concurrency or give the database more connections."""
 
 
 class DatabaseTLSError(HandlerError):
@@ -56,11 +59,13 @@ class DatabaseTLSError(HandlerError):
 
 
 class DatabaseAuthenticationError(HandlerError):
-    """The database refused the credentials, even after re-reading the secret once."""
+    """The database refused the credentials, even after re-reading the secret once (and, during a
+    rotation, its pending version once); the message names the rotation's state."""
 
 
 class TableMissingError(HandlerError):
-    """The table the function reads does not exist: the schema migration has not run."""
+    """The table the function reads does not exist (``employees`` for the built-in job): the schema
+    migration has not run."""
 
 
 class DatabaseQueryError(HandlerError):
@@ -90,8 +95,9 @@ class MigrationError(HandlerError):
 
 
 class NotificationError(HandlerError):
-    """The SNS notification could not be published in time, or would be rejected by SNS (or
-    cannot be serialised at all)."""
+    """The SNS notification could not be published: SNS unreachable, not answering in time,
+    refusing, or answering something that is not an SNS response; or a message SNS would reject
+    or that cannot be written as JSON (refused before any call)."""
 
 
 class JobError(HandlerError):

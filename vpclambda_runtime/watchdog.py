@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .budget import Budget
+from .contract import OVERRUN_EVENT
 from .logs import get_logger
 
 STACK_FRAMES = 8
@@ -85,7 +86,7 @@ def report_overrun(watch: _Watch) -> None:
     get_logger().error(
         "invocation still running after its time budget",
         extra={
-            "event": "invocation_overrun",
+            "event": OVERRUN_EVENT,
             "phase": phase.name if phase else None,
             "dependency": phase.dependency if phase else None,
             "phase_elapsed_ms": round((now - phase.started) * 1000) if phase else None,

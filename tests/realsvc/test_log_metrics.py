@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from components.log_metrics import OVERRUN_METRIC, counted_by, handler_error_types
-from components.packaging import HANDLER_ERRORS_FILE
+from components.model.log_metrics import OVERRUN_METRIC, LogMetric, handler_error_types
 from localrun.pulumi_mocks import Registered
+from tests.filter_patterns import counted_by
+from vpclambda_runtime.contract import OVERRUN_EVENT
 
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 
@@ -21,17 +22,15 @@ def failure_type(line: str) -> str | None:
         return None
     if not isinstance(record, dict):
         return None
-    if record.get("event") == "invocation_overrun":
+    if record.get("event") == OVERRUN_EVENT:
         return OVERRUN_METRIC
     return record.get("error_type")
 
 
 def test_each_error_type_is_counted_by_its_filter_and_no_other(log_book: list[str], stack_model) -> None:
     filters: list[Registered] = stack_model.run.of_type(FILTER)
-    from components.log_metrics import LogMetric
-
     metrics = [LogMetric(f.inputs["metricTransformation"]["name"], f.inputs["pattern"], "") for f in filters]
-    error_types = [name for name, _ in handler_error_types(HANDLER_ERRORS_FILE)]
+    error_types = [error_type.__name__ for error_type in handler_error_types()]
     assert {m.metric for m in metrics} == {*error_types, OVERRUN_METRIC}
     assert len(log_book) > 200, "the real-service tests ran before this one"
 

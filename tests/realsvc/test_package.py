@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 from cryptography import x509
 
-from components.packaging import CUSTOM_CA_BUNDLE, bundled_requirements
+from components.build.packaging import CUSTOM_CA_BUNDLE, bundled_requirements
 from localrun.services import DB_NAME
 from localrun.wiring import COMPONENT_VARIABLES
 

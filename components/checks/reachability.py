@@ -1,0 +1,125 @@
+"""Reachability verdicts: can the function reach what it needs, given the network facts?
+
+A pure function over plain data, so the article's three stages (not attached; attached without
+an endpoint; attached with the endpoint) can be judged before anything is deployed:
+
+    verdicts = assess(facts)
+    blocked = [v for v in verdicts if not v.reachable]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..model.dependencies import purpose
+from ..model.network_rules import ANYWHERE, HTTPS_PORT, NetworkFacts
+from ..model.problems import Problem
+
+
+@dataclass(frozen=True)
+class PathVerdict:
+    path: str
+    """`database`, or the AWS API's name (`sns`, `secretsmanager`)."""
+    reachable: bool
+    reason: str
+    via: str = field(default="")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {'reachable' if self.reachable else 'BLOCKED'} ({self.reason})"
+
+
+def _names(groups: Iterable[str]) -> str:
+    return ", ".join(groups) or "no security group"
+
+
+def _egress_allows(facts: NetworkFacts, port: int, peers: Sequence[str] = (), cidr: str | None = None) -> bool:
+    for rule in facts.rules:
+        if rule.direction != "egress" or rule.group not in facts.function_security_groups or not rule.covers(port):
+            continue
+        if rule.peer_group is not None and rule.peer_group in peers:
+            return True
+        if rule.cidr == ANYWHERE or (cidr is not None and rule.cidr == cidr):
+            return True
+    return False
+
+
+def _ingress_allows(facts: NetworkFacts, groups: Sequence[str], port: int) -> bool:
+    return any(
+        rule.direction == "ingress"
+        and rule.group in groups
+        and rule.covers(port)
+        and (rule.peer_group in facts.function_security_groups or rule.cidr == ANYWHERE)
+        for rule in facts.rules
+    )
+
+
+def database_verdict(facts: NetworkFacts) -> PathVerdict:
+    port = facts.database_port
+    if not facts.function_attached:
+        return PathVerdict("database", False, "function not attached to the VPC: the database in private subnets is "
+                           "unreachable, connections time out")
+    fn, db = _names(facts.function_security_groups), _names(facts.database_security_groups)
+    if not _egress_allows(facts, port, facts.database_security_groups):
+        return PathVerdict("database", False, f"{fn} allows no TCP {port} to {db}: connections time out")
+    if not _ingress_allows(facts, facts.database_security_groups, port):
+        return PathVerdict("database", False, f"{db} admits no TCP {port} from {fn}: connections time out")
+    return PathVerdict("database", True, f"TCP {port} from {fn} to {db}", via="vpc")
+
+
+def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
+    action = purpose(service)
+    if not facts.function_attached:
+        return PathVerdict(service, True, "function outside the VPC uses Lambda's own internet access",
+                           via="internet")
+    fn = _names(facts.function_security_groups)
+    endpoint = next((e for e in facts.endpoints if e.service == service), None)
+    if endpoint is not None and endpoint.private_dns and endpoint.subnets:
+        ep = _names(endpoint.security_groups)
+        if not _egress_allows(facts, HTTPS_PORT, endpoint.security_groups):
+            return PathVerdict(service, False, f"{fn} allows no TCP 443 to {ep}: {action} times out")
+        if not _ingress_allows(facts, endpoint.security_groups, HTTPS_PORT):
+            return PathVerdict(service, False, f"{ep} admits no TCP 443 from {fn}: {action} times out")
+        return PathVerdict(service, True, f"interface endpoint for {service} with private DNS", via="endpoint")
+    if facts.nat_egress:
+        if _egress_allows(facts, HTTPS_PORT, cidr=ANYWHERE):
+            return PathVerdict(service, True, "NAT egress, TCP 443 to the internet", via="nat")
+        return PathVerdict(service, False, f"{fn} allows no TCP 443 to the internet: NAT egress is unused, "
+                           f"{action} times out")
+    if endpoint is not None and not endpoint.private_dns:
+        return PathVerdict(service, False, f"the interface endpoint for {service} has private DNS off and there is "
+                           f"no NAT egress: the SDK resolves the public name, {action} times out")
+    if endpoint is not None and not endpoint.subnets:
+        return PathVerdict(service, False, f"the interface endpoint for {service} is in no subnet: {action} times out")
+    return PathVerdict(service, False, f"no NAT egress and no interface endpoint for {service}: {action} times out")
+
+
+def assess(facts: NetworkFacts) -> list[PathVerdict]:
+    """A verdict for every path the function needs: the database, then each AWS API."""
+    return [database_verdict(facts), *(service_verdict(facts, s) for s in facts.services)]
+
+
+def blocked(verdicts: Iterable[PathVerdict]) -> list[PathVerdict]:
+    return [v for v in verdicts if not v.reachable]
+
+
+def blocked_path_problems(verdicts: Iterable[PathVerdict],
+                          endpoints_argument: str = "interface_endpoints") -> list[Problem]:
+    """Each blocked path as a problem naming what to change: the article's stages 1 and 2,
+    refused at preview instead of timing out at run time. A blocked AWS API is the endpoints'
+    argument's to fix (`interface_endpoints`, or `endpoints` for a shared set); the database
+    path depends on `db_port`'s rules."""
+    problems = []
+    for v in blocked(verdicts):
+        if v.path == "database":
+            problems.append(Problem("db_port", f"the database is unreachable: {v.reason}"))
+        elif endpoints_argument == "interface_endpoints":
+            problems.append(Problem("interface_endpoints", f"{v.path} is unreachable: {v.reason}; add {v.path!r} to "
+                                                           "interface_endpoints, or set nat_egress=true if the "
+                                                           "subnets route to a NAT gateway"))
+        else:
+            problems.append(Problem(endpoints_argument, f"the function calls {v.path}, which the shared "
+                                                        f"PrivateServiceEndpoints has no endpoint for ({v.reason}); "
+                                                        f"add {v.path!r} to its services, or set nat_egress=true if "
+                                                        "the subnets route to a NAT gateway"))
+    return problems

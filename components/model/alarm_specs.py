@@ -1,0 +1,216 @@
+"""What the alarms watch and when they fire, and what the dashboard shows: pure data and functions
+(`resources/alarms.py` creates the alarms, the topic, the metric filters and the dashboard).
+
+The alarms are one table (`ALARMS`): the metric, what it is measured against (the function,
+the dead-letter queue, the database), the statistic and period, the threshold (a default a user
+changes through `alarm_thresholds`), and how missing data counts:
+
+* function `Errors`: missing data is *missing*. Lambda reports `Errors` (0 or more) for every
+  invocation, so no data means the job did not run: the alarm then reads INSUFFICIENT_DATA, never
+  OK, and a failure followed by silence does not turn green by itself.
+* `Throttles`, `Duration` and the dead-letter queue's depth: missing data is *not breaching*.
+  No invocations means none throttled and none slow; SQS stops publishing for an empty idle queue
+  and keeps publishing while it holds messages.
+* the database's CPU, connections, free storage and freeable memory: missing data is
+  *breaching*. RDS publishes them every minute while the instance is available; silence means it
+  is stopped, failing over or gone, which the job cannot survive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .database_sizing import default_max_connections, instance_memory_bytes
+from .iam import deny_publish_without_tls
+from .problems import Problem
+from .settings import Settings
+
+Subject = Literal["function", "queue", "database"]
+MissingData = Literal["missing", "notBreaching", "breaching"]
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What thresholds are relative to."""
+
+    function_timeout_ms: float
+    allocated_storage_bytes: float
+    max_connections: int | None
+    memory_bytes: int | None
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    key: str
+    """The alarm's name within the component, and its `alarm_thresholds` key."""
+    namespace: str
+    metric: str
+    subject: Subject
+    statistic: str
+    """`Sum`, `Average`, `Maximum`, `Minimum`, or a percentile such as `p99`."""
+    period_s: int
+    evaluation_periods: int
+    comparison: str
+    default: float
+    unit: str
+    """What `default` and a user's threshold are in, for docs and messages."""
+    threshold: Callable[[float, Sizes], float | None]
+    """The CloudWatch threshold from the user's figure (None: cannot be sized, no alarm)."""
+    missing: MissingData
+    runbook: str
+    """The runbook entry's anchor in docs/operations.md."""
+    meaning: str
+
+
+ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec("function-errors", "AWS/Lambda", "Errors", "function", "Sum", 300, 1,
+              "GreaterThanOrEqualToThreshold", 1, "failed invocations in 5 minutes", lambda v, s: v, "missing",
+              "runbook-function-errors", "the job failed: its log line names the error type and the dependency"),
+    AlarmSpec("function-throttles", "AWS/Lambda", "Throttles", "function", "Sum", 300, 1,
+              "GreaterThanOrEqualToThreshold", 1, "throttled invocations in 5 minutes", lambda v, s: v,
+              "notBreaching", "runbook-function-throttles",
+              "Lambda refused invocations: the reserved concurrency (the connection budget) is used up"),
+    AlarmSpec("function-duration", "AWS/Lambda", "Duration", "function", "p99", 300, 1,
+              "GreaterThanThreshold", 80, "% of the function's timeout (p99 over 5 minutes)",
+              lambda v, s: round(s.function_timeout_ms * v / 100), "notBreaching", "runbook-function-duration",
+              "invocations come close to the timeout: a dependency is slow, or the table grew"),
+    AlarmSpec("dead-letter-queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "queue", "Maximum", 300, 1,
+              "GreaterThanOrEqualToThreshold", 1, "messages waiting", lambda v, s: v, "notBreaching",
+              "runbook-dead-letter-queue",
+              "asynchronous events failed every retry and wait in the dead-letter queue"),
+    AlarmSpec("db-cpu", "AWS/RDS", "CPUUtilization", "database", "Average", 300, 3,
+              "GreaterThanThreshold", 80, "% CPU for 15 minutes", lambda v, s: v, "breaching", "runbook-db-cpu",
+              "the database is busy: slow queries, a missing index, or a class too small"),
+    AlarmSpec("db-free-storage", "AWS/RDS", "FreeStorageSpace", "database", "Minimum", 300, 1,
+              "LessThanThreshold", 10, "% of the allocated storage free",
+              lambda v, s: round(s.allocated_storage_bytes * v / 100), "breaching", "runbook-db-free-storage",
+              "the database's storage is nearly full"),
+    AlarmSpec("db-connections", "AWS/RDS", "DatabaseConnections", "database", "Maximum", 300, 1,
+              "GreaterThanThreshold", 80, "% of max_connections (the figure the connection budget uses)",
+              lambda v, s: None if s.max_connections is None else round(s.max_connections * v / 100), "breaching",
+              "runbook-db-connections", "connections approach max_connections: MySQL error 1040 is next"),
+    AlarmSpec("db-freeable-memory", "AWS/RDS", "FreeableMemory", "database", "Minimum", 300, 3,
+              "LessThanThreshold", 10, "% of the instance class's memory free for 15 minutes",
+              lambda v, s: None if s.memory_bytes is None else round(s.memory_bytes * v / 100), "breaching",
+              "runbook-db-freeable-memory", "the database is short of memory: it will swap, then slow down"),
+)
+THRESHOLD_KEYS = tuple(spec.key for spec in ALARMS)
+SPECS: Mapping[str, AlarmSpec] = {spec.key: spec for spec in ALARMS}
+PERCENT = (1.0, 100.0)
+COUNT = (1.0, 1_000_000.0)
+
+
+def threshold_range(spec: AlarmSpec) -> tuple[float, float]:
+    """What a user may set: a percentage, or a count of at least one."""
+    return PERCENT if spec.unit.startswith("%") else COUNT
+
+
+def threshold_problems(value: object) -> list[Problem]:
+    """`alarm_thresholds`: known keys, numbers in range."""
+
+    name = "alarm_thresholds"
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        return [Problem(name, f"got {value!r}; expected a mapping of alarm names to numbers")]
+    problems = []
+    for key, figure in value.items():
+        spec = SPECS.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(str(key), THRESHOLD_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(THRESHOLD_KEYS)}"
+            problems.append(Problem(name, f"unknown alarm {key!r}; {hint}"))
+            continue
+        low, high = threshold_range(spec)
+        if isinstance(figure, bool) or not isinstance(figure, int | float):
+            problems.append(Problem(name, f"{key} got {figure!r}; expected a number ({spec.unit})"))
+        elif not low <= figure <= high:
+            problems.append(Problem(name, f"{key} got {figure:g}; allowed: {low:g} to {high:g} ({spec.unit})"))
+    return problems
+
+
+def sizes(settings: Settings) -> Sizes:
+    return Sizes(
+        function_timeout_ms=settings.function_timeout_seconds * 1000,
+        allocated_storage_bytes=settings.db_allocated_storage_gb * GIB,
+        max_connections=default_max_connections(settings.db_instance_class),
+        memory_bytes=instance_memory_bytes(settings.db_instance_class),
+    )
+
+
+def threshold_of(spec: AlarmSpec, settings: Settings) -> float | None:
+    figure = float(settings.alarm_thresholds.get(spec.key, spec.default))
+    return spec.threshold(figure, sizes(settings))
+
+
+def alarm_topic_policy(topic_arn: str, partition: str, region: str, account_id: str) -> str:
+    """TLS only; and CloudWatch may publish, for this account's alarms only."""
+    policy = json.loads(deny_publish_without_tls(topic_arn))
+    policy["Statement"].append({
+        "Sid": "CloudWatchAlarmsOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic_arn,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    })
+    return json.dumps(policy)
+
+
+def metric_namespace(function_name: str) -> str:
+    return f"VpcLambda/{function_name}"
+
+
+def dashboard_body(
+    function_name: str,
+    queue_name: str,
+    db_identifier: str,
+    region: str,
+    namespace: str,
+    error_metrics: Sequence[str],
+    settings: Settings,
+) -> str:
+    """The service on one page: invocations, errors by type, duration against the timeout, the
+    dead-letter queue, the database's CPU, connections against the budget, free storage."""
+    size = sizes(settings)
+
+    def widget(x: int, y: int, title: str, metrics: list[list[object]],
+               annotations: list[dict[str, object]] | None = None, stat: str = "Sum") -> dict[str, object]:
+        properties: dict[str, object] = {"title": title, "region": region, "metrics": metrics, "stat": stat,
+                                         "period": 300, "view": "timeSeries"}
+        if annotations:
+            properties["annotations"] = {"horizontal": annotations}
+        return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": properties}
+
+    function = ["FunctionName", function_name]
+    budget = size.max_connections
+    widgets = [
+        widget(0, 0, "Invocations, errors, throttles", [
+            ["AWS/Lambda", "Invocations", *function], ["AWS/Lambda", "Errors", *function],
+            ["AWS/Lambda", "Throttles", *function]]),
+        widget(12, 0, "Errors by type (from the function's log lines)",
+               [[namespace, metric] for metric in error_metrics]),
+        widget(0, 6, "Duration against the timeout (p99, max)", [
+            ["AWS/Lambda", "Duration", *function, {"stat": "p99"}],
+            ["AWS/Lambda", "Duration", *function, {"stat": "Maximum"}]],
+            [{"label": "timeout", "value": size.function_timeout_ms}], stat="p99"),
+        widget(12, 6, "Dead-letter queue depth", [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name]], stat="Maximum"),
+        widget(0, 12, "Database CPU", [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db_identifier]],
+               [{"label": "alarm", "value": threshold_of(SPECS["db-cpu"], settings)}], stat="Average"),
+        widget(12, 12, "Database connections against max_connections", [
+            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db_identifier]],
+            [{"label": "max_connections", "value": budget}] if budget else None, stat="Maximum"),
+        widget(0, 18, "Database free storage", [
+            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db_identifier]],
+            [{"label": "allocated", "value": size.allocated_storage_bytes}], stat="Minimum"),
+    ]
+    return json.dumps({"widgets": widgets})

@@ -1,0 +1,190 @@
+"""The component's arguments: one typed place, every field documented with its default.
+
+`VpcLambdaWithPrivateServicesArgs` is what users pass (a TypedDict, so the plugin's schema is
+inferred from it). `settings.Settings` is the same thing with every default filled in, which
+is what the rest of the component reads.
+"""
+
+
+from collections.abc import Mapping, Sequence
+from typing import Required, TypedDict
+
+import pulumi
+
+from .endpoint_set import SharedEndpoints
+from .settings import REQUIRED_ARGS, Settings
+
+__all__ = ["REQUIRED_ARGS", "Settings", "VpcLambdaWithPrivateServicesArgs"]
+
+
+class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
+    """Arguments of `VpcLambdaWithPrivateServices`. Only `vpc_id` and `private_subnet_ids` are required."""
+
+    vpc_id: Required[pulumi.Input[str]]
+    """ID of the VPC holding the private subnets. Required."""
+
+    private_subnet_ids: Required[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Private subnets (two or more, in at least two availability zones) for the function's
+    network interfaces, the database and the interface endpoints. Required."""
+
+    db_name: str
+    """Name of the database created in the RDS instance. Default: `myDatabase`."""
+
+    db_identifier: str
+    """Identifier of the RDS instance, unique in the account and region; its log groups are
+    `/aws/rds/instance/<identifier>/<log>`. Default: `<component name>-<stack>`."""
+
+    db_username: str
+    """Master user of the RDS instance; its password is generated and kept by RDS in
+    Secrets Manager. Default: `dbuser`."""
+
+    db_engine_version: str
+    """RDS MySQL engine version (major or major.minor). Default: `8.4`."""
+
+    db_instance_class: str
+    """RDS instance class. Default: `db.t4g.micro`."""
+
+    db_allocated_storage_gb: int
+    """Allocated storage in GiB (gp3). Default: `20`."""
+
+    db_port: int
+    """TCP port the database listens on (RDS MySQL: 1150-65535); the security-group rules follow
+    it. Default: `3306`."""
+
+    db_ca_bundle_file: str
+    """A PEM file of CA certificates to verify the database with, shipped in the package in place
+    of the partition's RDS bundle (`vpclambda_runtime/certs/`: the commercial and the AWS China global
+    bundles). Default: the shipped bundle of the partition."""
+
+    db_connect_timeout_seconds: int
+    """How long the function waits to connect to the database before failing. Default: `5`."""
+
+    db_deletion_protection: bool
+    """Refuse to delete the database (a destroy fails until this is turned off). Default: `true`."""
+
+    db_final_snapshot: bool
+    """Take a final snapshot when the database is deleted. Default: `true`."""
+
+    db_multi_az: bool
+    """Run a standby in a second availability zone. Default: `true`."""
+
+    db_backup_retention_days: int
+    """Days automated backups are kept (1-35). Default: `7`."""
+
+    db_monitoring_interval_seconds: int
+    """Enhanced-monitoring interval (0 turns it off; 1, 5, 10, 15, 30 or 60). Default: `60`."""
+
+    db_slow_query_seconds: float
+    """Statements slower than this many seconds go to the slow query log (`long_query_time`),
+    which is exported to CloudWatch Logs. Default: `1`."""
+
+    db_apply_immediately: bool
+    """Apply database changes (instance class, Multi-AZ, backups, monitoring, ...) during
+    `pulumi up` instead of in the next maintenance window. Default: `false`."""
+
+    topic_name: str
+    """Name of the SNS topic. Default: a name generated from the component's name."""
+
+    function_name: str
+    """Name of the Lambda function (its log group is `/aws/lambda/<name>`).
+    Default: `<component name>-<stack>`."""
+
+    function_memory_mb: int
+    """Memory of the function in MB. Default: `256`."""
+
+    function_timeout_seconds: int
+    """Function timeout in seconds; must stay well above `db_connect_timeout_seconds`. Default: `30`."""
+
+    function_runtime: str
+    """Lambda runtime. Default: `python3.12`."""
+
+    function_architecture: str
+    """Instruction set of the function (`arm64` or `x86_64`); the package is pure Python.
+    Default: `arm64`."""
+
+    function_reserved_concurrency: int
+    """Concurrent executions reserved for the job, which also caps them, so a burst cannot exhaust
+    the database's `max_connections` (each execution holds one connection). Lambda refuses a
+    reservation that leaves the account under 100 unreserved executions (a new account's limit
+    may be 10): the account's concurrency quota must be at least the reservation plus 100.
+    Default: none (no reservation)."""
+
+    function_reserved_concurrency_auto: bool
+    """Reserve the job's concurrency from the database's connection budget: half the instance
+    class's `max_connections`, less one for the migration (31 for db.t4g.micro). Needs the same
+    account quota as `function_reserved_concurrency`, which it replaces. Default: `false` (the
+    prod stack sets `true`)."""
+
+    function_tracing: bool
+    """X-Ray active tracing. Default: `true`."""
+
+    function_source: str
+    """Directory of the function's Python code (yours): shipped at the package's root beside the
+    runtime library `vpclambda_runtime` (database connection, streaming queries, `notify`, logging),
+    without hidden files, caches, a `tests` directory or a `migrations` directory. Relative paths
+    are read from the program's directory. Default: the built-in employees report (`handler/`)."""
+
+    function_handler: str
+    """The job's entry point, `module.function` (checked to be defined in `function_source` at
+    preview). Default: `app.handler`."""
+
+    function_requirements: Sequence[str]
+    """Requirement lines for the function's own dependencies, or `-r <requirements file>`; installed
+    for the function's runtime and architecture (pure-Python or manylinux wheels only: a
+    requirement without one is refused at preview) and cached by their lines. Pin versions.
+    Default: none (the runtime library's PyMySQL is always there; Lambda provides boto3)."""
+
+    function_environment: Mapping[str, str]
+    """Extra environment variables of the job and the migration function (the component's own
+    `DB_*` and `TOPIC_ARN` are refused; with them, at most Lambda's 4 KB). Default: none."""
+
+    migrations_source: str
+    """Directory of the schema migrations (`<version>_<description>.sql`) the migration function
+    applies during `pulumi up`; a changed or added file runs it again. Default: the built-in
+    schema (`handler/migrations`: the `employees` table)."""
+
+    log_retention_days: int
+    """Retention of the function's and the database's log groups, in days. Default: `30`."""
+
+    vpc_flow_logs: bool
+    """Record all of the VPC's traffic (flow logs) to a log group encrypted with the component's
+    key, kept 365 days; for a VPC without flow logs of its own (the program turns it on for the
+    VPC it creates). Default: `false`."""
+
+    interface_endpoints: Sequence[str]
+    """AWS services to create interface endpoints (with private DNS) for; without NAT egress every
+    API the function calls needs one. Default: `["sns", "secretsmanager"]` (the APIs the function
+    calls)."""
+
+    nat_egress: bool
+    """Whether the private subnets route to a NAT gateway. When true and an API the function
+    calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
+
+    alarms: bool
+    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue and the
+    database (CPU, free storage, connections, freeable memory), notifying the alarm topic; the
+    runbook (docs/operations.md) says what each means. Default: `true`."""
+
+    alarm_email: str
+    """An email address subscribed to the alarm topic (AWS sends it a confirmation first).
+    Default: none."""
+
+    alarm_actions: Sequence[str]
+    """ARNs of existing SNS topics the alarms notify instead of a topic of their own. Default: none
+    (the component creates the alarm topic)."""
+
+    alarm_thresholds: Mapping[str, float]
+    """Thresholds by alarm, replacing the defaults: `function-errors` (1 failed invocation in 5
+    minutes), `function-throttles` (1), `function-duration` (80 % of the timeout, p99),
+    `dead-letter-queue` (1 message), `db-cpu` (80 % for 15 minutes), `db-free-storage` (10 % of
+    the allocated storage), `db-connections` (80 % of max_connections), `db-freeable-memory`
+    (10 % of the class's memory). Default: none (the defaults above)."""
+
+    endpoints: SharedEndpoints
+    """Interface endpoints shared by the services of one VPC (a `PrivateServiceEndpoints`): the
+    component then creates none and adds its own two rules to their security group. AWS refuses a
+    second endpoint with private DNS for a service in a VPC, so several services in one VPC share
+    one set. Default: none (the component creates `interface_endpoints`)."""
+
+    tags: Mapping[str, str]
+    """Tags added to every taggable resource. Default: none."""

@@ -1,0 +1,515 @@
+"""What AWS accepts, for every property the component and the program set.
+
+Pulumi's mocks accept any value and the provider checks little before it calls AWS, so a value
+AWS refuses (an apostrophe in a security-group description, say) passes every preview and
+fails the first `pulumi up`. This module is the one table of AWS's documented constraints,
+each entry citing its source, and the pure functions that judge a value against it:
+
+* values a user passes (names, tags, retention, ...) are checked at construction by
+  `validation`, with the argument named in the message;
+* values the code builds are checked by a test that walks every resource the component and
+  the program register (`problems_in_resource`), so a future description with a quote fails
+  a test, not a deployment.
+
+Sources are cited as "<service> API: <operation or shape>" (the AWS API reference, whose
+patterns and limits botocore's service models carry too) or "<service> quotas" (the
+service's documented quotas page).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .problems import Problem, about
+
+# ---------------------------------------------------------------------------- kinds of limit
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string: length, a full-match pattern, prefixes and words AWS refuses."""
+
+    source: str
+    max_len: int
+    min_len: int = 1
+    pattern: str | None = None
+    allowed: str = ""
+    """The pattern in words, for messages."""
+    refused_prefixes: tuple[str, ...] = ()
+    refused_values: tuple[str, ...] = ()
+    no_double_hyphen: bool = False
+    no_trailing_hyphen: bool = False
+
+    def problems(self, value: Any) -> list[str]:
+        if not isinstance(value, str):
+            return [f"got {value!r}; expected a string"]
+        found = []
+        if not self.min_len <= len(value) <= self.max_len:
+            found.append(f"{value!r} is {len(value)} characters; allowed: {self.min_len} to {self.max_len}")
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            found.append(f"{value!r} is not allowed{self._refused_characters(value)}; allowed: {self.allowed}")
+        for prefix in self.refused_prefixes:
+            if value.lower().startswith(prefix.lower()):
+                found.append(f"{value!r} starts with {prefix!r}, which AWS reserves")
+        if value.lower() in {v.lower() for v in self.refused_values}:
+            found.append(f"{value!r} is reserved by AWS")
+        if self.no_double_hyphen and "--" in value:
+            found.append(f"{value!r} contains two consecutive hyphens, which AWS refuses")
+        if self.no_trailing_hyphen and value.endswith("-"):
+            found.append(f"{value!r} ends with a hyphen, which AWS refuses")
+        return found
+
+    def _refused_characters(self, value: str) -> str:
+        """Which characters are refused, when the pattern is a character set (or ends in one)."""
+        char_set = r"\[(?:\\.|[^\]])+\]"
+        match = re.fullmatch(rf"(?:{char_set})?({char_set})[*+](\([^)]*\)\?)?", self.pattern or "")
+        if match is None:
+            return ""
+        refused = sorted({c for c in value if not re.fullmatch(match.group(1), c)})
+        return f" (refused: {' '.join(map(repr, refused))})" if refused else ""
+
+
+@dataclass(frozen=True)
+class Number:
+    source: str
+    low: int
+    high: int
+
+    def problems(self, value: Any) -> list[str]:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            return [f"got {value!r}; expected a whole number from {self.low} to {self.high}"]
+        if not self.low <= value <= self.high:
+            return [f"got {int(value)}; allowed: {self.low} to {self.high}"]
+        return []
+
+
+@dataclass(frozen=True)
+class Choice:
+    source: str
+    choices: tuple[Any, ...]
+
+    def problems(self, value: Any) -> list[str]:
+        if isinstance(value, bool) or value not in self.choices:
+            return [f"got {value!r}; allowed: {', '.join(map(str, self.choices))}"]
+        return []
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """An IAM-style JSON policy: valid JSON, under a size limit (in characters or bytes)."""
+
+    source: str
+    max_size: int
+    unit: str = "characters"
+    count_whitespace: bool = True
+    """IAM does not count whitespace towards its policy-size quotas; the others do."""
+    max_statements: int | None = None
+
+    def problems(self, value: Any) -> list[str]:
+        if not isinstance(value, str):
+            return [f"got {type(value).__name__}; expected a JSON policy document"]
+        try:
+            document = json.loads(value)
+        except json.JSONDecodeError as error:
+            return [f"is not JSON ({error})"]
+        found = []
+        counted = value if self.count_whitespace else re.sub(r"\s", "", value)
+        size = len(counted.encode()) if self.unit == "bytes" else len(counted)
+        if size > self.max_size:
+            found.append(f"is {size} {self.unit}; allowed: at most {self.max_size}")
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        if not isinstance(statements, list) or not statements:
+            found.append("has no Statement list")
+        elif self.max_statements is not None and len(statements) > self.max_statements:
+            found.append(f"has {len(statements)} statements; allowed: at most {self.max_statements}")
+        return found
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list (or mapping) of at most `max_items`, each item within `item` when given."""
+
+    source: str
+    max_items: int
+    item: Text | Choice | None = None
+
+    def problems(self, value: Any) -> list[str]:
+        if isinstance(value, str) or not isinstance(value, Sequence | Mapping):
+            return [f"got {value!r}; expected a list"]
+        found = [f"{len(value)} items; allowed: at most {self.max_items}"] if len(value) > self.max_items else []
+        if self.item is not None and isinstance(value, Sequence):
+            found += [p for item in value for p in self.item.problems(item)]
+        return found
+
+
+TAG_CHARACTERS = "_.:/=+-@"
+
+
+def _tag_text_ok(text: str) -> bool:
+    # Letters, numbers and spaces representable in UTF-8, plus _ . : / = + - @ (the set every
+    # tagging service accepts; IAM's pattern is [\p{L}\p{Z}\p{N}_.:/=+\-@]*).
+    return all(c.isalnum() or unicodedata.category(c) == "Zs" or c in TAG_CHARACTERS for c in text)
+
+
+@dataclass(frozen=True)
+class Tags:
+    """A resource's tags, judged by the rules every service the component uses shares."""
+
+    source: str
+    max_tags: int = 50
+    max_key: int = 128
+    max_value: int = 256
+    reserved_prefixes: tuple[str, ...] = ("aws:",)
+
+    def problems(self, value: Any) -> list[str]:
+        if not isinstance(value, Mapping):
+            return [f"got {value!r}; expected a mapping of strings to strings"]
+        found = []
+        if len(value) > self.max_tags:
+            found.append(f"{len(value)} tags; allowed: at most {self.max_tags} per resource")
+        for key, text in value.items():
+            if not isinstance(key, str) or not isinstance(text, str):
+                found.append(f"{key!r}: {text!r}; keys and values must be strings")
+                continue
+            if not 1 <= len(key) <= self.max_key:
+                found.append(f"key {key!r} is {len(key)} characters; allowed: 1 to {self.max_key}")
+            if len(text) > self.max_value:
+                found.append(f"value of {key!r} is {len(text)} characters; allowed: at most {self.max_value}")
+            for part, what in ((key, "key"), (text, "value")):
+                if not _tag_text_ok(part):
+                    found.append(f"{what} {part!r} has characters AWS refuses in tags; allowed: letters, "
+                                 f"digits, spaces and {' '.join(TAG_CHARACTERS)}")
+            for prefix in self.reserved_prefixes:
+                if key.lower().startswith(prefix):
+                    found.append(f"key {key!r} starts with {prefix!r}, which AWS reserves")
+        return found
+
+
+LAMBDA_RESERVED_ENVIRONMENT = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+"""Lambda: "Defined runtime environment variables" (reserved keys a function cannot set)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A function's environment variables: names, reserved names, total size."""
+
+    source: str
+    max_bytes: int = 4096
+
+    def problems(self, value: Any) -> list[str]:
+        if not isinstance(value, Mapping):
+            return [f"got {value!r}; expected a mapping of names to strings"]
+        found = []
+        for key, text in value.items():
+            if not isinstance(key, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]+", key):
+                found.append(f"name {key!r} is not allowed; allowed: a letter, then letters, digits or underscores")
+            elif key in LAMBDA_RESERVED_ENVIRONMENT:
+                found.append(f"name {key!r} is reserved by Lambda")
+            if not isinstance(text, str):
+                found.append(f"value of {key!r} is {text!r}; expected a string")
+        size = environment_size(value)
+        if size > self.max_bytes:
+            found.append(f"is {size} bytes in all; Lambda allows at most {self.max_bytes}")
+        return found
+
+
+def environment_size(variables: Mapping[str, Any]) -> int:
+    """Lambda's count: the bytes of every name and value (its 4 KB quota)."""
+    return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
+
+
+Limit = Text | Number | Choice | Items | PolicyDocument | Tags | Environment
+
+
+# ------------------------------------------------------------------------------ the table
+
+EC2_DESCRIPTION_PATTERN = r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*"
+EC2_DESCRIPTION_ALLOWED = "a-z A-Z 0-9, spaces and ._-:/()#,@[]+=&;{}!$* (no apostrophe, no non-ASCII)"
+
+EC2_TAGS = Tags("EC2 User Guide: tag restrictions (50 tags, key 128, value 256, aws: reserved)")
+RDS_TAGS = Tags("RDS API: Tag (50 tags, key 128, value 256; aws: and rds: reserved)",
+                reserved_prefixes=("aws:", "rds:"))
+IAM_TAGS = Tags("IAM API: Tag, tagKeyType/tagValueType (50 tags, key 128, value 256, [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@])")
+LAMBDA_TAGS = Tags("Lambda quotas: 50 tags per function; Lambda API: TagResource")
+GENERIC_TAGS = Tags("Tagging AWS resources: tag naming limits and requirements")
+
+
+
+def rds_identifier(source: str, max_len: int) -> Text:
+    """RDS's identifier rule: a letter, then letters, digits or hyphens; no `--`, no trailing `-`."""
+    return Text(source, max_len, 1, r"[A-Za-z][A-Za-z0-9-]*", "a letter, then letters, digits or hyphens",
+                no_double_hyphen=True, no_trailing_hyphen=True)
+
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+RDS_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+LAMBDA_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
+
+LIMITS: Mapping[str, Mapping[str, Limit]] = {
+    "aws:ec2/securityGroup:SecurityGroup": {
+        "description": Text("EC2 API: CreateSecurityGroup GroupDescription", 255, 0,
+                            EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "name": Text("EC2 API: CreateSecurityGroup GroupName", 255, 1, EC2_DESCRIPTION_PATTERN,
+                     EC2_DESCRIPTION_ALLOWED, refused_prefixes=("sg-",)),
+        "tags": EC2_TAGS,
+    },
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+        # AWS documents this set for IpRange and rule descriptions; the stricter reading is kept.
+        "description": Text("EC2 API: SecurityGroupRuleRequest/IpRange Description", 255, 0,
+                            EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "fromPort": Number("EC2 API: IpPermission FromPort (TCP)", 0, 65535),
+        "toPort": Number("EC2 API: IpPermission ToPort (TCP)", 0, 65535),
+        "ipProtocol": Choice("EC2 API: IpPermission IpProtocol (the component uses TCP only)", ("tcp",)),
+        "tags": EC2_TAGS,
+    },
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+        "description": Text("EC2 API: SecurityGroupRuleRequest/IpRange Description", 255, 0,
+                            EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "fromPort": Number("EC2 API: IpPermission FromPort (TCP)", 0, 65535),
+        "toPort": Number("EC2 API: IpPermission ToPort (TCP)", 0, 65535),
+        "ipProtocol": Choice("EC2 API: IpPermission IpProtocol (the component uses TCP only)", ("tcp",)),
+        "tags": EC2_TAGS,
+    },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": {
+        "policy": PolicyDocument("VPC PrivateLink guide: endpoint policies are at most 20,480 characters, "
+                                 "whitespace included", 20480),
+        "vpcEndpointType": Choice("EC2 API: CreateVpcEndpoint VpcEndpointType", ("Interface",)),
+        "serviceName": Text("EC2 API: CreateVpcEndpoint ServiceName", 255, 1,
+                            r"(cn\.)?com\.amazonaws\.[a-z0-9-]+\.[a-z0-9.-]+",
+                            "com.amazonaws.<region>.<service> or cn.com.amazonaws.<region>.<service>"),
+        "tags": EC2_TAGS,
+    },
+    "aws:ec2/vpc:Vpc": {
+        "cidrBlock": Text("VPC User Guide: IPv4 VPC CIDR blocks, /16 to /28", 18, 9,
+                          r"\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-8])", "an IPv4 CIDR block from /16 to /28"),
+        "tags": EC2_TAGS,
+    },
+    "aws:ec2/subnet:Subnet": {
+        "cidrBlock": Text("VPC User Guide: subnet CIDR blocks, /16 to /28", 18, 9,
+                          r"\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-8])", "an IPv4 CIDR block from /16 to /28"),
+        "tags": EC2_TAGS,
+    },
+    "aws:ec2/routeTable:RouteTable": {"tags": EC2_TAGS},
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": {},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"tags": EC2_TAGS},
+    "aws:ec2/flowLog:FlowLog": {
+        "trafficType": Choice("EC2 API: CreateFlowLogs TrafficType", ("ACCEPT", "REJECT", "ALL")),
+        "logDestinationType": Choice("EC2 API: CreateFlowLogs LogDestinationType",
+                                     ("cloud-watch-logs", "s3", "kinesis-data-firehose")),
+        "tags": EC2_TAGS,
+    },
+    "aws:rds/instance:Instance": {
+        "identifier": rds_identifier("RDS API: CreateDBInstance DBInstanceIdentifier", 63),
+        "dbName": Text("RDS API: CreateDBInstance DBName (MySQL)", 64, 1, r"[A-Za-z][A-Za-z0-9_]*",
+                       "a letter, then letters, digits or underscores"),
+        "username": Text("RDS API: CreateDBInstance MasterUsername (MySQL)", 16, 1, r"[A-Za-z][A-Za-z0-9_]*",
+                         "a letter, then letters, digits or underscores",
+                         refused_values=("root", "rdsadmin", "admin", "mysql.sys", "mysql.session",
+                                         "mysql.infoschema")),
+        "engine": Choice("RDS API: CreateDBInstance Engine (the component deploys MySQL)", ("mysql",)),
+        "engineVersion": Text("RDS API: CreateDBInstance EngineVersion", 32, 1, r"\d+\.\d+(\.\d+)?",
+                              "major.minor[.patch], e.g. 8.4 or 8.0.39"),
+        "instanceClass": Text("RDS API: CreateDBInstance DBInstanceClass", 64, 1, r"db\.[a-z0-9-]+\.[a-z0-9]+",
+                              "an RDS instance class such as db.t4g.micro"),
+        "allocatedStorage": Number("RDS API: CreateDBInstance AllocatedStorage (MySQL, gp3)", 20, 65536),
+        "storageType": Choice("RDS API: CreateDBInstance StorageType", ("gp2", "gp3", "io1", "io2", "standard")),
+        "port": Number("RDS API: CreateDBInstance Port (MySQL: 1150-65535)", 1150, 65535),
+        "backupRetentionPeriod": Number("RDS API: CreateDBInstance BackupRetentionPeriod", 0, 35),
+        "monitoringInterval": Choice("RDS API: CreateDBInstance MonitoringInterval", RDS_MONITORING_INTERVALS),
+        "enabledCloudwatchLogsExports": Items("RDS User Guide: publishing MySQL logs to CloudWatch Logs", 5, Choice(
+            "RDS: MySQL log types", ("audit", "error", "general", "slowquery", "iam-db-auth-error"))),
+        "finalSnapshotIdentifier": rds_identifier("RDS API: DeleteDBInstance FinalDBSnapshotIdentifier", 255),
+        "tags": RDS_TAGS,
+    },
+    "aws:rds/subnetGroup:SubnetGroup": {
+        "name": Text("RDS API: CreateDBSubnetGroup DBSubnetGroupName", 255, 1, r"[a-z0-9._ -]+",
+                     "lowercase letters, digits, periods, underscores, spaces or hyphens", refused_values=("default",)),
+        "description": Text("RDS API: CreateDBSubnetGroup DBSubnetGroupDescription (kept to EC2's safe set)",
+                            255, 1, EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "tags": RDS_TAGS,
+    },
+    "aws:rds/parameterGroup:ParameterGroup": {
+        "name": Text("RDS API: CreateDBParameterGroup DBParameterGroupName", 255, 1, r"[a-z][a-z0-9-]*",
+                     "a lowercase letter, then lowercase letters, digits or hyphens",
+                     no_double_hyphen=True, no_trailing_hyphen=True),
+        "family": Text("RDS API: CreateDBParameterGroup DBParameterGroupFamily (MySQL)", 32, 1,
+                       r"mysql\d+\.\d+", "mysql<major>.<minor>"),
+        "description": Text("RDS API: CreateDBParameterGroup Description (kept to EC2's safe set)", 255, 1,
+                            EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "tags": RDS_TAGS,
+    },
+    "aws:sns/topic:Topic": {
+        "name": Text("SNS API: CreateTopic Name", 256, 1, r"[A-Za-z0-9_-]+(\.fifo)?",
+                     "letters, digits, hyphens or underscores (and .fifo for FIFO topics)"),
+        "tags": Tags("SNS API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:sns/topicPolicy:TopicPolicy": {
+        "policy": PolicyDocument("SNS developer guide: policy quotas (30 KB, 100 statements)", 30 * 1024, "bytes",
+                                 max_statements=100),
+    },
+    "aws:sqs/queue:Queue": {
+        "name": Text("SQS API: CreateQueue QueueName", 80, 1, r"[A-Za-z0-9_-]+(\.fifo)?",
+                     "letters, digits, hyphens or underscores"),
+        "messageRetentionSeconds": Number("SQS API: SetQueueAttributes MessageRetentionPeriod", 60, 1209600),
+        "tags": Tags("SQS developer guide: queue tags (50 tags, key 128, value 256)"),
+    },
+    "aws:iam/role:Role": {
+        "name": Text("IAM API: CreateRole RoleName (roleNameType)", 64, 1, r"[\w+=,.@-]+",
+                     "letters, digits and +=,.@_-"),
+        "description": Text("IAM API: CreateRole Description (roleDescriptionType)", 1000, 0,
+                            r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*", "printable Latin-1 characters"),
+        "assumeRolePolicy": PolicyDocument("IAM quotas: role trust policy length 2,048 characters "
+                                           "(whitespace not counted)", 2048, count_whitespace=False),
+        "tags": IAM_TAGS,
+    },
+    "aws:iam/rolePolicy:RolePolicy": {
+        "name": Text("IAM API: PutRolePolicy PolicyName (policyNameType)", 128, 1, r"[\w+=,.@-]+",
+                     "letters, digits and +=,.@_-"),
+        "policy": PolicyDocument("IAM quotas: a role's inline policies together at most 10,240 characters "
+                                 "(whitespace not counted)", 10240, count_whitespace=False),
+    },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        "policyArn": Text("IAM API: AttachRolePolicy PolicyArn", 2048, 20,
+                          r"arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy/[\w+=,.@/-]+",
+                          "arn:<partition>:iam::aws:policy/<name>"),
+    },
+    "aws:cloudwatch/logGroup:LogGroup": {
+        "name": Text("CloudWatch Logs API: CreateLogGroup logGroupName", 512, 1, r"[._\-/#A-Za-z0-9]+",
+                     "letters, digits and ._-/#"),
+        "retentionInDays": Choice("CloudWatch Logs API: PutRetentionPolicy retentionInDays", LOG_RETENTION_DAYS),
+        "tags": Tags("CloudWatch Logs API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:kms/key:Key": {
+        "description": Text("KMS API: CreateKey Description", 8192, 0),
+        "policy": PolicyDocument("KMS developer guide: key policies are at most 32 KB (32,768 bytes)", 32768,
+                                 "bytes"),
+        "deletionWindowInDays": Number("KMS API: ScheduleKeyDeletion PendingWindowInDays", 7, 30),
+        "tags": Tags("KMS API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:kms/alias:Alias": {
+        "name": Text("KMS API: CreateAlias AliasName", 256, 7, r"alias/[a-zA-Z0-9/_-]+",
+                     "alias/ then letters, digits and /_-", refused_prefixes=("alias/aws/",)),
+    },
+    "aws:lambda/function:Function": {
+        "name": Text("Lambda API: CreateFunction FunctionName (64 characters when not an ARN)", 64, 1,
+                     r"[a-zA-Z0-9_-]+", "letters, digits, hyphens or underscores"),
+        "handler": Text("Lambda API: CreateFunction Handler", 128, 1, r"[^\s]+", "no whitespace"),
+        "runtime": Choice("Lambda: supported Python runtimes", LAMBDA_RUNTIMES),
+        "architectures": Items("Lambda API: CreateFunction Architectures", 1,
+                               Choice("Lambda API: Architecture", LAMBDA_ARCHITECTURES)),
+        "memorySize": Number("Lambda quotas: function memory 128 MB to 10,240 MB", 128, 10240),
+        "timeout": Number("Lambda quotas: function timeout 900 seconds", 1, 900),
+        "reservedConcurrentExecutions": Number("Lambda API: PutFunctionConcurrency ReservedConcurrentExecutions",
+                                               0, 100000),
+        "environment.variables": Environment("Lambda quotas: environment variables 4 KB in all; Lambda API: "
+                                             "EnvironmentVariableName; defined runtime environment variables"),
+        "tracingConfig.mode": Choice("Lambda API: TracingConfig Mode", ("Active", "PassThrough")),
+        "loggingConfig.logFormat": Choice("Lambda API: LoggingConfig LogFormat", ("JSON", "Text")),
+        "loggingConfig.applicationLogLevel": Choice("Lambda API: LoggingConfig ApplicationLogLevel",
+                                                    ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")),
+        "loggingConfig.systemLogLevel": Choice("Lambda API: LoggingConfig SystemLogLevel", ("DEBUG", "INFO", "WARN")),
+        "tags": LAMBDA_TAGS,
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {
+        "name": Text("CloudWatch API: PutMetricAlarm AlarmName", 255, 1, r"[^\x00-\x1f\x7f]+",
+                     "UTF-8 characters, no control characters"),
+        "alarmDescription": Text("CloudWatch API: PutMetricAlarm AlarmDescription", 1024, 0),
+        "namespace": Text("CloudWatch API: PutMetricAlarm Namespace", 255, 1, r"[^:].*", "not starting with ':'"),
+        "metricName": Text("CloudWatch API: PutMetricAlarm MetricName", 255, 1),
+        "statistic": Choice("CloudWatch API: PutMetricAlarm Statistic",
+                            ("SampleCount", "Average", "Sum", "Minimum", "Maximum")),
+        "extendedStatistic": Text("CloudWatch API: PutMetricAlarm ExtendedStatistic (percentiles)", 10, 2,
+                                  r"p(\d{1,2}(\.\d{1,2})?|100)", "p0 to p100"),
+        "period": Choice("CloudWatch API: PutMetricAlarm Period (10, 20, 30 or a multiple of 60)",
+                         (10, 20, 30, *range(60, 86401, 60))),
+        "evaluationPeriods": Number("CloudWatch API: PutMetricAlarm EvaluationPeriods", 1, 100000),
+        "comparisonOperator": Choice("CloudWatch API: PutMetricAlarm ComparisonOperator", (
+            "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
+            "LessThanOrEqualToThreshold")),
+        "treatMissingData": Choice("CloudWatch API: PutMetricAlarm TreatMissingData",
+                                   ("breaching", "notBreaching", "ignore", "missing")),
+        "alarmActions": Items("CloudWatch API: PutMetricAlarm AlarmActions (at most 5)", 5),
+        "okActions": Items("CloudWatch API: PutMetricAlarm OKActions (at most 5)", 5),
+        "dimensions": Items("CloudWatch API: PutMetricAlarm Dimensions (at most 30)", 30),
+        "tags": Tags("CloudWatch API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": {
+        "name": Text("CloudWatch Logs API: PutMetricFilter filterName", 512, 1, r"[^:*]+", "no ':' or '*'"),
+        "pattern": Text("CloudWatch Logs API: PutMetricFilter filterPattern", 1024, 0),
+        "metricTransformation.name": Text("CloudWatch Logs API: MetricTransformation metricName", 255, 1,
+                                          r"[^:*$]+", "no ':', '*' or '$'"),
+        "metricTransformation.namespace": Text("CloudWatch Logs API: MetricTransformation metricNamespace", 255, 1,
+                                               r"[^:*$]+", "no ':', '*' or '$'"),
+    },
+    "aws:cloudwatch/dashboard:Dashboard": {
+        "dashboardName": Text("CloudWatch API: PutDashboard DashboardName", 255, 1, r"[A-Za-z0-9_-]+",
+                              "letters, digits, hyphens or underscores"),
+        "dashboardBody": Text("CloudWatch API: PutDashboard DashboardBody (JSON)", 1024 * 1024, 2, r"\{[\s\S]*\}",
+                              "a JSON object"),
+    },
+    "aws:sns/topicSubscription:TopicSubscription": {
+        "protocol": Choice("SNS API: Subscribe Protocol",
+                           ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")),
+    },
+    "aws:lambda/invocation:Invocation": {
+        "input": Text("Lambda quotas: synchronous invocation payload 6 MB", 6 * 1024 * 1024, 2,
+                      r"\{[\s\S]*\}", "a JSON object"),
+    },
+}
+"""Resource type token -> property (camelCase, `a.b` for nested) -> what AWS accepts."""
+
+AUTONAMED: Mapping[str, str] = {
+    "aws:ec2/securityGroup:SecurityGroup": "name",
+    "aws:rds/instance:Instance": "identifier",
+    "aws:rds/subnetGroup:SubnetGroup": "name",
+    "aws:rds/parameterGroup:ParameterGroup": "name",
+    "aws:sns/topic:Topic": "name",
+    "aws:sqs/queue:Queue": "name",
+    "aws:iam/role:Role": "name",
+    "aws:iam/rolePolicy:RolePolicy": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "name",
+}
+"""Types whose physical name the provider generates from the logical name when none is given
+(`<logical name>-<7 hex>`): the generated name must fit the same limits."""
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    current: Any = values
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return False, None
+        current = current[part]
+    return True, current
+
+
+def problems_in_resource(type_token: str, properties: Mapping[str, Any], label: str = "") -> list[str]:
+    """Every property of one resource that AWS would refuse. `properties` are its inputs
+    (camelCase, as the engine sees them) plus any name the provider generated."""
+    found = []
+    for path, limit in LIMITS.get(type_token, {}).items():
+        present, value = _lookup(properties, path)
+        if present and value is not None:
+            found += [f"{label or type_token} {path}: {problem} [{limit.source}]" for problem in limit.problems(value)]
+    return found
+
+
+def check(limit: Limit, argument: str, value: Any) -> list[Problem]:
+    """A user-given value against a limit, each problem naming the argument."""
+    return about(argument, limit.problems(value))
+

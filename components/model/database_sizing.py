@@ -1,0 +1,105 @@
+"""What the database is sized and named from: the instance classes' memory and connection budget,
+the function's share of it, the parameter group, and the names of the log groups and the final
+snapshot. Pure functions of the arguments; `resources/database.py` creates the instance from them."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .problems import Problem
+from .settings import Settings
+
+LOG_EXPORTS = ("error", "slowquery")
+
+# Memory (GiB) of the burstable and general-purpose classes, for the connection budget.
+INSTANCE_MEMORY_GIB = {
+    "micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
+    "8xlarge": 128, "12xlarge": 192, "16xlarge": 256,
+}
+MEMORY_OPTIMISED_FAMILIES = re.compile(r"^(r|x)\d")  # twice the memory of the same size
+MYSQL_BYTES_PER_CONNECTION = 12582880
+"""RDS MySQL's default `max_connections` is `{DBInstanceClassMemory/12582880}`."""
+RESERVED_BY_RDS_BYTES = 256 * 1024**2
+"""`DBInstanceClassMemory` is the class's memory less what the operating system and RDS keep,
+which AWS does not publish. 256 MiB reproduces the `max_connections` RDS reports for the small
+classes (db.t3.micro: 66 reported, 64 here; db.t3.small: 150 and 149); for larger classes the
+estimate may run a few percent high, which the connection budget (half) and the connections
+alarm (80%) leave room for."""
+FUNCTION_CONNECTION_SHARE = 0.5
+"""The share of `max_connections` the function may hold; the rest is for people and tools."""
+
+
+def parameter_group_family(engine_version: str) -> str:
+    major, minor = engine_version.split(".")[:2]
+    return f"mysql{major}.{minor}"
+
+
+def instance_memory_bytes(instance_class: str) -> int | None:
+    """The class's nominal memory, or None for a class not in the table."""
+    parts = instance_class.split(".")
+    if len(parts) != 3 or parts[2] not in INSTANCE_MEMORY_GIB:
+        return None
+    return INSTANCE_MEMORY_GIB[parts[2]] * (2 if MEMORY_OPTIMISED_FAMILIES.match(parts[1]) else 1) * 1024**3
+
+
+def default_max_connections(instance_class: str) -> int | None:
+    """RDS MySQL's default `max_connections` for a class (from its estimated
+    `DBInstanceClassMemory`), or None for a class not in the table."""
+    memory = instance_memory_bytes(instance_class)
+    if memory is None:
+        return None
+    return (memory - RESERVED_BY_RDS_BYTES) // MYSQL_BYTES_PER_CONNECTION
+
+
+def function_concurrency_budget(settings: Settings) -> int | None:
+    """Reserved concurrency: none by default (a new account, whose concurrency limit may be 10,
+    refuses any reservation); the explicit number; or, with `function_reserved_concurrency_auto`,
+    half the class's `max_connections` less one for the migration (None when the class is unknown)."""
+    if not settings.function_reserved_concurrency_auto:
+        return settings.function_reserved_concurrency
+    max_connections = default_max_connections(settings.db_instance_class)
+    if max_connections is None:
+        return None
+    return max(1, math.floor(max_connections * FUNCTION_CONNECTION_SHARE) - 1)
+
+
+def concurrency_problems(settings: Settings) -> list[Problem]:
+    """An "auto" budget needs a known class; an explicit one must fit the database's connections."""
+    name = "function_reserved_concurrency"
+    max_connections = default_max_connections(settings.db_instance_class)
+    if settings.function_reserved_concurrency_auto:
+        if settings.function_reserved_concurrency is not None:
+            return [Problem(f"{name}_auto", f"set together with {name}; set one of them")]
+        if max_connections is None:
+            return [Problem(f"{name}_auto", "needs the max_connections of db_instance_class "
+                                            f"{settings.db_instance_class!r}, which is not known here; "
+                                            f"set {name} instead")]
+    budget = function_concurrency_budget(settings)
+    if budget is not None and max_connections is not None and budget >= max_connections:
+        return [Problem(name, f"got {budget}; {settings.db_instance_class} allows {max_connections} connections "
+                              "(max_connections) and each execution holds one, with one more for the migration: "
+                              f"at most {max_connections - 1}, or {name}_auto for half")]
+    return []
+
+
+def db_log_group_names(identifier: str) -> list[str]:
+    """The log groups RDS writes the exported logs to; created by the stack before the instance,
+    or RDS creates them itself (unencrypted, kept forever, left behind by destroy)."""
+    return [f"/aws/rds/instance/{identifier}/{export}" for export in LOG_EXPORTS]
+
+
+def final_snapshot_identifier(identifier: str, key_id: str) -> str:
+    """Unique per incarnation of the stack: the key is created anew with it (and kept with the
+    snapshot it encrypts), so destroying a re-created stack of the same name does not collide."""
+    return f"{identifier}-final-{key_id.replace('-', '')[:8]}"
+
+
+def parameters(settings: Settings) -> list[dict[str, str]]:
+    """TLS required, and the slow query log on (it is off by default on RDS MySQL, so its
+    export would stay empty). Both take effect without a reboot."""
+    return [
+        {"name": "require_secure_transport", "value": "1", "apply_method": "immediate"},
+        {"name": "slow_query_log", "value": "1", "apply_method": "immediate"},
+        {"name": "long_query_time", "value": f"{settings.db_slow_query_seconds:g}", "apply_method": "immediate"},
+    ]

@@ -1,0 +1,123 @@
+"""The customer-managed KMS key: one key with rotation for the topic, the function's
+environment, the log groups, the database storage, the database secret and the dead-letter
+queue. Its policy names exactly who uses it: the account's administrators, CloudWatch Logs
+(its regional, partition-aware principal, only for this component's log groups) and the
+function's role (only through the services it calls)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..model.dependencies import key_via_services
+
+# Services that use the key on the function role's behalf (kms:ViaService).
+ROLE_VIA_SERVICES = key_via_services()
+ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    partition: str
+    region: str
+    dns_suffix: str
+    account_id: str
+
+
+def logs_service_principal(region: str, dns_suffix: str) -> str:
+    """CloudWatch Logs' principal is regional: `logs.cn-northwest-1.amazonaws.com.cn` in China."""
+    return f"logs.{region}.{dns_suffix}"
+
+
+def via_service(service: str, region: str, dns_suffix: str) -> str:
+    return f"{service}.{region}.{dns_suffix}"
+
+
+CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+
+
+def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], alarm_topic: bool = False) -> str:
+    log_group_arns = [f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
+                      for name in log_group_names]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    # Without this the key cannot be managed at all (AWS's default key policy).
+                    "Sid": "AccountAdministration",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsForThisComponentsLogGroups",
+                    "Effect": "Allow",
+                    "Principal": {"Service": logs_service_principal(ctx.region, ctx.dns_suffix)},
+                    "Action": list(LOGS_KEY_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+                },
+                {
+                    "Sid": "FunctionRoleThroughTheServicesItCalls",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn},
+                    "Action": list(ROLE_KEY_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": [via_service(s, ctx.region, ctx.dns_suffix) for s in ROLE_VIA_SERVICES]
+                        }
+                    },
+                },
+                *([{
+                    # The alarm topic is encrypted with this key: CloudWatch must use it to publish.
+                    "Sid": "CloudWatchAlarmsToTheEncryptedAlarmTopic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                }] if alarm_topic else []),
+            ],
+        }
+    )
+
+
+
+
+def create_key(
+    name: str,
+    ctx: AwsContext,
+    role_arn: pulumi.Input[str],
+    log_group_names: Sequence[str],
+    alias: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    retain_on_delete: bool = False,
+    alarm_topic: bool = False,
+) -> aws.kms.Key:
+    """The key; with `retain_on_delete` (a final snapshot is taken, encrypted with it) destroy
+    leaves it enabled, so the snapshot stays restorable after the stack is gone."""
+    key = aws.kms.Key(
+        f"{name}-key",
+        description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names,
+                                                                               alarm_topic)),
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
+    )
+    aws.kms.Alias(
+        f"{name}-key-alias",
+        name=alias,
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return key

@@ -1,0 +1,108 @@
+"""The security groups and their rules (one rule resource per line of the article's table,
+`model/network_rules.py`), and the interface endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ..model.dependencies import endpoint_label
+from ..model.network_rules import PLACEHOLDER, SECURITY_GROUPS, SecurityGroupRule, rule_port
+
+INTERFACE_RELEASE_TIMEOUT = "45m"
+"""How long Lambda may take to release a deleted VPC function's network interfaces."""
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    groups: Mapping[str, aws.ec2.SecurityGroup]
+    """The groups this component created."""
+    rules: tuple[pulumi.Resource, ...]
+    ids: Mapping[str, pulumi.Output[str]]
+    """Every group's ID by key, the shared endpoint group's included."""
+
+    def id(self, key: str) -> pulumi.Output[str]:
+        return self.ids[key]
+
+
+def create_security_groups(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    rules_to_create: Sequence[SecurityGroupRule],
+    db_port: int,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    shared: Mapping[str, pulumi.Input[str]] | None = None,
+) -> SecurityGroups:
+    """Create the groups (with no inline rules) and one rule resource per table line. Groups in
+    `shared` (key -> ID: the endpoint group of a shared `PrivateServiceEndpoints`) are not
+    created; the rules that involve them are, owned by this component."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    shared = shared or {}
+    groups = {
+        key: aws.ec2.SecurityGroup(
+            f"{name}-{key}",
+            vpc_id=vpc_id,
+            description=description,
+            tags={**tags, "Name": f"{name}-{key}"},
+            # The placeholder keeps the function's interfaces until Lambda releases them, which
+            # can take up to 45 minutes after the function is gone: its delete waits that long.
+            opts=opts if key != PLACEHOLDER else pulumi.ResourceOptions(
+                parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
+        )
+        for key, description in SECURITY_GROUPS.items()
+        if key not in shared
+    }
+    ids = {**{key: group.id for key, group in groups.items()},
+           **{key: pulumi.Output.from_input(group_id) for key, group_id in shared.items()}}
+    rules: list[pulumi.Resource] = []
+    for rule in rules_to_create:
+        port = rule_port(rule, db_port)
+        peer = {"cidr_ipv4": rule.peer} if rule.peer_is_cidr else {"referenced_security_group_id": ids[rule.peer]}
+        rule_name = f"{name}-{rule.group}-{rule.direction}-{port}-{'internet' if rule.peer_is_cidr else rule.peer}"
+        rule_type = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+        rules.append(rule_type(
+            rule_name,
+            security_group_id=ids[rule.group],
+            **peer,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{rule.purpose} (TCP {port} {'to' if rule.direction == 'egress' else 'from'} {rule.peer})",
+            tags={**tags, "Name": rule_name},
+            opts=opts,
+        ))
+    return SecurityGroups(groups, tuple(rules), ids)
+
+
+def create_interface_endpoints(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    security_group_id: pulumi.Input[str],
+    services: Mapping[str, str],
+    policies: Mapping[str, pulumi.Input[str]],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> dict[str, aws.ec2.VpcEndpoint]:
+    """One interface endpoint with private DNS per service (short name -> the endpoint service
+    name looked up at preview), each with its policy."""
+    endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+    for service, service_name in services.items():
+        label = endpoint_label(service)
+        endpoints[service] = aws.ec2.VpcEndpoint(
+            f"{name}-{label}",
+            vpc_id=vpc_id,
+            service_name=service_name,
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=subnet_ids,
+            security_group_ids=[security_group_id],
+            policy=policies[service],
+            tags={**tags, "Name": f"{name}-{label}"},
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return endpoints
