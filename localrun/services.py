@@ -42,8 +42,9 @@ TOPIC_NAME = "lambda-test-topic"
 SECRET_NAME = "rds!db-rehearsal"
 REGION = "cn-northwest-1"
 """The dev stack's region (AWS China, partition aws-cn): moto answers with arn:aws-cn: ARNs."""
-SCHEMA_TABLES = ("employees", "schema_history", "schema_migrations")
-"""What the function's migrations create (schema_migrations: release 0.1.0's history)."""
+SCHEMA_TABLES = ("employees", "schema_history", "schema_history_statements", "schema_migrations")
+"""What the function's migrations create (schema_history_statements: the progress of each statement;
+schema_migrations: release 0.1.0's history)."""
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
