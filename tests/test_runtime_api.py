@@ -326,18 +326,26 @@ def test_runtime_that_dies_between_invocations_is_replaced_by_a_fresh_one(tmp_pa
     package = make_package(
         tmp_path,
         """
-        import os, threading
+        import os, threading, time
+
+        def exit_once(marker):
+            while not os.path.exists(marker):
+                time.sleep(0.01)
+            os._exit(9)
 
         def handler(event, context):
-            if event.get("exit_after_answering"):
-                threading.Timer(0.2, os._exit, (9,)).start()
+            if event.get("exit_when"):  # after answering, once the test says so (a marker, not a clock)
+                threading.Thread(target=exit_once, args=(event["exit_when"],), daemon=True).start()
             return {"pid": os.getpid()}
         """,
     )
+    marker = tmp_path / "exit-now"
     with local_lambda(package) as function:
-        first = function.invoke({"exit_after_answering": True})
+        first = function.invoke({"exit_when": str(marker)})
         pid = function.pid
-        assert pid is not None and process_gone(pid)
+        assert pid is not None, "the runtime is still running after answering"
+        marker.touch()
+        assert process_gone(pid)
         after = function.invoke({})
 
     assert first.ok and first.payload["pid"] == pid
