@@ -83,8 +83,13 @@ def function_arn(model: StackModel, function: str) -> str:
     return f"arn:{model.partition}:lambda:{model.region}:123456789012:function:{function}"
 
 
+def _print_now(text: str) -> None:
+    # Each line as it happens, also into a pipe: a rehearsal is watched (and interrupted) live.
+    print(text, flush=True)
+
+
 class Printer:
-    def __init__(self, out: Callable[[str], None] = print) -> None:
+    def __init__(self, out: Callable[[str], None] = _print_now) -> None:
         self.out = out
 
     def section(self, title: str) -> None:
