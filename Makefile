@@ -46,7 +46,7 @@ unit: $(STAMP) wheelhouse
 	$(PY) -m pytest -m "not integration"
 
 local: $(STAMP) services
-	$(PY) -m localrun $(ARGS)
+	$(PY) -m components.local $(ARGS)
 
 bench: $(STAMP) services
 	$(PY) bench/run.py --write-docs

@@ -5,8 +5,8 @@ database CA bundle (``dbCaBundleFile``), in a scratch directory so the package i
 written into the repository; the package it passed to the Lambda function is unpacked as
 Lambda unpacks it. MariaDB (TLS required) stands in for RDS and moto for Secrets Manager
 and SNS, on loopback. The environment the workers get is the component's, bound to those
-services (``localrun.wiring.local_function_env``), plus what Lambda's runtime sets
-(``localrun.LocalLambda.process_env``).
+services (``components.local.wiring.local_function_env``), plus what Lambda's runtime sets
+(``components.local.LocalLambda.process_env``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from localrun.local_lambda import LocalLambda
-from localrun.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
-from localrun.stack_model import StackModel, evaluate_with_ca_bundle
-from localrun.wiring import extract_package, local_function_env
+from components.local.local_lambda import LocalLambda
+from components.local.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
+from components.local.stack_model import StackModel, evaluate_with_ca_bundle
+from components.local.wiring import extract_package, local_function_env
 
 STACK = "dev"
 SMALL_TABLE_ROWS = 10

@@ -18,7 +18,7 @@ from bench import cold, memory, package, preview, warm
 from bench.common import ERROR, MISSED, REPO_DIR, Figure
 from bench.harness import Workspace, evaluate_dev_stack, function_under_test
 from bench.report import rewrite_section, section
-from localrun.rehearsal import sigterm_as_interrupt
+from components.local.rehearsal import sigterm_as_interrupt
 
 PERFORMANCE_PAGE = REPO_DIR / "docs" / "performance.md"
 T = TypeVar("T")

@@ -30,8 +30,8 @@ def measure_dev_stack(ca_bundle: Path, workspace: Workspace, *, repeat: int) -> 
         name=f"Dev stack under mocks (median of {repeat})",
         measured=secs(warm),
         notes=(
-            f"Preview cost: `localrun.stack_model.evaluate_stack(\"dev\")` ({result['resources']} resources) in "
-            f"a process that has evaluated it once; the first evaluation took {secs(result['first_s'])} "
+            f"Preview cost: `components.local.stack_model.evaluate_stack(\"dev\")` ({result['resources']} resources) "
+            f"in a process that has evaluated it once; the first evaluation took {secs(result['first_s'])} "
             f"(building the package included) after {secs(result['import_s'])} of imports. Pulumi's mocks stand "
             "in for the engine and the provider, so this is the program's own share of a preview.",
         ),

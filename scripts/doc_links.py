@@ -28,7 +28,7 @@ HTML_ANCHOR = re.compile(r"""<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*["']([^"']+)["'
 LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
 HTML_HREF = re.compile(r"""<a\s+(?:[^>]*?\s)?href\s*=\s*["']([^"']+)["']""", re.I)
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
-TOP_LEVEL = ("bench/", "components/", "docs/", "examples/", "handler/", "localrun/", "provider/", "scripts/", "tests/",
+TOP_LEVEL = ("bench/", "components/", "docs/", "examples/", "handler/", "provider/", "scripts/", "tests/",
              "vpclambda_runtime/")
 """The repository's folders: a code span starting with one of them names a path of the repository."""
 CODE_PATH = re.compile(r"`(?:" + "|".join(map(re.escape, TOP_LEVEL)) + r")[^`\s<>*]*`")

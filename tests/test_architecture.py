@@ -1,7 +1,9 @@
 """The folders of `components/` are the architecture, and their imports say so: the model at the
 bottom (pure: no `pulumi_aws`, importing nothing above it), the package build and the checks on it,
-the resources on those, and the composition (`component.py`, `shared_endpoints.py`) on top. The
-runtime library is imported only for the package contract and the error types, never the other way."""
+the resources on those, and the composition (`component.py`, `shared_endpoints.py`) on top. Above the
+component, what its users run beside it: `testing` (Pulumi mocks for their unit tests) and `local` (the
+rehearsal, which evaluates a program with those mocks); the component never imports them. The runtime
+library is imported only for the package contract and the error types, never the other way."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from pathlib import Path
 
 COMPONENTS = Path(__file__).resolve().parent.parent / "components"
 RUNTIME = Path(__file__).resolve().parent.parent / "vpclambda_runtime"
-LAYERS = {"model": 0, "build": 1, "checks": 2, "resources": 3}
+LAYERS = {"model": 0, "build": 1, "checks": 2, "resources": 3, "testing": 5, "local": 6}
 """A module may import its own layer and the layers below it; the top-level modules compose them."""
+COMPOSITION = 4
+"""The layer of the top-level modules (`component.py`, `shared_endpoints.py`, ...)."""
 
 
 def internal_imports(path: Path) -> set[str]:
@@ -31,6 +35,8 @@ def internal_imports(path: Path) -> set[str]:
 
 def layer_of(module: str) -> int | None:
     parts = module.split(".")
+    if len(parts) == 2:
+        return LAYERS.get(parts[1], COMPOSITION)
     return LAYERS.get(parts[1]) if len(parts) > 2 else None
 
 
@@ -51,11 +57,9 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
         if own is None:
             continue
         for module in internal_imports(path):
-            other = layer_of(module) if module.count(".") >= 2 else None
+            other = layer_of(module)
             if module.split(".")[:2] == ["components", "program"]:
                 other = LAYERS["checks"]  # the engine's internals serve the look-ups
-            if other is None and module.count(".") == 1 and module.split(".")[1] not in LAYERS:
-                other = len(LAYERS)  # a top-level module: the composition
             if other is not None and other > own:
                 upward.append(f"{path.relative_to(COMPONENTS.parent)} imports {module}")
     assert upward == []
@@ -80,3 +84,19 @@ def test_the_component_uses_the_runtime_only_through_its_contract_and_errors() -
              for node in ast.walk(ast.parse(path.read_text()))
              if isinstance(node, ast.ImportFrom) and node.module == "vpclambda_runtime" for alias in node.names}
     assert used <= {"vpclambda_runtime", "vpclambda_runtime.contract", "vpclambda_runtime.errors"}, used
+
+
+def test_the_component_never_imports_what_runs_beside_it() -> None:
+    """`testing` and `local` sit above the component: a program that deploys it loads neither."""
+    composed = [path for path in COMPONENTS.rglob("*.py") if (layer_of(".".join(
+        path.relative_to(COMPONENTS.parent).with_suffix("").parts)) or 0) <= COMPOSITION]
+    assert COMPONENTS / "component.py" in composed and COMPONENTS / "__init__.py" in composed
+    for path in composed:
+        assert not [m for m in internal_imports(path) if m.split(".")[1:2] in (["testing"], ["local"])], path
+
+
+def test_the_mocks_need_nothing_but_pulumi() -> None:
+    """`vpclambda.testing` works with the distribution alone (no `local` extra)."""
+    for path in (COMPONENTS / "testing").glob("*.py"):
+        assert third_party(path) <= {"__future__", "pulumi"} | set(__import__("sys").stdlib_module_names), path.name
+        assert not [m for m in internal_imports(path) if m.startswith("components.local")], path.name

@@ -16,7 +16,7 @@ from components.checks.validation import problems_in
 from components.model.endpoint_set import endpoint_set
 from components.model.problems import ArgumentError, Problem
 from components.model.settings import Settings
-from localrun.pulumi_mocks import AwsMocks, run_program
+from components.testing.pulumi_mocks import AwsMocks, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 NOT_A_PEM = Path(__file__)

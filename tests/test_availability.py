@@ -14,7 +14,7 @@ from components import VpcLambdaWithPrivateServices
 from components.checks.availability import database_offer_problems, endpoint_zone_problems
 from components.checks.lookups import DatabaseOffer, EndpointService
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
+from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"

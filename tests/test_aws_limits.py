@@ -41,7 +41,7 @@ from components.model.aws_limits import (
     environment_size,
     problems_in_resource,
 )
-from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
+from components.testing.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 from tests.aws_models import (
     NUMBERS,
     ModelLimit,

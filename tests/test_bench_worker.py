@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from localrun import LocalLambda
+from components.local import LocalLambda
 
 ROOT = Path(__file__).resolve().parent.parent
 ARN = "arn:aws-cn:lambda:cn-northwest-1:123456789012:function:bench-logs"

@@ -17,7 +17,7 @@ from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.component import TYPE_TOKEN
 from components.model.network_rules import SECURITY_GROUP_RULES
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
+from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

@@ -13,6 +13,7 @@ import pytest
 from components import VpcLambdaWithPrivateServices
 from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.checks.reachability import assess
+from components.local.wiring import SERVICE_ENDPOINT_VARIABLES
 from components.model.dependencies import (
     CALLED_FROM_THE_VPC,
     FUNCTION_AWS_APIS,
@@ -21,8 +22,7 @@ from components.model.dependencies import (
 )
 from components.model.network_rules import network_facts
 from components.model.settings import Settings
-from localrun.pulumi_mocks import ProgramRun, run_program
-from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+from components.testing.pulumi_mocks import ProgramRun, run_program
 from vpclambda_runtime.contract import SERVICE_NAMES
 
 

@@ -19,7 +19,7 @@ from components.build import function_code, packaging
 from components.build.packaging import PackageError, PackageInputs, build_package, migrations_sha256, size_problems
 from components.model.problems import ArgumentError, Problem
 from components.stack_config import config_key
-from localrun.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
 
 
 def problems_in(args: dict[str, Any]) -> list[str]:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
+from components.local.stack_model import evaluate_stack
 from components.model.database_sizing import db_log_group_names, final_snapshot_identifier
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import ProgramRun, run_program
-from localrun.stack_model import evaluate_stack
+from components.testing.pulumi_mocks import ProgramRun, run_program
 
 KEY = "aws:kms/key:Key"
 INSTANCE = "aws:rds/instance:Instance"

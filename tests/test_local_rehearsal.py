@@ -1,4 +1,4 @@
-"""`make local` as a user runs it (`python -m localrun`): the dev stack rehearsed end to end,
+"""`make local` as a user runs it (`python -m components.local`): the dev stack rehearsed end to end,
 and the article's three stages reproduced with the failures AWS would give."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def rehearse(*args: str) -> tuple[int, str, dict[str, Any]]:
-    result = subprocess.run([sys.executable, "-m", "localrun", *args], cwd=ROOT, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "components.local", *args], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=False)
     lines = result.stdout.strip().splitlines()
     assert lines and lines[-1].startswith("{"), (
@@ -122,7 +122,7 @@ def test_interrupted_rehearsal_cleans_up(signal_name: str) -> None:
     import signal
     import time
 
-    process = subprocess.Popen([sys.executable, "-m", "localrun"], cwd=ROOT, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "components.local"], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     seen, port = [], None

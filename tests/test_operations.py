@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
+from components.local.stack_model import evaluate_stack
 from components.model.alarm_specs import ALARMS, THRESHOLD_KEYS
 from components.model.log_metrics import handler_error_types, log_metrics
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import ProgramRun, run_program
-from localrun.stack_model import evaluate_stack
+from components.testing.pulumi_mocks import ProgramRun, run_program
 from tests.filter_patterns import matches, parse_pattern
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -2,7 +2,7 @@
 component registers installed as stateful packet filters; each rule of the table removed in turn
 times out exactly the path it opened; a rule the table does not have is a reachability finding.
 
-The rehearsals run as a user runs them (`python -m localrun`), several at once: their namespaces
+The rehearsals run as a user runs them (`python -m components.local`), several at once: their namespaces
 have names of their own, so they do not collide (nor with another suite on the machine)."""
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from typing import Any
 
 import pytest
 
-from localrun import netns
-from localrun.netns import Namespaces
-from localrun.packets import PacketNetwork, plan_layout
-from localrun.pulumi_mocks import ProgramRun
-from localrun.rehearsal import RuleChanges, UnknownRule, runbook_entry, stage_facts
-from localrun.security_groups import (
+from components.local import netns
+from components.local.netns import Namespaces
+from components.local.packets import PacketNetwork, plan_layout
+from components.local.rehearsal import RuleChanges, UnknownRule, runbook_entry, stage_facts
+from components.local.security_groups import (
     GroupRule,
     RulesDiffer,
     design_facts,
@@ -40,8 +39,9 @@ from localrun.security_groups import (
     table_rules,
     with_rules,
 )
-from localrun.services import Pki
-from localrun.stack_model import StackModel, evaluate_with_ca_bundle
+from components.local.services import Pki
+from components.local.stack_model import StackModel, evaluate_with_ca_bundle
+from components.testing.pulumi_mocks import ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_HOST = "lambda-test-db.c0abcdefgh.cn-northwest-1.rds.amazonaws.com.cn"
@@ -259,7 +259,7 @@ class Run:
 
 
 def launch(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "localrun", "--packets", *args], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "components.local", "--packets", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -468,8 +468,8 @@ def test_when_namespaces_cannot_be_made_the_loopback_rehearsal_runs() -> None:
     """The third namespace fails: the two made are removed and the rehearsal runs on loopback."""
     program = (
         "import sys\n"
-        "from localrun import netns\n"
-        "from localrun.rehearsal import main\n"
+        "from components.local import netns\n"
+        "from components.local.rehearsal import main\n"
         "add = netns.Namespaces.add\n"
         "def failing(self, role):\n"
         "    if len(self.names) == 2:\n"

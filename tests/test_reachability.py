@@ -13,7 +13,7 @@ from components.checks.reachability import PathVerdict, assess, blocked
 from components.model.args import Settings
 from components.model.network_rules import SECURITY_GROUP_RULES, Endpoint, NetworkFacts, Rule, network_facts
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, run_program
+from components.testing.pulumi_mocks import AwsMocks, run_program
 
 ARTICLE_RULES = (
     Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"),

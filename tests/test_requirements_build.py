@@ -15,7 +15,7 @@ from components.build import requirements_build
 from components.build.packaging import PackageInputs, build_package
 from components.build.requirements_build import RequirementsError, cache_key, install
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, run_program
+from components.testing.pulumi_mocks import AwsMocks, run_program
 
 pytestmark = pytest.mark.integration
 

@@ -102,14 +102,39 @@ def test_the_distribution_accepts_a_pymysql_range_holding_the_bundled_version() 
     assert not specifier.contains("1.0.3") and not specifier.contains("2.0.0")
 
 
+def extra_requirements(extra: str) -> dict[str, Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [Requirement(text) for text in project["optional-dependencies"][extra]]
+    return {canonicalize_name(r.name): r for r in requirements}
+
+
+LOCAL_EXTRA_UNIMPORTED = {"flask", "flask-cors", "awslambdaric"}
+"""Run, never imported by the rehearsal: what moto's server needs beyond moto, and the Lambda runtime
+client (`python -m awslambdaric`)."""
+
+
 def test_the_distribution_declares_what_it_imports_and_nothing_else() -> None:
     declared = set(distribution_requirements())
     assert declared == {"pulumi", "pulumi-aws", "pymysql"}
-    imported = {dist for name in third_party_imports(ROOT / "components") for dist in distributions_of(name)}
-    assert imported == {"pulumi", "pulumi-aws"}
+    imported = {dist for name in third_party_imports(ROOT / "components", without=ROOT / "components" / "local")
+                for dist in distributions_of(name)}
+    assert imported == {"pulumi", "pulumi-aws"}, "vpclambda and vpclambda.testing need no extra"
+    # The rehearsal (vpclambda.local) imports what the `local` extra brings, and the extra nothing else.
+    rehearsal = {dist for name in third_party_imports(ROOT / "components" / "local") for dist in distributions_of(name)}
+    extra = set(extra_requirements("local"))
+    assert rehearsal - declared == extra - LOCAL_EXTRA_UNIMPORTED
+    assert extra >= LOCAL_EXTRA_UNIMPORTED
+    assert '"-m", "awslambdaric"' in (ROOT / "components" / "local" / "local_lambda.py").read_text()
     runtime = {dist for name in third_party_imports(ROOT / "vpclambda_runtime") for dist in distributions_of(name)}
     # The runtime library (installed with the distribution) imports PyMySQL; boto3 is Lambda's own.
     assert runtime - {"boto3", "botocore"} == {"pymysql"}
+
+
+def test_the_local_extra_has_the_development_ranges() -> None:
+    """The rehearsal a consumer installs runs what `make local` runs here."""
+    dev = read_requirements(DEV_IN)
+    for name, requirement in extra_requirements("local").items():
+        assert name in dev and dev[name].specifier == requirement.specifier, name
 
 
 def test_the_program_requirements_are_the_distributions_ranges() -> None:
@@ -176,13 +201,13 @@ def local_module_names() -> set[str]:
     return names
 
 
-def third_party_imports(under: Path) -> set[str]:
-    """Top-level names imported by the Python files under ``under`` that are neither the standard
-    library nor this repository's own modules."""
+def third_party_imports(under: Path, without: Path | None = None) -> set[str]:
+    """Top-level names imported by the Python files under ``under`` (those under ``without`` aside)
+    that are neither the standard library nor this repository's own modules."""
     local = local_module_names()
     names: set[str] = set()
     for path in under.rglob("*.py"):
-        if skipped(path):
+        if skipped(path) or (without is not None and path.is_relative_to(without)):
             continue
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):

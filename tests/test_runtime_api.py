@@ -23,8 +23,14 @@ from typing import Any
 
 import pytest
 
-from localrun import LocalLambda, RuntimeApiServer
-from localrun.runtime_api import DEADLINE_MS_HEADER, FUNCTION_ARN_HEADER, INIT_ERROR_PATH, NEXT_PATH, REQUEST_ID_HEADER
+from components.local import LocalLambda, RuntimeApiServer
+from components.local.runtime_api import (
+    DEADLINE_MS_HEADER,
+    FUNCTION_ARN_HEADER,
+    INIT_ERROR_PATH,
+    NEXT_PATH,
+    REQUEST_ID_HEADER,
+)
 
 ARN = "arn:aws-cn:lambda:cn-northwest-1:123456789012:function:local-test"
 TEST_TIME_LIMIT_S = 30

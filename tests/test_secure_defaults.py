@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from components import VpcLambdaWithPrivateServices
+from components.local.stack_model import evaluate_stack
 from components.model.database_sizing import default_max_connections, function_concurrency_budget
-from localrun.pulumi_mocks import ProgramRun, Registered, run_program
-from localrun.stack_model import evaluate_stack
+from components.testing.pulumi_mocks import ProgramRun, Registered, run_program
 
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"

@@ -11,7 +11,7 @@ import pytest
 
 from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
 
 VPC = "vpc-0a1b2c3d"
 SUBNETS = ["subnet-0a", "subnet-0b"]

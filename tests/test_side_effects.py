@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices, tune_for_large_programs
-from localrun.pulumi_mocks import run_program
+from components.testing.pulumi_mocks import run_program
 
 SUBNETS = ["subnet-0a", "subnet-0b"]
 

@@ -14,7 +14,7 @@ from components.component import TYPE_TOKEN
 from components.model.problems import ArgumentError
 from components.resources.private_vpc import PRIVATE_VPC_TYPE
 from components.stack_config import config_key, config_keys
-from localrun.pulumi_mocks import ProgramRun, run_program
+from components.testing.pulumi_mocks import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localrun.stack_model import evaluate_stack
+from components.local.stack_model import evaluate_stack
 
 SNAPSHOT = Path(__file__).resolve().parent / "data" / "urns-before-restructure.json"
 

@@ -12,7 +12,7 @@ from components import VpcLambdaWithPrivateServices
 from components.checks.availability import subnet_zone_problems as check_subnet_azs
 from components.checks.validation import check_subnet_ids, problems_in
 from components.model.problems import ArgumentError
-from localrun.pulumi_mocks import AwsMocks, run_program
+from components.testing.pulumi_mocks import AwsMocks, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 

@@ -1,7 +1,7 @@
 """Measure the function's deployment package from inside its task root, in a fresh interpreter.
 
 Run with the unpacked package as working directory and the environment Lambda would give
-the function (``localrun.LocalLambda.process_env``); the package is put first on
+the function (``components.local.LocalLambda.process_env``); the package is put first on
 ``sys.path`` as ``/var/task`` is in Lambda. Before the handler is imported, the root logger
 gets what the Lambda runtime client gives it with ``AWS_LAMBDA_LOG_FORMAT=JSON`` (the stack's
 log format): one handler writing one JSON object per record to unbuffered stdout, with the

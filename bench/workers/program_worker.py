@@ -1,5 +1,5 @@
 """Measure the Pulumi side in a fresh interpreter: the dev stack and programs of N component
-instances evaluated under the project's mocks (``localrun``), and the deployment package's
+instances evaluated under the project's mocks (``components.testing``), and the deployment package's
 build. Run with the repository on ``PYTHONPATH`` and a scratch working directory (packages
 are written under it). Writes one JSON document to ``--out``.
 
@@ -32,7 +32,7 @@ SUBNETS = ["subnet-0001", "subnet-0002"]
 
 def dev(ca_bundle: Path, repeat: int) -> dict[str, Any]:
     started = time.perf_counter()
-    from localrun.stack_model import CA_BUNDLE_CONFIG_KEY, evaluate_stack
+    from components.local.stack_model import CA_BUNDLE_CONFIG_KEY, evaluate_stack
 
     imported = time.perf_counter()
     overrides = {CA_BUNDLE_CONFIG_KEY: str(ca_bundle)}
@@ -54,7 +54,7 @@ def dev(ca_bundle: Path, repeat: int) -> dict[str, Any]:
 
 def scale(instances: int, repeat: int, tune_gc: bool) -> dict[str, Any]:
     from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices, tune_for_large_programs
-    from localrun.pulumi_mocks import run_program
+    from components.testing.pulumi_mocks import run_program
 
     if tune_gc:  # what a program of many services opts in to (the components never do it)
         tune_for_large_programs()

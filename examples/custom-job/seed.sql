@@ -1,4 +1,4 @@
--- Rows for the local rehearsal (python -m localrun --example custom-job).
+-- Rows for the local rehearsal (make local ARGS="--example custom-job").
 INSERT INTO stock (sku, description, quantity) VALUES
     ('A-100', 'Hex bolts M6, box of 100', 1250),
     ('A-101', 'Hex nuts M6, box of 100', 3),

@@ -1,5 +1,5 @@
 """Fixtures of the real-service tests: the deployment package the component builds, run by
-the real Lambda runtime client (through ``localrun.LocalLambda``) against a real MariaDB
+the real Lambda runtime client (through ``components.local.LocalLambda``) against a real MariaDB
 (TLS required) and moto, all on loopback.
 
 What the function gets comes from the component, evaluated under the project's Pulumi
@@ -13,7 +13,7 @@ The local MariaDB's certificate is signed by a CA the tests make, not by RDS, so
 evaluated with that CA as its CA bundle (``dbCaBundleFile``, the override a user gives for a
 database behind another CA): the component ships it in the package and points ``DB_CA_BUNDLE``
 at it, as it does with the partition's RDS bundle. ``lambda_env`` binds ``function_env`` to the local
-stand-ins with ``localrun.wiring.local_function_env``, which fails when the component's
+stand-ins with ``components.local.wiring.local_function_env``, which fails when the component's
 variables change. ``start_function`` runs a handler of the package with the name, timeout
 and memory size the stack gives that handler's function.
 """
@@ -34,9 +34,8 @@ from typing import Any
 
 import pytest
 
-from localrun import InvocationResult, LocalLambda
-from localrun.pulumi_mocks import ACCOUNT_ID, Registered
-from localrun.services import (
+from components.local import InvocationResult, LocalLambda
+from components.local.services import (
     SCHEMA_TABLES,
     AwsEmulator,
     MariaDB,
@@ -45,8 +44,9 @@ from localrun.services import (
     migration_statements,
     start_mariadb,
 )
-from localrun.stack_model import StackModel, evaluate_with_ca_bundle
-from localrun.wiring import extract_package, local_function_env
+from components.local.stack_model import StackModel, evaluate_with_ca_bundle
+from components.local.wiring import extract_package, local_function_env
+from components.testing.pulumi_mocks import ACCOUNT_ID, Registered
 
 STACK = "dev"
 
@@ -130,7 +130,7 @@ def function_arn(name: str, region: str) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """One invocation's outcome (``localrun.InvocationResult``) and its wall-clock time."""
+    """One invocation's outcome (``components.local.InvocationResult``) and its wall-clock time."""
 
     outcome: InvocationResult
     elapsed: float
@@ -405,7 +405,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
 def running_statements(db: MariaDB, like: str) -> list[tuple[int, str]]:
     """(connection id, statement) of the function's statements the server is running now that
     match the SQL ``LIKE`` pattern ``like``."""
-    from localrun.services import DB_USER
+    from components.local.services import DB_USER
 
     rows = db.query("SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND INFO LIKE %s",
                     (DB_USER, like), database=None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from localrun.services import DB_USER
+from components.local.services import DB_USER
 
 from .conftest import Background, wait_until
 from .job_cases import UNANSWERED_HOST

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from localrun.services import DB_PASSWORD, DB_USER
-from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+from components.local.services import DB_PASSWORD, DB_USER
+from components.local.wiring import SERVICE_ENDPOINT_VARIABLES
 
 from .stand_ins import HttpStub, closed_port
 

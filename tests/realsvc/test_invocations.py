@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from localrun.services import DB_NAME
+from components.local.services import DB_NAME
 
 
 def test_cold_then_warm_invocation_reuses_one_connection(start_function, employees, db):

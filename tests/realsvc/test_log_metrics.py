@@ -8,7 +8,7 @@ import json
 from collections import Counter
 
 from components.model.log_metrics import OVERRUN_METRIC, LogMetric, handler_error_types
-from localrun.pulumi_mocks import Registered
+from components.testing.pulumi_mocks import Registered
 from tests.filter_patterns import counted_by
 from vpclambda_runtime.contract import OVERRUN_EVENT
 

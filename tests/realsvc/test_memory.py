@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localrun.services import DB_NAME, DB_PASSWORD, DB_USER
+from components.local.services import DB_NAME, DB_PASSWORD, DB_USER
 
 ROWS = 200_000
 BOUND = 15 * 1024 * 1024

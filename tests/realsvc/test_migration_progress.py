@@ -9,7 +9,7 @@ import os
 import re
 import signal
 
-from localrun.services import DB_NAME
+from components.local.services import DB_NAME
 
 from .conftest import Background, running_statements, wait_until
 from .test_migration import MIGRATE, columns, history

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+from components.local.wiring import SERVICE_ENDPOINT_VARIABLES
 
 from .stand_ins import HttpStub
 

@@ -13,8 +13,8 @@ import pulumi
 from cryptography import x509
 
 from components.build.packaging import CUSTOM_CA_BUNDLE, bundled_requirements
-from localrun.services import DB_NAME
-from localrun.wiring import COMPONENT_VARIABLES
+from components.local.services import DB_NAME
+from components.local.wiring import COMPONENT_VARIABLES
 
 REQUIRED_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "TOPIC_ARN")
 RDS_GLOBAL_BUNDLE_SHA256 = "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3"

@@ -4,7 +4,7 @@ secret is read once before failing, the error naming the rotation's state."""
 
 from __future__ import annotations
 
-from localrun.services import DB_PASSWORD, DB_USER
+from components.local.services import DB_PASSWORD, DB_USER
 
 PENDING = "AWSPENDING"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 
-from localrun.services import DB_NAME
+from components.local.services import DB_NAME
 
 from .conftest import Background, running_statements, wait_until
 from .test_migration import LOCK, MIGRATE, history

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import textwrap
 
-from localrun.services import DB_NAME
-from localrun.wiring import SERVICE_ENDPOINT_VARIABLES
+from components.local.services import DB_NAME
+from components.local.wiring import SERVICE_ENDPOINT_VARIABLES
 
 from .stand_ins import Tarpit
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.model.dependencies import CALLED_FROM_THE_VPC
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import COMPONENT_VARIABLES
 
+from ..model.dependencies import CALLED_FROM_THE_VPC
+
 if TYPE_CHECKING:
-    from localrun.local_lambda import Placement
-    from localrun.services import AwsEmulator, MariaDB
+    from .local_lambda import Placement
+    from .services import AwsEmulator, MariaDB
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing"}
@@ -77,7 +78,7 @@ def local_function_env(component_env: Mapping[str, str], services: LocalServices
     missing = sorted(set(COMPONENT_VARIABLES) - set(component_env))
     if unknown or missing:
         raise ValueError(f"the component's function environment changed: new {unknown}, gone {missing}; "
-                         "update localrun/wiring.py so local runs bind it")
+                         "update components/local/wiring.py so local runs bind it")
     env = dict(component_env)
     env.update({
         contract.DB_HOST: services.db_host,

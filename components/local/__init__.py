@@ -1,7 +1,7 @@
 """Rehearse a Lambda function locally: its real deployment package, run by the real
 runtime interface client (``awslambdaric``) against a Lambda Runtime API on loopback."""
 
-from localrun.local_lambda import InvocationResult, LocalLambda, Status
-from localrun.runtime_api import Invocation, RuntimeApiServer
+from .local_lambda import InvocationResult, LocalLambda, Status
+from .runtime_api import Invocation, RuntimeApiServer
 
 __all__ = ["Invocation", "InvocationResult", "LocalLambda", "RuntimeApiServer", "Status"]

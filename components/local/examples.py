@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from localrun.stack_model import PROJECT_DIR
+from .stack_model import PROJECT_DIR
 
 EXAMPLES_DIR = PROJECT_DIR / "examples"
 PATH_KEYS = ("functionSource", "migrationsSource", "dbCaBundleFile")

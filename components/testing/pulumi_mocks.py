@@ -18,7 +18,7 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import ROOT, get_root_resource
 
-from components.model.aws_limits import AUTONAMED
+from ..model.aws_limits import AUTONAMED
 
 ACCOUNT_ID = "123456789012"
 

@@ -48,8 +48,8 @@ from typing import Any
 from urllib.parse import urlparse
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from localrun.netns import Namespace, Namespaces
-from localrun.security_groups import GroupRule, NetworkFacts
+from .netns import Namespace, Namespaces
+from .security_groups import GroupRule, NetworkFacts
 
 DEFAULT_VPC = IPv4Network("10.20.0.0/16")
 DEFAULT_SUBNETS = (IPv4Network("10.20.0.0/20"), IPv4Network("10.20.16.0/20"))

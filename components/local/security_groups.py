@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components.checks.reachability import PathVerdict, RuleFinding, assess, describe_rule, rule_findings
-from components.model.network_rules import NetworkFacts, Rule, network_facts, planned_rules, rule_port
-from components.model.settings import Settings
-from localrun.pulumi_mocks import Registered
+from ..checks.reachability import PathVerdict, RuleFinding, assess, describe_rule, rule_findings
+from ..model.network_rules import NetworkFacts, Rule, network_facts, planned_rules, rule_port
+from ..model.settings import Settings
+from ..testing.pulumi_mocks import Registered
 
 __all__ = [
     "EGRESS_RULE_TYPE",

@@ -14,7 +14,7 @@
    migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
 5. Print the invocation's logs and, last, one JSON line with the outcome.
 
-`--packets` rehearses on network namespaces instead of loopback (localrun/packets.py): the
+`--packets` rehearses on network namespaces instead of loopback (`packets.py`): the
 function, the migration function, the database and the interface endpoints each in a namespace,
 joined by a VPC router, the rules the component registered installed as stateful packet filters;
 a stage is then a network (not attached; attached without the SNS endpoint; the design), and a
@@ -36,16 +36,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from components.checks.reachability import assess
-from components.model.names import RUNBOOK_PAGE
-from components.model.network_rules import NetworkFacts, network_facts
-from localrun import netns
-from localrun.blackhole import BlackHole
-from localrun.examples import Example, load_example, rehearsable
-from localrun.local_lambda import InvocationResult, LocalLambda, Placement
-from localrun.netns import NamespaceError, Namespaces
-from localrun.packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
-from localrun.security_groups import (
+from vpclambda_runtime import contract
+from vpclambda_runtime.contract import split_statements
+
+from ..checks.reachability import assess
+from ..model.names import RUNBOOK_PAGE
+from ..model.network_rules import NetworkFacts, network_facts
+from . import netns
+from .blackhole import BlackHole
+from .examples import Example, load_example, rehearsable
+from .local_lambda import InvocationResult, LocalLambda, Placement
+from .netns import NamespaceError, Namespaces
+from .packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from .security_groups import (
     GroupRule,
     PathVerdict,
     article_table,
@@ -57,11 +60,9 @@ from localrun.security_groups import (
     table_rules,
     with_rules,
 )
-from localrun.services import AwsEmulator, MariaDB, Pki, local_services, require_mariadb, start_mariadb
-from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
-from localrun.wiring import LocalServices, Wiring, extract_package, local_function_env
-from vpclambda_runtime import contract
-from vpclambda_runtime.contract import split_statements
+from .services import AwsEmulator, MariaDB, Pki, local_services, require_mariadb, start_mariadb
+from .stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
+from .wiring import LocalServices, Wiring, extract_package, local_function_env
 
 STAGES = {
     1: "the function is not attached to the VPC",
@@ -233,7 +234,7 @@ def loopback_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup
 def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: contextlib.ExitStack,
                   printer: Printer, changes: RuleChanges) -> Wiring:
     """The stage's network as namespaces, the rules the component registered as packet filters,
-    the stand-ins inside it (see localrun/packets.py). NamespaceError when the namespaces cannot
+    the stand-ins inside it (see packets.py). NamespaceError when the namespaces cannot
     be made (nothing of them is left behind)."""
     settings = model.component.settings
     design = design_facts(settings)
@@ -369,7 +370,7 @@ def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", type=int, choices=sorted(STAGES), default=3,
                         help="the article's stage to rehearse: " + "; ".join(f"{k}: {v}" for k, v in STAGES.items()))
     parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
@@ -402,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130
     except (PacketsUnavailable, UnknownRule) as exc:
-        print(f"python -m localrun: {exc}", file=sys.stderr, flush=True)
+        print(f"python -m {__package__}: {exc}", file=sys.stderr, flush=True)
         print(json.dumps({"statusCode": None, "error": str(exc), "delivered": False}), flush=True)
         return 2
     print(json.dumps(outcome), flush=True)

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from localrun.pulumi_mocks import ProgramRun, Registered, run_program
+from ..testing.pulumi_mocks import ProgramRun, Registered, run_program
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+"""This repository (`make local` rehearses its dev stack); in an installed copy, where no stack is, unused."""
 FUNCTION_TYPE = "aws:lambda/function:Function"
 COMPONENT_TYPE = "vpclambda:index:VpcLambdaWithPrivateServices"
 

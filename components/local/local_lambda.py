@@ -2,7 +2,7 @@
 
 :class:`LocalLambda` starts ``python -m awslambdaric <handler>`` in the package
 directory, with the environment Lambda would give it, against a
-:class:`~localrun.runtime_api.RuntimeApiServer` on loopback, and turns each
+:class:`~.runtime_api.RuntimeApiServer` on loopback, and turns each
 :meth:`LocalLambda.invoke` into one Lambda invocation:
 
 * invocations reuse the process while it lives (warm starts keep module state);
@@ -24,7 +24,7 @@ which they were printed.  The runtime flushes every write, and the pipe is drain
 when the event is delivered and again when the result arrives, so that
 attribution does not depend on thread timing.  POSIX only (Lambda is Linux).
 
-With a ``placement`` (a network namespace, :class:`localrun.netns.Namespace`), the runtime
+With a ``placement`` (a network namespace, :class:`.netns.Namespace`), the runtime
 process runs inside it and the Runtime API's listening socket is made there, on its loopback,
 as Lambda serves it inside the sandbox: the function then sees only that namespace's network.
 """
@@ -51,7 +51,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeVar
 
-from localrun.runtime_api import Invocation, RuntimeApiServer
+from .runtime_api import Invocation, RuntimeApiServer
 
 __all__ = ["InvocationResult", "LocalLambda", "Placement", "Status"]
 
@@ -59,7 +59,7 @@ _T = TypeVar("_T")
 
 
 class Placement(Protocol):
-    """Where a runtime runs: a network namespace (``localrun.netns.Namespace``)."""
+    """Where a runtime runs: a network namespace (``netns.Namespace``)."""
 
     def exec_argv(self, argv: Sequence[str]) -> list[str]:
         """``argv`` as a command that runs there."""

@@ -31,8 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from localrun.wiring import LocalServices
 from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, parse_migrations
+
+from .wiring import LocalServices
 
 MARIADBD = "/usr/sbin/mariadbd"
 DB_NAME = "myDatabase"
