@@ -32,74 +32,19 @@ def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
     ignored = set(_IGNORED_ANYWHERE(directory, names))
     return ignored | ({"build"} if Path(directory) == ROOT else set())
 
-# Runs one consumer program under mocks in the consumer's virtualenv and prints what it built.
+# Runs one consumer program under the installed distribution's own mocks (vpclambda.testing) in the
+# consumer's virtualenv and prints what it built.
 RUNNER = r'''
-import json, runpy, sys
-import pulumi
-from pulumi.runtime.mocks import MockMonitor
+import json, sys
+import vpclambda
+from vpclambda.testing import run_program
 
 program, config = sys.argv[1], json.loads(sys.argv[2])
-sys.path.insert(0, program.rsplit("/", 1)[0])  # as Pulumi runs a program: its directory importable
-registered = []
-
-class Mocks(pulumi.runtime.Mocks):
-    zones = {}
-
-    def new_resource(self, args):
-        out = dict(args.inputs)
-        name = args.inputs.get("name") or args.name
-        out.update(arn=f"arn:aws:svc:us-east-1:123456789012:{name}", name=name)
-        if args.typ == "aws:rds/instance:Instance":
-            out.update(address=f"{args.name}.abc.us-east-1.rds.amazonaws.com", port=args.inputs.get("port", 3306),
-                       masterUserSecrets=[{"secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}])
-        if args.typ == "aws:kms/key:Key":
-            out.update(keyId="0a1b2c3d-1234-5678-9abc-0123456789ab")
-        prefix = {"aws:ec2/subnet:Subnet": "subnet", "aws:ec2/vpc:Vpc": "vpc"}.get(args.typ, args.name)
-        registered.append({"type": args.typ, "name": args.name, "inputs": args.inputs,
-                           "transforms": len(args.transforms or []), "id": f"{prefix}-{len(registered):08x}"})
-        return registered[-1]["id"], out
-
-    def zone(self, subnet_id):
-        return self.zones.setdefault(subnet_id, "us-east-1" + "ab"[len(self.zones) % 2])
-
-    vpc = "vpc-unknown"
-
-    def call(self, args):
-        a = dict(args.args)
-        if args.token == "aws:ec2/getVpc:getVpc":
-            Mocks.vpc = a["id"]  # the subnets given are in the VPC given
-        if args.token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
-            return {}, [("", "no matching EC2 VPC Endpoint found")]
-        return {
-            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
-            "aws:index/getRegion:getRegion": {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"},
-            "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": "123456789012", "id": "123456789012"},
-            "aws:index/getAvailabilityZones:getAvailabilityZones": {"names": ["us-east-1a", "us-east-1b"]},
-            "aws:ec2/getVpcEndpointService:getVpcEndpointService": {
-                "serviceName": (a.get("filters") or [{"values": [None]}])[0]["values"][0],
-                "availabilityZones": ["us-east-1a", "us-east-1b"], "vpcEndpointPolicySupported": True},
-            "aws:ec2/getSubnet:getSubnet": {"id": a.get("id"), "availabilityZone": self.zone(a.get("id")),
-                                            "vpcId": self.vpc},
-            "aws:ec2/getVpc:getVpc": {"id": a.get("id"), "enableDnsSupport": True, "enableDnsHostnames": True},
-            "aws:rds/getEngineVersion:getEngineVersion": {"version": a.get("version"), "versionActual": "8.4.7"},
-            "aws:rds/getOrderableDbInstance:getOrderableDbInstance": {
-                "instanceClass": a.get("instanceClass"), "availabilityZones": ["us-east-1a", "us-east-1b"],
-                "multiAzCapable": True, "minStorageSize": 20, "maxStorageSize": 65536,
-                "supportsEnhancedMonitoring": True, "supportsIamDatabaseAuthentication": True,
-                "supportsStorageEncryption": True},
-        }[args.token]
-
-pulumi.runtime.set_mocks(Mocks(), project="consumer", stack="test", preview=False, monitor=MockMonitor(Mocks()))
-pulumi.runtime.set_all_config({f"{k}": v for k, v in config.items()}, [])
-
-@pulumi.runtime.test
-def run():
-    runpy.run_path(program)
-
-run()
-import vpclambda
+run = run_program(program, project="consumer", stack="test", config=config)
 print(json.dumps({"vpclambda_file": vpclambda.__file__, "version": vpclambda.__version__,
-                  "resources": registered}, default=lambda o: getattr(o, "path", str(o))))
+                  "resources": [{"type": r.type, "name": r.name, "inputs": r.inputs, "id": r.id,
+                                 "transforms": r.options.transforms} for r in run.resources]},
+                 default=lambda o: getattr(o, "path", str(o))))
 '''
 
 

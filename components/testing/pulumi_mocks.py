@@ -1,17 +1,36 @@
-"""The one Pulumi mocks module: the tests and `make local` evaluate programs with it.
+"""Pulumi mocks that answer like the AWS provider (`vpclambda.testing`): this project's tests, its
+rehearsal (`make local`) and a consumer's unit tests evaluate programs with them.
 
-`run_program(...)` evaluates a Pulumi program under mocks (not in preview mode, so every
+`AwsMocks()` needs no argument: every fact has a default (partition `aws`, region `us-east-1`,
+account 123456789012, zones a, b and c, any subnet in the VPC named, the subnets spread over the
+zones, DNS support and host names on, the endpoint services under their real names, RDS MySQL
+engine versions and orderable classes, no endpoint already in the VPC). Each fact can be changed
+to see the component refuse: `region` (the partition follows it), `partition`, `zone_names`,
+`subnet_azs` (a subnet's zone), `subnet_vpcs`, `dns_support` / `dns_hostnames` (or per VPC,
+`vpcs`), `existing_endpoints`, `endpoint_services`, `mysql_versions`, `orderable_classes`,
+`orderable_zones`, `multi_az_capable`, `account_id`. A look-up the provider fails (nothing found)
+fails the same way, as an error the program may catch; one the mocks do not know is an error.
+
+`run_program(...)` evaluates a Pulumi program (a function, a component's constructor in a
+lambda, or a program file such as `__main__.py`) under mocks (not in preview mode, so every
 `apply` runs), waits for every registration, and returns what was registered with its
-resolved inputs, so tests assert on plain data rather than on Outputs.
+resolved inputs, so tests assert on plain data rather than on Outputs. A refusal raises
+`vpclambda.ArgumentError`, its problems naming the arguments.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import os
+import re
+import runpy
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -74,18 +93,31 @@ class Registered:
         return chain[-2] if len(chain) > 1 else None
 
 
+def partition_of(region: str) -> str:
+    """The partition a region belongs to (`cn-northwest-1` -> `aws-cn`)."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
 @dataclass
 class AwsMocks(pulumi.runtime.Mocks):
-    partition: str = "aws"
-    region: str = "us-east-1"
+    partition: str = ""
+    """Default: the region's (`aws` for `us-east-1`)."""
+    region: str = ""
+    """Default: `us-east-1`, or the partition's example region (`cn-northwest-1` for `aws-cn`)."""
+    account_id: str = ACCOUNT_ID
+    zone_names: tuple[str, ...] | None = None
+    """The region's availability zones (default: `<region>a`, `b` and `c`)."""
     subnet_azs: dict[str, str] = field(default_factory=dict)
-    """Subnet ID -> availability zone, answered by `get_subnet`."""
+    """Subnet ID -> availability zone, answered by `get_subnet`; a subnet not listed is put in the
+    region's zones in turn (the first in a, the second in b...)."""
     subnet_vpcs: dict[str, str] = field(default_factory=dict)
     """Subnet ID -> VPC ID, answered by `get_subnet`. A subnet not listed is in the VPC looked up
     last (the one the program names), as when the subnets given belong to the VPC given."""
+    dns_support: bool = True
+    dns_hostnames: bool = True
+    """What `get_vpc` answers for every VPC (`enableDnsSupport`, `enableDnsHostnames`)."""
     vpcs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """VPC ID -> `get_vpc` answer overrides (`enableDnsSupport`, `enableDnsHostnames`); any other
-    VPC exists with both on."""
+    """VPC ID -> `get_vpc` answer overrides (`enableDnsSupport`, `enableDnsHostnames`, `cidrBlock`)."""
     existing_endpoints: list[dict[str, Any]] = field(default_factory=list)
     """Interface endpoints already in a VPC, answered by `get_vpc_endpoint` (`id`, `vpcId`,
     `serviceName`, `privateDnsEnabled`, `tags`)."""
@@ -102,12 +134,18 @@ class AwsMocks(pulumi.runtime.Mocks):
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
+    def __post_init__(self) -> None:
+        if self.partition and self.partition not in PARTITIONS:
+            raise ValueError(f"partition {self.partition!r}: expected one of {', '.join(PARTITIONS)}")
+        self.region = self.region or PARTITIONS[self.partition or "aws"][1]
+        self.partition = self.partition or partition_of(self.region)
+
     @property
     def dns_suffix(self) -> str:
         return PARTITIONS[self.partition][0]
 
     def arn(self, service: str, resource: str, region: bool = True) -> str:
-        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{ACCOUNT_ID}:{resource}"
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account_id}:{resource}"
 
     def _hex(self, name: str) -> str:
         return hashlib.sha256(f"{name}{next(self._ids)}".encode()).hexdigest()[:17]
@@ -179,7 +217,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             rid = f"{secrets.token_hex(4)}-1234-5678-9abc-{secrets.token_hex(6)}"
             out.update(arn=self.arn("kms", f"key/{rid}"), keyId=rid)
         elif typ == "aws:sqs/queue:Queue":
-            rid = f"https://sqs.{self.region}.{self.dns_suffix}/{ACCOUNT_ID}/{physical}"
+            rid = f"https://sqs.{self.region}.{self.dns_suffix}/{self.account_id}/{physical}"
             out.update(arn=self.arn("sqs", physical), url=rid, name=physical)
         elif typ == "aws:rds/parameterGroup:ParameterGroup":
             rid = physical.lower()
@@ -209,11 +247,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"id": self.region, "name": self.region, "region": self.region,
                     "endpoint": f"ec2.{self.region}.{self.dns_suffix}", "description": self.region}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": self.arn("iam", "user/test", region=False),
-                    "id": ACCOUNT_ID, "userId": "AIDTEST"}
+            return {"accountId": self.account_id, "arn": self.arn("iam", "user/test", region=False),
+                    "id": self.account_id, "userId": "AIDTEST"}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{s}" for s in "abc"]
-            return {"names": names, "zoneIds": [f"z{i}" for i in range(3)], "id": self.region}
+            names = self.zones()
+            return {"names": names, "zoneIds": [f"z{i}" for i in range(len(names))], "id": self.region}
         if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
             return self._endpoint_service(a)
         if token == "aws:rds/getEngineVersion:getEngineVersion":
@@ -223,13 +261,14 @@ class AwsMocks(pulumi.runtime.Mocks):
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = a["id"]
             if subnet_id not in self.subnet_azs:  # unknown subnets land in zones a, b, c, a, ...
-                self.subnet_azs[subnet_id] = f"{self.region}{'abc'[len(self.subnet_azs) % 3]}"
+                zones = self.zones()
+                self.subnet_azs[subnet_id] = zones[len(self.subnet_azs) % len(zones)]
             return {"id": subnet_id, "availabilityZone": self.subnet_azs[subnet_id],
                     "vpcId": self.subnet_vpcs.get(subnet_id, self._last_vpc)}
         if token == "aws:ec2/getVpc:getVpc":
             self._last_vpc = a["id"]
-            return {"id": a["id"], "cidrBlock": "10.0.0.0/16", "enableDnsSupport": True, "enableDnsHostnames": True,
-                    **self.vpcs.get(a["id"], {})}
+            return {"id": a["id"], "cidrBlock": "10.0.0.0/16", "enableDnsSupport": self.dns_support,
+                    "enableDnsHostnames": self.dns_hostnames, **self.vpcs.get(a["id"], {})}
         if token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
             found = [e for e in self.existing_endpoints
                      if e["vpcId"] == a.get("vpcId") and e["serviceName"] == a.get("serviceName")]
@@ -240,7 +279,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
     def zones(self) -> list[str]:
-        return [f"{self.region}{s}" for s in "abc"]
+        return list(self.zone_names) if self.zone_names else [f"{self.region}{s}" for s in "abc"]
 
     def endpoint_catalog(self) -> dict[str, dict[str, Any]]:
         if self.endpoint_services is not None:
@@ -324,6 +363,8 @@ class Options:
     ignore_changes: tuple[str, ...] = ()
     replace_on_changes: tuple[str, ...] = ()
     custom_timeouts: dict[str, str] = field(default_factory=dict)
+    transforms: int = 0
+    """How many transforms the registration carries (the engine runs them; mocks do not)."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -346,6 +387,7 @@ class RecordingMonitor(MockMonitor):
             replace_on_changes=tuple(request.replaceOnChanges),
             custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
                                                ("delete", timeouts.delete)) if v},
+            transforms=len(request.transforms),
         )
         return response
 
@@ -358,41 +400,78 @@ class ProgramRun:
     """What the program returned, with every Output resolved."""
     exports: dict[str, Any]
     """The stack outputs the program exported, resolved."""
+    namespace: dict[str, Any] = field(default_factory=dict)
+    """A program file's top-level names (`service`, ...), as it left them."""
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
 
     def one(self, typ: str, name: str | None = None) -> Registered:
         found = [r for r in self.of_type(typ) if name is None or r.name == name]
-        assert len(found) == 1, f"expected one {typ} {name or ''}, found {[r.name for r in found]}"
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ} {name or ''}, found {[r.name for r in found]}")
         return found[0]
 
 
+def project_name(program_file: Path) -> str | None:
+    """The `name:` of the Pulumi.yaml beside a program file, if there is one."""
+    try:
+        text = (program_file.parent / "Pulumi.yaml").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^name:\s*['\"]?([^'\"\s#]+)", text, re.M)
+    return match.group(1) if match else None
+
+
+def _run_file(path: Path, namespace: dict[str, Any]) -> None:
+    """A program file run as Pulumi runs it: as `__main__`, its directory importable (for the
+    duration of the run only)."""
+    directory = str(path.resolve().parent)
+    sys.path.insert(0, directory)
+    try:
+        namespace.update(runpy.run_path(str(path), run_name="__main__"))
+    finally:
+        if directory in sys.path:
+            sys.path.remove(directory)
+
+
 def run_program(
-    program: Callable[[], Any],
-    *,
-    partition: str = "aws",
-    region: str | None = None,
-    project: str = "vpc-lambda",
-    stack: str = "dev",
-    config: Mapping[str, str] | None = None,
-    subnet_azs: Mapping[str, str] | None = None,
+    program: Callable[[], Any] | str | os.PathLike[str],
     mocks: AwsMocks | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    project: str | None = None,
+    stack: str = "dev",
+    partition: str = "",
+    region: str | None = None,
+    subnet_azs: Mapping[str, str] | None = None,
 ) -> ProgramRun:
-    """Run `program` under fresh mocks (or the given ones, to inspect them after a failure)
-    and return everything it registered."""
+    """Run `program` under `mocks` (default: `AwsMocks()`, or one of `partition`, `region` and
+    `subnet_azs`) and return everything it registered; the mocks can be inspected after a failure.
+
+    `program` is a function (its return value, Outputs resolved, is `ProgramRun.value`) or the path
+    of a program file (`__main__.py`; its project is the `name` of the Pulumi.yaml beside it).
+    `config` is the stack config: a key without a namespace is the project's (`vpcId` ->
+    `<project>:vpcId`), a value that is not text is given as JSON, as `pulumi config set --path`
+    stores it. A component's refusal raises `vpclambda.ArgumentError`."""
     if mocks is None:
-        mocks = AwsMocks(partition=partition, region=region or PARTITIONS[partition][1],
-                         subnet_azs=dict(subnet_azs or {}))
+        mocks = AwsMocks(partition=partition, region=region or "", subnet_azs=dict(subnet_azs or {}))
+    program_file = None if callable(program) else Path(program)
+    project = project or (program_file and project_name(program_file)) or "vpc-lambda"
+    settings = {key if ":" in key else f"{project}:{key}": value if isinstance(value, str) else json.dumps(value)
+                for key, value in (config or {}).items()}
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per program, so exports do not leak between runs
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(dict(config or {}), [])
+    pulumi.runtime.set_all_config(settings, [])
     result: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def _run() -> pulumi.Output[Any]:
-        value = pulumi.Output.from_input(program())
+        if program_file is not None:
+            _run_file(program_file, namespace)
+        value = pulumi.Output.from_input(program() if callable(program) else None)
         root = get_root_resource()
         exports = pulumi.Output.from_input(dict(getattr(root, "outputs", {})))
         return pulumi.Output.all(value, exports).apply(
@@ -406,4 +485,4 @@ def run_program(
         reg.depends_on = monitor.dependencies.get(reg.urn, ())
         reg.options = monitor.options.get(reg.urn, Options())
     return ProgramRun(mocks=mocks, resources=list(mocks.registered), value=result.get("value"),
-                      exports=result.get("exports") or {})
+                      exports=result.get("exports") or {}, namespace=namespace)
