@@ -11,8 +11,15 @@
 4. Apply the schema with the package's migration entry point, seed a few employees, and run
    the function's real package through the real Lambda runtime interface client.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
-   migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
-5. Print the invocation's logs and, last, one JSON line with the outcome.
+   migrations, given to the dev stack as stack config), seeded with the example's seed.sql;
+   `--source DIR --handler module.function` (with `--requirements`, `--migrations`, `--seed`)
+   rehearses a job of one's own, from an installed copy too (`python -m vpclambda.local`), given
+   to a program of one component in a private VPC; `--stack-config FILE` reads the same from a
+   Pulumi stack file. The package is verified for the function's platform and, when its binary
+   wheels cannot load here, a twin for this machine is run (twin.py).
+5. Print the invocation's logs and, last, one JSON line with the outcome. The exit status is 0 when
+   the outcome is the one the reachability verdicts predict (the design works; a stage or a rule
+   taken out fails with the blocked path's error type), 1 when it differs.
 
 `--packets` rehearses on network namespaces instead of loopback (`packets.py`): the
 function, the migration function, the database and the interface endpoints each in a namespace,
@@ -36,15 +43,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from vpclambda_runtime import contract
+from vpclambda_runtime import contract, errors
 from vpclambda_runtime.contract import split_statements
 
+from ..build.function_code import package_inputs
+from ..build.packaging import PackageError, build_package
+from ..build.requirements_build import RequirementsError
 from ..checks.reachability import assess
 from ..model.names import RUNBOOK_PAGE
 from ..model.network_rules import NetworkFacts, network_facts
+from ..model.problems import ArgumentError
 from . import netns
 from .blackhole import BlackHole
-from .examples import Example, load_example, rehearsable
+from .examples import Example, Job, job_from_options, load_example, rehearsable
 from .local_lambda import InvocationResult, LocalLambda, Placement
 from .netns import NamespaceError, Namespaces
 from .packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
@@ -60,8 +71,9 @@ from .security_groups import (
     table_rules,
     with_rules,
 )
-from .services import AwsEmulator, MariaDB, Pki, local_services, require_mariadb, start_mariadb
-from .stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
+from .services import AwsEmulator, MariaDB, Pki, ServiceError, local_services, require_mariadb, start_mariadb
+from .stack_model import PROJECT_DIR, StackModel, evaluate_job, evaluate_with_ca_bundle, resource_tree
+from .twin import NoTwin, foreign_binaries, platform_problems, twin_inputs, twin_reason
 from .wiring import LocalServices, Wiring, extract_package, local_function_env
 
 STAGES = {
@@ -78,6 +90,17 @@ def stage_facts(design: NetworkFacts, stage: int) -> NetworkFacts:
     if stage == 2:
         return dataclasses.replace(design, endpoints=tuple(e for e in design.endpoints if e.service != "sns"))
     return design
+
+
+PATH_ERRORS = {
+    "database": ("DatabaseUnreachableError", "DatabaseTimeoutError"),
+    "sns": ("NotificationError",),
+    "secretsmanager": ("SecretError",),
+}
+"""The error type a function raises when a path is blocked (a dropped connection times out)."""
+LIBRARY_ERRORS = frozenset(name for name, value in vars(errors).items()
+                           if isinstance(value, type) and issubclass(value, errors.HandlerError))
+"""The runtime library's error types: each has its runbook entry."""
 
 
 def function_arn(model: StackModel, function: str) -> str:
@@ -158,20 +181,29 @@ class RuleChanges:
         return (*kept, *self.extra)
 
 
+class PackageMismatch(RuntimeError):
+    """The Lambda package does not match the function's platform, or no twin can be built here."""
+
+
 def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None,
              example: Example | None = None, packets: bool = False,
-             changes: RuleChanges = RuleChanges()) -> dict[str, Any]:
+             changes: RuleChanges = RuleChanges(), job: Job | None = None) -> dict[str, Any]:
     """Run the whole rehearsal; return the outcome (the last line's content). `packets`: on network
     namespaces with the security groups as packet filters, when they can be made here (else on
-    loopback, saying why); `changes` apply to that run's copy of the rules."""
+    loopback, saying why); `changes` apply to that run's copy of the rules; `job`: a job of one's
+    own (`--source`...) instead of this repository's stack."""
     printer = printer or Printer()
     started = time.monotonic()
     with contextlib.ExitStack() as cleanup, sigterm_as_interrupt():
         work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
         pki = Pki.create(work / "pki")
 
-        model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
-        printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
+        if job is not None:
+            model = evaluate_job(job, pki.ca, work)
+            example = Example(job.name, {}, job.seed) if job.seed else None
+        else:
+            model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
+        printer.section(f"The {model.stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
         wiring = None
@@ -190,7 +222,8 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
                 printer.line("  rehearsing on loopback instead (a blocked path is wired to an address that drops)")
         if wiring is None:
             wiring = loopback_wiring(model, stage, pki, work, cleanup, printer)
-        return rehearse_functions(model, wiring, work, stage, employees, example, printer, started)
+        return judged(rehearse_functions(model, wiring, work, stage, employees, example, printer, started,
+                                         own_job=job is not None), wiring.blocked, printer)
 
 
 def print_verdicts(printer: Printer, stage: int, verdicts: Sequence[PathVerdict], note: str = "") -> None:
@@ -228,7 +261,7 @@ def loopback_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup
     env = local_function_env(model.function_environment, services,
                              {svc: hole.url for svc in blocked if svc != "database"}, logging_config,
                              model.user_variables)
-    return Wiring("loopback", db, aws, migration_env, env)
+    return Wiring("loopback", db, aws, migration_env, env, blocked=tuple(sorted(blocked)))
 
 
 def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: contextlib.ExitStack,
@@ -268,7 +301,8 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
                  + "; ".join(f"{group} {{{', '.join(addresses)}}}" for group, addresses in sorted(members.items())))
     for change in changes.without:
         printer.line(f"  left out for this run: {change}")
-    print_verdicts(printer, stage, assess(facts), " (judged on the rules installed)")
+    verdicts = assess(facts)
+    print_verdicts(printer, stage, verdicts, " (judged on the rules installed)")
     for finding in findings(with_rules(design, installed)):
         printer.line(f"  FINDING  {finding}")
 
@@ -305,17 +339,48 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
         printer.line("\n".join(f"  {entry}" for entry in dropped) if dropped else "  none")
         return {"dropped": dropped}
 
-    return Wiring("packets", db, aws, env, env, ns["migration"], ns["function"], report)
+    return Wiring("packets", db, aws, env, env, ns["migration"], ns["function"], report,
+                  blocked=tuple(sorted(v.path for v in verdicts if not v.reachable)))
+
+
+def rehearsal_package(model: StackModel, work: Path, printer: Printer) -> Path:
+    """The package the functions run here: the Lambda package, verified for the function's runtime
+    and architecture, or, when its binaries cannot load on this machine, its twin built for this
+    machine from the same code, migrations and requirement lines (PackageMismatch otherwise)."""
+    inputs = model.job_function.inputs
+    runtime, architecture = str(inputs["runtime"]), str(inputs["architectures"][0])
+    printer.section(f"Deployment package ({architecture}, {runtime})")
+    problems = platform_problems(model.package_path, runtime, architecture)
+    if problems:
+        raise PackageMismatch(f"the Lambda package does not match the function's platform: {'; '.join(problems)}")
+    printer.line(f"  {model.package_path.name}: every wheel and binary in it is for {architecture}, {runtime}")
+    foreign = foreign_binaries(model.package_path)
+    if not foreign:
+        return model.package_path
+    try:
+        twin = build_package(twin_inputs(package_inputs(model.component.settings)), work / "twin" / "packages")
+    except (NoTwin, PackageError, RequirementsError) as error:
+        raise PackageMismatch(f"{twin_reason(foreign, architecture, runtime)}; but no twin can be built here: "
+                              f"{error}") from None
+    printer.line(f"  {twin_reason(foreign, architecture, runtime)}")
+    return twin.path
 
 
 def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int, employees: int,
-                       example: Example | None, printer: Printer, started: float) -> dict[str, Any]:
+                       example: Example | None, printer: Printer, started: float,
+                       own_job: bool = False) -> dict[str, Any]:
     """The schema migration (as `pulumi up` runs it), the seed, the invocation; the outcome."""
     db, aws = wiring.db, wiring.aws
-    package_dir = extract_package(model.package_path, work / "task")
+    base = {"stage": stage, "network": wiring.network}
+    try:
+        package_path = rehearsal_package(model, work, printer)
+    except PackageMismatch as error:
+        printer.line(f"  -> {error}")
+        return finish(printer, {"statusCode": None, "error": str(error), "delivered": False, "failed": "package",
+                                **base}, started)
+    package_dir = extract_package(package_path, work / "task")
     fn_inputs = model.job_function.inputs
     timeout_s, memory_mb = float(fn_inputs["timeout"]), int(fn_inputs["memorySize"])
-    base = {"stage": stage, "network": wiring.network}
 
     migration_handler = str(model.migration_function.inputs["handler"])
     printer.section(f"Schema migration ({migration_handler}, as `pulumi up` runs it)")
@@ -329,7 +394,7 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     printer.line(f"  -> {json.dumps(migration.payload)}")
     if example is not None:
         db.execute(*split_statements(example.seed.read_text()))
-        printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
+        printer.line(f"  seeded from {shown_path(example.seed)}")
     else:
         db.add_employees(employees)
         printer.line(f"  seeded {employees} employees")
@@ -340,15 +405,55 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
                           timeout_s, memory_mb, printer, {}, wiring.job_placement)
     if not result.ok:
         return finish(printer, failure(printer, result, "invocation", base) | wiring.report(), started)
-    body = json.loads(result.payload["body"])
-    envelope = aws.delivered(body["message_id"])
-    # With MessageStructure=json an SQS subscriber receives the "default" text.
-    printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
-    outcome = {"statusCode": result.payload["statusCode"], "handler": handler,
-               "delivered": envelope.get("MessageId") == body["message_id"],
-               "message_id": body["message_id"], **base}
-    outcome.update({"employees": body["employees"]} if example is None else {"body": body})
+    payload = result.payload if isinstance(result.payload, dict) else {"body": result.payload}
+    body: Any = payload.get("body")
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):
+            body = json.loads(body)
+    message_id = body.get("message_id") if isinstance(body, dict) else None
+    if message_id:
+        envelope = aws.delivered(message_id)
+        delivered = envelope.get("MessageId") == message_id
+    else:  # a job of one's own may not say what it published: whatever reached the queue
+        envelopes = aws.drain()
+        delivered = bool(envelopes)
+        envelope = envelopes[0] if envelopes else {}
+    if envelope:
+        # With MessageStructure=json an SQS subscriber receives the "default" text.
+        printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
+    outcome = {"statusCode": payload.get("statusCode"), "handler": handler, "delivered": delivered, **base}
+    if message_id:
+        outcome["message_id"] = message_id
+    outcome.update({"body": body} if example is not None or own_job else {"employees": body["employees"]})
     return finish(printer, outcome | wiring.report(), started)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user gave it: relative to the working directory when it is under it."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def succeeded(outcome: dict[str, Any]) -> bool:
+    status = outcome.get("statusCode")
+    return "failed" not in outcome and (status is None or (isinstance(status, int) and 200 <= status < 300))
+
+
+def judged(outcome: dict[str, Any], blocked: Sequence[str], printer: Printer) -> dict[str, Any]:
+    """The outcome held to what the verdicts predict: the design works; a blocked path (a stage, a
+    rule taken out) fails with its error type. `expected` says whether it did; the exit status follows."""
+    error_type = str(outcome.get("error") or "").split(":", 1)[0]
+    if not blocked:
+        prediction = "every path is reachable: the function succeeds"
+        expected = succeeded(outcome)
+    else:
+        errors_expected = sorted({name for path in blocked for name in PATH_ERRORS.get(path, ())})
+        prediction = (f"{', '.join(blocked)} BLOCKED: the functions fail with {' or '.join(errors_expected)}, "
+                      "as in AWS")
+        expected = outcome.get("failed") in ("migration", "invocation") and error_type in errors_expected
+    printer.section("Outcome")
+    printer.line(f"  {'as expected' if expected else 'NOT as expected'}: {prediction}"
+                 + ("" if expected else f"; got {outcome.get('error') or outcome.get('statusCode')}"))
+    return {**outcome, "expected": expected}
 
 
 def failure(printer: Printer, result: InvocationResult, phase: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -360,8 +465,18 @@ def failure(printer: Printer, result: InvocationResult, phase: str, base: dict[s
 
 
 def runbook_entry(error_type: str | None) -> str:
-    """The runbook entry (docs/operations.md) for an error type the function raised."""
-    return f"{RUNBOOK_PAGE}#runbook-{(error_type or 'function-errors').lower()}"
+    """The runbook entry (docs/operations.md) for an error type the function raised: the runtime
+    library's own types each have one; Lambda's (`Runtime.ImportModuleError`, `Sandbox.Timedout`...)
+    share one; any other exception escaped the job's own code."""
+    if not error_type:
+        anchor = "function-errors"
+    elif error_type in LIBRARY_ERRORS:
+        anchor = error_type.lower()
+    elif error_type.startswith(("Runtime.", "Sandbox.")):
+        anchor = "lambda-runtime-errors"
+    else:
+        anchor = "joberror"
+    return f"{RUNBOOK_PAGE}#runbook-{anchor}"
 
 
 def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[str, Any]:
@@ -374,10 +489,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", type=int, choices=sorted(STAGES), default=3,
                         help="the article's stage to rehearse: " + "; ".join(f"{k}: {v}" for k, v in STAGES.items()))
     parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
-    parser.add_argument("--stack", default="dev", help="the stack whose program is rehearsed (default dev)")
+    parser.add_argument("--stack", default="dev", help="the stack of this repository whose program is rehearsed "
+                                                       "(default dev)")
     parser.add_argument("--example", choices=rehearsable(),
                         help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
                              "in place of the built-in one")
+    own = parser.add_argument_group(
+        "your own job", "rehearse your function's code (paths relative to the current directory), given to a "
+                        "program of one component in a private VPC")
+    own.add_argument("--source", metavar="DIR", help="the function's code (function_source)")
+    own.add_argument("--handler", metavar="MODULE.FUNCTION", help="its entry point (function_handler)")
+    own.add_argument("--requirements", metavar="FILE", action="append", default=[],
+                     help="a requirements file of the function (function_requirements: -r FILE); repeatable")
+    own.add_argument("--migrations", metavar="DIR", help="its schema migrations (migrations_source)")
+    own.add_argument("--environment", metavar="NAME=VALUE", action="append", default=[],
+                     help="an extra environment variable (function_environment); repeatable")
+    own.add_argument("--seed", metavar="FILE", help="SQL run after the migrations, before the invocation")
+    own.add_argument("--stack-config", metavar="FILE",
+                     help="read the arguments from a Pulumi stack file (Pulumi.<stack>.yaml: functionSource, "
+                          "functionHandler, functionRequirements, migrationsSource, functionEnvironment, "
+                          "functionRuntime, functionArchitecture), paths relative to its directory; the options "
+                          "above override it")
+    own.add_argument("--region", default="us-east-1", help="the region rehearsed (default us-east-1)")
     parser.add_argument("--packets", action="store_true",
                         help="rehearse on network namespaces, the component's security groups installed as packet "
                              "filters (needs root; falls back to loopback when namespaces cannot be made)")
@@ -396,18 +529,27 @@ def main(argv: list[str] | None = None) -> int:
     if changes and not options.packets:
         parser.error("--without-rule and --extra-rule change the packet filters: use them with --packets")
     try:
+        job = job_from_options(options)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if job is not None and options.example:
+        parser.error("--example rehearses an example's job: give it or your own job (--source ...), not both")
+    if job is None and not (PROJECT_DIR / "__main__.py").is_file():
+        parser.error("give your job: --source DIR --handler MODULE.FUNCTION (or --stack-config FILE); this "
+                     "repository's own stack is rehearsed from its checkout only")
+    try:
         outcome = rehearse(options.stage, options.employees, options.stack,
                            example=load_example(options.example) if options.example else None,
-                           packets=options.packets, changes=changes)
+                           packets=options.packets, changes=changes, job=job)
     except KeyboardInterrupt:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130
-    except (PacketsUnavailable, UnknownRule) as exc:
+    except (PacketsUnavailable, UnknownRule, ServiceError, ArgumentError) as exc:
         print(f"python -m {__package__}: {exc}", file=sys.stderr, flush=True)
         print(json.dumps({"statusCode": None, "error": str(exc), "delivered": False}), flush=True)
         return 2
     print(json.dumps(outcome), flush=True)
-    return 0 if outcome.get("statusCode") == 200 else 1
+    return 0 if outcome["expected"] else 1
 
 
 if __name__ == "__main__":

@@ -455,5 +455,19 @@ class AwsEmulator:
                 seen.append(str(envelope.get("MessageId")))
         raise ServiceError(f"SNS message {message_id} never reached the queue (saw {seen})")
 
+    def drain(self, wait_s: float = 1.0) -> list[dict[str, Any]]:
+        """The SNS envelopes in the subscribed queue (waiting up to ``wait_s`` for the first), removed."""
+        sqs = self.client("sqs")
+        found: list[dict[str, Any]] = []
+        while True:
+            response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0 if found else max(0, round(wait_s)))
+            messages = response.get("Messages", [])
+            if not messages:
+                return found
+            for msg in messages:
+                found.append(json.loads(msg["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=msg["ReceiptHandle"])
+
     def stop(self) -> None:
         self._server.stop()

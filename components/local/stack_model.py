@@ -8,11 +8,16 @@ import json
 import runpy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..testing.pulumi_mocks import ProgramRun, Registered, run_program
+from ..component import VpcLambdaWithPrivateServices
+from ..resources.private_vpc import PrivateVpc
+from ..testing.pulumi_mocks import AwsMocks, ProgramRun, Registered, project_name, run_program
+
+if TYPE_CHECKING:
+    from .examples import Job
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 """This repository (`make local` rehearses its dev stack); in an installed copy, where no stack is, unused."""
@@ -100,6 +105,28 @@ def evaluate_with_ca_bundle(stack: str, ca_bundle: Path, workdir: Path,
     are more stack config (absolute paths: the program runs in `workdir`)."""
     with contextlib.chdir(workdir):
         return evaluate_stack(stack, {**(overrides or {}), CA_BUNDLE_CONFIG_KEY: str(ca_bundle)})
+
+
+JOB_STACK = "local"
+
+
+def evaluate_job(job: Job, ca_bundle: Path, workdir: Path) -> StackModel:
+    """A program of one component, in a private VPC of its own, deploying `job` (its arguments
+    absolute), `ca_bundle` shipped as the database's CA bundle, its package built under `workdir`.
+    The project is the one whose Pulumi.yaml is in the working directory, if any."""
+    project = project_name(Path.cwd() / "__main__.py") or "job"
+    made: dict[str, VpcLambdaWithPrivateServices] = {}
+
+    def program() -> None:
+        network = PrivateVpc(f"{job.name}-network", flow_logs=False)
+        args: dict[str, Any] = {"vpc_id": network.vpc_id, "private_subnet_ids": network.private_subnet_ids,
+                                **job.args, "db_ca_bundle_file": str(ca_bundle)}
+        made["component"] = VpcLambdaWithPrivateServices(job.name, args)  # type: ignore[arg-type]
+
+    with contextlib.chdir(workdir):
+        run = run_program(program, AwsMocks(region=job.region), project=project, stack=JOB_STACK)
+    return StackModel(stack=JOB_STACK, project=project, region=run.mocks.region, partition=run.mocks.partition,
+                      run=run, component=made["component"])
 
 
 def resource_tree(model: StackModel) -> str:

@@ -54,6 +54,8 @@ class Wiring:
     job_placement: Placement | None = None
     report: Callable[[], dict[str, Any]] = field(default=dict)
     """Called when the functions have run: more fields for the outcome."""
+    blocked: tuple[str, ...] = ()
+    """The paths the verdicts judge blocked in this rehearsal (`database`, `sns`...): they must fail."""
 
 
 def lambda_logging_env(logging_config: Mapping[str, str] | None) -> dict[str, str]:

@@ -1,0 +1,1 @@
+INSERT INTO audit (entry) VALUES ('stack created');
