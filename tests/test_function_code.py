@@ -92,6 +92,25 @@ def test_a_handler_that_is_not_in_the_directory_is_refused(tmp_path: Path, handl
 
 
 @pytest.mark.parametrize(
+    ("handler", "files", "expected"),
+    [
+        ("report.handlr", {}, "report.py defines no handlr; did you mean handler?"),
+        ("report.hander", {"report.py": "HANDLERS = 1\ndef handler(event, context): ...\ndef helper(): ...\n"},
+         "report.py defines no hander; did you mean handler?"),
+        ("reports.handler", {}, "reports.py and reports/__init__.py); did you mean report.handler?"),
+        ("jobs.nightli.run", {"jobs/__init__.py": "", "jobs/nightly.py": "def run(e, c): ...\n"},
+         "did you mean jobs.nightly.run?"),
+        ("report.zzz", {}, "report.py defines no zzz"),
+    ],
+)
+def test_a_typo_in_the_handler_gets_a_suggestion(tmp_path: Path, handler: str, files: dict[str, str],
+                                                 expected: str) -> None:
+    (problem,) = problems_in({"function_source": str(job_dir(tmp_path, files)), "function_handler": handler})
+    assert problem.endswith(expected), problem
+    assert "did you mean" in problem or handler == "report.zzz"
+
+
+@pytest.mark.parametrize(
     ("handler", "files"),
     [
         ("report.handler", {}),

@@ -10,6 +10,7 @@ the consumer's code on the machine that deploys it.
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -87,15 +88,26 @@ def check_handler(handler: Any, directory: Path) -> list[Problem]:
     candidates = [directory / relative.with_suffix(".py"), directory / relative / "__init__.py"]
     found = next((path for path in candidates if path.is_file()), None)
     if found is None:
+        modules = sorted(path.stem for path in (directory / relative.parent).glob("*.py") if path.stem != "__init__")
+        close = difflib.get_close_matches(relative.name, modules, n=1)
+        hint = f"; did you mean {'.'.join((*module.split('.')[:-1], close[0]))}.{function}?" if close else ""
         return [Problem(name, f"{handler!r}: the module {module} is not in {directory} (looked for "
-                f"{relative.with_suffix('.py').as_posix()} and {(relative / '__init__.py').as_posix()})")]
+                f"{relative.with_suffix('.py').as_posix()} and {(relative / '__init__.py').as_posix()}){hint}")]
     try:
         tree = ast.parse(found.read_bytes(), filename=str(found))
     except (SyntaxError, ValueError) as error:
         return [Problem(name, f"{handler!r}: {found.name} cannot be parsed ({error}); Lambda could not import it")]
-    if function not in top_level_names(tree):
-        return [Problem(name, f"{handler!r}: {found.relative_to(directory).as_posix()} defines no {function}")]
+    names = top_level_names(tree)
+    if function not in names:
+        close = difflib.get_close_matches(function, sorted(functions_in(tree)) or sorted(names), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return [Problem(name, f"{handler!r}: {found.relative_to(directory).as_posix()} defines no {function}{hint}")]
     return []
+
+
+def functions_in(tree: ast.Module) -> set[str]:
+    """The functions a module defines at its top level."""
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
 
 
 def top_level_names(tree: ast.Module) -> set[str]:

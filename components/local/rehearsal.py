@@ -98,8 +98,8 @@ PATH_ERRORS = {
     "secretsmanager": ("SecretError",),
 }
 """The error type a function raises when a path is blocked (a dropped connection times out)."""
-LIBRARY_ERRORS = frozenset(name for name, value in vars(errors).items()
-                           if isinstance(value, type) and issubclass(value, errors.HandlerError))
+LIBRARY_ERRORS = frozenset(name for name, value in vars(errors).items() if isinstance(value, type)
+                           and issubclass(value, errors.HandlerError) and value is not errors.HandlerError)
 """The runtime library's error types: each has its runbook entry."""
 
 

@@ -1,6 +1,7 @@
 import json
 
 from markupsafe import _speedups, escape  # binary wheels only: a compiled module for each platform
+
 from vpclambda_runtime import execute, invocation, notify, query
 
 
