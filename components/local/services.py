@@ -187,9 +187,9 @@ def require_mariadb() -> None:
     missing = [tool for tool in (MARIADBD, "mariadb-install-db") if not shutil.which(tool)]
     if missing:
         raise ServiceError(
-            f"MariaDB is not installed ({', '.join(missing)} not found): the real-service tests need it. "
-            "Run the project's setup first (`make services`, i.e. scripts/install-services.sh, which installs "
-            "Debian's mariadb-server and mariadb-client)."
+            f"MariaDB is not installed ({', '.join(missing)} not found): the rehearsal runs it in place of RDS "
+            "MySQL. Install it from your distribution: `sudo apt-get install -y --no-install-recommends "
+            "mariadb-server mariadb-client` (Debian, Ubuntu; in this repository `make services` does it)."
         )
 
 
