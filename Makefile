@@ -13,13 +13,14 @@ LOCK := requirements-dev.lock
 # `LOCK_ARGS='--upgrade-package ruff'` moves one.
 LOCK_ARGS ?=
 
-.PHONY: test unit local lint services wheelhouse bench lock clean
+.PHONY: test unit local lint services wheelhouse bench bench-docs dist lock clean
 
 # A new lock gets a new virtualenv, so what is installed is exactly what the lock says.
 $(STAMP): $(LOCK)
+	@echo "make: a new $(VENV) with the $$(grep -c '==' $(LOCK)) pinned packages of $(LOCK) (a few minutes the first time)"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --progress-bar off --require-hashes -r $(LOCK)
 	touch $(STAMP)
 
 lock: $(STAMP)
@@ -27,6 +28,7 @@ lock: $(STAMP)
 		--no-emit-find-links --output-file $(LOCK) $(LOCK_ARGS) requirements-dev.in
 
 services:
+	@echo "make: the services the tests run (MariaDB, nftables, iproute2), installed from Debian when missing"
 	bash scripts/install-services.sh
 
 # The wheels the tests install, downloaded once: the suite then runs offline.
@@ -48,8 +50,17 @@ unit: $(STAMP) wheelhouse
 local: $(STAMP) services
 	$(PY) -m components.local $(ARGS)
 
+# Prints the figures; only `make bench-docs` records them in docs/performance.md.
 bench: $(STAMP) services
+	$(PY) bench/run.py
+
+bench-docs: $(STAMP) services
 	$(PY) bench/run.py --write-docs
 
+# The release's wheel and sdist, into dist/ (`python -m build`: the sdist, then the wheel built from it).
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache dist

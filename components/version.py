@@ -1,3 +1,3 @@
 """The distribution's version (semver); CHANGELOG.md says what each one changed."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

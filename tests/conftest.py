@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,9 +28,37 @@ class _DropAbandonedPulumiFutures(logging.Filter):
 logging.getLogger("asyncio").addFilter(_DropAbandonedPulumiFutures())
 
 
+class Elapsed:
+    """A line now and then while the suite runs: how long it has run, how many tests are done."""
+
+    def __init__(self, write_line: Callable[[str], None], every_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.write_line, self.every_s, self.clock = write_line, every_s, clock
+        self.started = self.last = clock()
+        self.total = self.done = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.done += 1
+        now = self.clock()
+        if now - self.last >= self.every_s:
+            self.last = now
+            minutes, seconds = divmod(int(now - self.started), 60)
+            self.write_line(f"[the suite has run {minutes} min {seconds:02d} s: {self.done}/{self.total} tests done]")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Every pip the tests start installs from the local wheelhouse, never from the network: the
     suite runs offline once the wheelhouse exists (it is downloaded here the first time)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and config.get_verbosity() >= 0:
+        def write_line(text: str) -> None:
+            reporter.ensure_newline()
+            reporter.write_line(text)
+
+        config.pluginmanager.register(Elapsed(write_line), "elapsed")
     if not wheelhouse.is_complete():
         wheelhouse.main()
     os.environ["PIP_FIND_LINKS"] = str(wheelhouse.WHEELHOUSE)

@@ -18,6 +18,8 @@ import gen_docs  # noqa: E402
 
 from components.component import output_names  # noqa: E402
 from components.model.args import Settings, VpcLambdaWithPrivateServicesArgs  # noqa: E402
+from components.version import __version__  # noqa: E402
+from tests.quick_start import quick_start  # noqa: E402
 from vpclambda_runtime import errors  # noqa: E402
 
 
@@ -103,17 +105,28 @@ def test_the_link_check_reports_what_leads_nowhere(tmp_path: Path) -> None:
     ]
 
 
-def test_the_quick_start_program_is_the_minimal_example() -> None:
-    """The README's quick start shows the program the tests install and evaluate (test_distribution)."""
+def test_the_quick_start_is_a_whole_project_with_a_ten_line_test() -> None:
+    """The README's quick start shows every file of a consumer's project and the commands that use it
+    (tests/test_quick_start.py runs them); its unit test of the program is ten lines of code."""
+    start = quick_start()
+    assert set(start.files) == {"Pulumi.yaml", "requirements.txt", ".gitignore", "__main__.py", "job/audit_job.py",
+                                "job/requirements.txt", "migrations/0001_audit.sql", "seed.sql", "test_program.py"}
+    assert start.files[".gitignore"].split() == [".venv/", ".build/"]
+    assert f"./pulumi_vpc_lambda-{__version__}-py3-none-any.whl[local]" in start.files["requirements.txt"].split()
+    code = [line for line in start.files["test_program.py"].splitlines() if line.strip()]
+    assert len(code) == 10, code
+    assert "from vpclambda.testing import AwsMocks, run_program" in code
+    assert [c.split()[:3] for c in start.commands] == [["python3", "-m", "venv"], [".venv/bin/python", "-m", "pytest"],
+                                                       [".venv/bin/python", "-m", "vpclambda.local"]]
+    program = ast.parse(start.files["__main__.py"])
+    assert "VpcLambdaWithPrivateServices" in ast.dump(program)
+
+
+def test_the_install_lines_name_this_release() -> None:
     readme = gen_docs.README.read_text()
-    quick_start = readme[readme.index("<!-- quick-start:start"):readme.index("<!-- quick-start:end -->")]
-    program = re.search(r"```python\n# __main__.py\n(.*?)```", quick_start, re.S)
-    assert program, "the quick start shows a __main__.py"
-    example = ast.parse((ROOT / "examples" / "minimal" / "__main__.py").read_text())
-    example.body = [node for node in example.body
-                    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]  # the docstring
-    assert ast.dump(ast.parse(program.group(1))) == ast.dump(example)
-    assert len(program.group(1).splitlines()) <= 10
+    wheels = set(re.findall(r"pulumi_vpc_lambda-([\w.]+)-py3-none-any\.whl", readme))
+    assert wheels == {__version__}, "the README installs this release's wheel"
+    assert "<repository URL>" not in readme
 
 
 def test_the_performance_page_holds_the_bench_markers() -> None:

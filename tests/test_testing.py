@@ -120,3 +120,4 @@ def test_a_program_file_with_its_projects_config(tmp_path: Path, monkeypatch: py
     assert str(tmp_path) not in __import__("sys").path, "the program's directory is importable only while it runs"
     with pytest.raises(LookupError, match="expected one"):
         run.one(FUNCTION)
+
