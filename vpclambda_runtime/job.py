@@ -177,16 +177,17 @@ def stream(sql: str, args: Any = None, *, batch_rows: int = FETCH_BATCH_ROWS,
 
 
 def query(sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-    """All rows of a small query (read into memory at once), within the invocation's budget."""
+    """All rows of a small query (read into memory at once), within the invocation's budget. A
+    missing table raises ``TableMissingError``, as in ``execute`` and ``stream``."""
     return _on_connection(sql, lambda conn, settings, phase: query_rows(conn, settings, phase, sql, args))
 
 
 def execute(sql: str, args: Any = None) -> int:
     """Run one statement within the invocation's budget (autocommit, or inside the open
-    transaction); returns the affected row count. The statement is bounded on the server too: a
-    lock wait fails there (``DatabaseTimeoutError``, not applied), and one still running at its
-    deadline is stopped with KILL QUERY; when that cannot be confirmed the error says "outcome
-    unknown"."""
+    transaction); returns the affected row count. A missing table raises ``TableMissingError``.
+    The statement is bounded on the server too: a lock wait fails there (``DatabaseTimeoutError``,
+    not applied), and one still running at its deadline is stopped with KILL QUERY; when that
+    cannot be confirmed the error says "outcome unknown"."""
     return _on_connection(sql, lambda conn, settings, phase: execute_statement(conn, settings, phase, sql, args))
 
 

@@ -211,6 +211,19 @@ def bad_query_arguments(event: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ name look-ups
 
 
+def missing_table(event: dict[str, Any]) -> dict[str, Any]:
+    """One statement on a table that does not exist, through ``query``, ``execute`` or ``stream``."""
+    sql = {"query": "SELECT * FROM nowhere", "execute": "UPDATE nowhere SET x = 1",
+           "stream": "SELECT * FROM nowhere"}[event["through"]]
+    if event["through"] == "query":
+        query(sql)
+    elif event["through"] == "execute":
+        execute(sql)
+    else:
+        list(stream(sql))
+    return {}
+
+
 def _unanswered_lookups() -> None:
     """Make look-ups of ``UNANSWERED_HOST`` never answer, as a resolver that drops queries does
     (once per process; asked for by the event's ``unanswered_lookups``)."""

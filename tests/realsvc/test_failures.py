@@ -236,6 +236,19 @@ def test_table_missing(start_function, employees, db):
     assert "vpclambda_runtime.migrate.handler" in run.error_message
 
 
+@pytest.mark.parametrize("through", ["query", "execute", "stream"])
+def test_a_missing_table_is_one_error_whatever_reads_it(start_cases, employees, through):
+    """One rule for the three: TableMissingError, naming the table (a DatabaseQueryError too)."""
+    from vpclambda_runtime.errors import DatabaseQueryError, TableMissingError
+
+    employees(0)
+    run = start_cases().invoke({"case": "missing_table", "through": through})
+    assert run.error_type == "TableMissingError", run.error
+    assert "table `myDatabase`.`nowhere` does not exist" in run.error_message
+    assert "vpclambda_runtime.migrate.handler" in run.error_message
+    assert issubclass(TableMissingError, DatabaseQueryError)
+
+
 def test_a_statement_the_database_refuses_is_a_query_error(start_function, employees, db):
     """The table is there but reading it fails (here a view over a table that is gone): the
     database's own error, typed as a query error, not as a missing table or a lost connection."""
