@@ -173,3 +173,14 @@ def test_a_changed_settings_default_changes_the_readme(monkeypatch: pytest.Monke
     monkeypatch.setattr(field, "default", 3307)
     table = gen_docs.arguments_table()
     assert "| `db_port` | `dbPort` | `int` | `3307` |" in table
+
+
+def test_the_changelog_has_this_releases_entry_with_how_to_migrate() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    entry = changelog[changelog.index(f"\n## {__version__}\n"):changelog.index("\n## ", changelog.index(
+        f"\n## {__version__}\n") + 1)]
+    breaking = entry[entry.index("### Changed (breaking)"):entry.index("\n### ", entry.index("### Changed (breaking)"))]
+    bullets = re.split(r"\n- ", breaking)[1:]
+    assert len(bullets) >= 8 and all("*Migrate:*" in bullet for bullet in bullets), "each with how to migrate"
+    assert f"pulumi_vpc_lambda-{__version__}-py3-none-any.whl" in entry
+    assert changelog.index("## Unreleased") < changelog.index(f"## {__version__}") < changelog.index("## 0.1.0")
