@@ -99,3 +99,28 @@ def test_a_job_from_a_stack_file_with_the_options_over_it(tmp_path: Path) -> Non
 def test_a_job_missing_what_it_needs_is_refused(tmp_path: Path, given: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         job_from_options(options(**given), tmp_path)
+
+
+def test_without_mariadb_the_rehearsal_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.local import services
+
+    monkeypatch.setattr(services.shutil, "which", lambda tool: None)
+    with pytest.raises(services.ServiceError, match=r"sudo apt-get install -y --no-install-recommends mariadb-server "
+                                                    r"mariadb-client"):
+        services.require_mariadb()
+
+
+def test_without_the_local_extra_the_command_names_it() -> None:
+    """What the extra brings, missing (here moto and the runtime client): the command says which extra to
+    install, before anything starts."""
+    import subprocess
+    import sys
+
+    program = ("import runpy, sys; sys.modules['moto'] = sys.modules['awslambdaric'] = None; "
+               "runpy.run_module('components.local', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 2, result.stderr
+    assert "moto, awslambdaric not installed" in result.stderr
+    assert "the rehearsal needs the distribution's `local` extra: pip install 'pulumi-vpc-lambda[local]'" in (
+        result.stderr)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import signal
 import sys
@@ -484,6 +485,14 @@ def finish(printer: Printer, outcome: dict[str, Any], started: float) -> dict[st
     return outcome
 
 
+EXTRA_MODULES = ("moto", "flask", "flask_cors", "awslambdaric", "boto3", "cryptography", "yaml")
+"""What the `local` extra brings, by import name (moto's server needs flask; the runtime client is run)."""
+
+
+def missing_extra() -> list[str]:
+    return [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", type=int, choices=sorted(STAGES), default=3,
@@ -521,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --packets: add this TCP rule to the run's copy (for example "
                              "'lambda-sg egress 443 0.0.0.0/0'); repeatable")
     options = parser.parse_args(argv)
+    missing = missing_extra()
+    if missing:
+        parser.exit(2, f"{parser.prog}: {', '.join(missing)} not installed; the rehearsal needs the distribution's "
+                       "`local` extra: pip install 'pulumi-vpc-lambda[local]'\n")
     try:
         changes = RuleChanges(tuple(parse_rule(spec) for spec in options.without_rule),
                               tuple(parse_rule(spec) for spec in options.extra_rule))
