@@ -161,10 +161,11 @@ def test_the_lock_pins_every_declared_requirement_within_its_range_with_hashes()
 
 
 def function_requirement_names() -> set[str]:
-    """What the examples' own functions declare for their packages (a `requirements.txt` beside a
-    job's code): installed for Lambda when the package is built, not in this environment."""
+    """What the examples' and the tests' own jobs declare for their packages (a `requirements.txt`
+    beside a job's code): installed for Lambda when the package is built, not in this environment."""
     names: set[str] = set()
-    for path in (ROOT / "examples").glob("*/*/requirements.txt"):
+    jobs = [*(ROOT / "examples").glob("*/*/requirements.txt"), *(ROOT / "tests" / "data").glob("*/*/requirements.txt")]
+    for path in jobs:
         names.update(read_requirements(path))
     return names
 
