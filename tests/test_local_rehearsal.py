@@ -198,3 +198,20 @@ def test_a_handler_that_does_not_exist_is_refused_before_anything_starts(tmp_pat
     assert "function_handler: 'audit_job.handle': audit_job.py defines no handle; did you mean handler?" in (
         outcome["error"])
     assert "MariaDB" not in out
+
+
+def test_a_job_of_ones_own_is_a_stack_like_this_repositorys(tmp_path: Path) -> None:
+    """The program a job of one's own is given declares and exports what the repository's dev stack
+    does (the packet rehearsal reads the security groups from the exports)."""
+    from components.local.examples import Job
+    from components.local.stack_model import evaluate_job
+
+    shutil.copytree(ROOT / "tests" / "data" / "binary-job", tmp_path / "audit")
+    job = Job({"function_source": str(tmp_path / "audit" / "job"), "function_handler": "audit_job.handler",
+               "migrations_source": str(tmp_path / "audit" / "migrations")}, region="cn-northwest-1")
+    (tmp_path / "work").mkdir()
+    model = evaluate_job(job, ROOT / "tests" / "data" / "extra-ca.pem", tmp_path / "work")
+    assert (model.stack, model.region, model.partition) == ("local", "cn-northwest-1", "aws-cn")
+    assert set(model.run.exports["security_group_ids"]) == {"lambda-sg", "rds-sg", "endpoint-sg", "placeholder-sg"}
+    assert model.job_function.inputs["handler"] == "audit_job.handler"
+    assert model.package_path.is_relative_to(tmp_path / "work"), "built in the rehearsal's work directory"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pulumi
 import yaml
 
 from ..component import VpcLambdaWithPrivateServices
@@ -122,6 +123,8 @@ def evaluate_job(job: Job, ca_bundle: Path, workdir: Path) -> StackModel:
         args: dict[str, Any] = {"vpc_id": network.vpc_id, "private_subnet_ids": network.private_subnet_ids,
                                 **job.args, "db_ca_bundle_file": str(ca_bundle)}
         made["component"] = VpcLambdaWithPrivateServices(job.name, args)  # type: ignore[arg-type]
+        for output_name, value in made["component"].outputs().items():  # as a stack program exports them
+            pulumi.export(output_name, value)
 
     with contextlib.chdir(workdir):
         run = run_program(program, AwsMocks(region=job.region), project=project, stack=JOB_STACK)
