@@ -203,7 +203,7 @@ def test_a_handler_that_does_not_exist_is_refused_before_anything_starts(tmp_pat
 def test_a_job_of_ones_own_is_a_stack_like_this_repositorys(tmp_path: Path) -> None:
     """The program a job of one's own is given declares and exports what the repository's dev stack
     does (the packet rehearsal reads the security groups from the exports)."""
-    from components.local.examples import Job
+    from components.local.jobs import Job
     from components.local.stack_model import evaluate_job
 
     shutil.copytree(ROOT / "tests" / "data" / "binary-job", tmp_path / "audit")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.local.examples import job_from_options
+from components.local.jobs import job_from_options
 from components.local.rehearsal import LIBRARY_ERRORS, Printer, judged, runbook_entry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -56,7 +56,8 @@ from ..model.network_rules import NetworkFacts, network_facts
 from ..model.problems import ArgumentError
 from . import netns
 from .blackhole import BlackHole
-from .examples import Example, Job, job_from_options, load_example, rehearsable
+from .examples import Example, load_example, rehearsable
+from .jobs import Job, job_from_options
 from .local_lambda import InvocationResult, LocalLambda, Placement
 from .netns import NamespaceError, Namespaces
 from .packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped

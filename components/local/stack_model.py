@@ -18,7 +18,7 @@ from ..resources.private_vpc import PrivateVpc
 from ..testing.pulumi_mocks import AwsMocks, ProgramRun, Registered, project_name, run_program
 
 if TYPE_CHECKING:
-    from .examples import Job
+    from .jobs import Job
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 """This repository (`make local` rehearses its dev stack); in an installed copy, where no stack is, unused."""
