@@ -177,7 +177,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     `alarms` is off)."""
 
     dashboard_name: pulumi.Output[str]
-    """Name of the service's CloudWatch dashboard."""
+    """Name of the service's CloudWatch dashboard, `<function name>-<region>` (dashboards are global to
+    the account)."""
 
     def __init__(
         self,
@@ -205,7 +206,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         resources = Resources(topic=messaging.topic.arn, db_secret=database.secret_arn,
                               dead_letter_queue=messaging.dead_letter_queue.arn)
         grants = grant_execution_role(name, role, plan.place.partition, resources.arns,
-                                      plan.settings.function_tracing, self)
+                                      bool(plan.settings.function_tracing), self)
         endpoints = self._endpoints(plan, groups, role, resources)
         wiring = FunctionWiring(
             settings=plan.settings, package=plan.package, role=grants,
@@ -219,7 +220,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         schema_migration = self._migrate_during_deployment(plan, migration, database, groups, endpoints)
         operations = create_operations(
             name, plan.settings,
-            Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, plan.db_identifier,
+            Watched(job.function, job.log_group, plan.migration_name, migration.log_group,
+                    messaging.dead_letter_queue, database.instance, plan.db_identifier,
                     plan.place.region, plan.place.partition, plan.place.account_id),
             plan.function_name, log_metrics(), key.arn, plan.tags, self,
         )

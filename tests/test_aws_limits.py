@@ -28,6 +28,7 @@ from components.model.aws_limits import (
     environment_size,
     problems_in_resource,
 )
+from components.model.partition_features import features_used, missing_in
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,6 @@ EVERYTHING_ON: dict[str, Any] = {
     "function_handler": "stock_report.handler",
     "migrations_source": str(CUSTOM_JOB / "migrations"),
     "function_environment": FULL_ENVIRONMENT,
-    "function_tracing": True,
     "db_monitoring_interval_seconds": 1,
     "db_final_snapshot": True,
     "db_multi_az": True,
@@ -78,10 +78,15 @@ def stack(name: str) -> ProgramRun:
     )
 
 
+TRACING = {"aws": True, "aws-cn": False}
+"""Everything on that the partition has: Lambda has no X-Ray integration in AWS China."""
+
 PROGRAMS = {
-    **{f"component-{p}-{n}-subnets-everything-on": (lambda p=p, n=n: build(p, n, **EVERYTHING_ON))
+    **{f"component-{p}-{n}-subnets-everything-on": (
+        lambda p=p, n=n: build(p, n, **EVERYTHING_ON, function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws") for n in (2, 3)},
-    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES))
+    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
+                                                          function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
     "component-aws-defaults-off": lambda: build("aws", 2, function_tracing=False, db_monitoring_interval_seconds=0,
@@ -113,6 +118,17 @@ def test_every_value_sent_to_aws_is_one_aws_accepts(program: ProgramRun) -> None
     problems = [problem for r in cloud_resources(program)
                 for problem in problems_in_resource(r.type, sent_to_aws(r), label=f"{r.type} {r.name}")]
     assert problems == []
+
+
+def test_nothing_uses_what_lambda_lacks_in_the_partition(program: ProgramRun) -> None:
+    """AWS China's list of Lambda differences: no X-Ray, function URLs, SnapStart, recursive-loop
+    detection, asynchronous-invocation metrics or package encryption with a key of one's own."""
+    partition = program.mocks.partition
+    used = [f"{r.type} {r.name}: {feature}" for r in cloud_resources(program)
+            for feature in features_used(partition, r.type, r.inputs)]
+    assert used == []
+    if partition == "aws-cn":
+        assert missing_in(partition), "the walk judges the China programs against the list"
 
 
 def test_every_resource_type_created_has_its_limits_in_the_table(program: ProgramRun) -> None:

@@ -84,6 +84,10 @@ def test_dev_database_logs_follow_its_log_retention(dev: ProgramRun) -> None:
         assert group.inputs["retentionInDays"] == 7
 
 
+def parameter_values(run: ProgramRun) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in run.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
+
+
 def test_slow_query_log_is_on_with_the_given_threshold() -> None:
     run = build(db_slow_query_seconds=0.25)
     parameters = {p["name"]: p for p in run.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
@@ -92,10 +96,58 @@ def test_slow_query_log_is_on_with_the_given_threshold() -> None:
     assert {p["applyMethod"] for p in parameters.values()} == {"immediate"}
 
 
+NEEDED_FOR_EXPORT = {
+    "error": {},
+    "slowquery": {"slow_query_log": "1", "log_output": "FILE"},
+}
+"""RDS User Guide, publishing MySQL logs to CloudWatch Logs: the error log is always written to a
+file; the slow query log must be on, and RDS publishes it only from a file (`log_output = FILE`;
+with `TABLE` it goes to `mysql.slow_log`, inside the database, and the export stays empty)."""
+
+
+def test_the_parameter_group_holds_every_parameter_the_log_exports_need(prod: ProgramRun) -> None:
+    exports = prod.one(INSTANCE).inputs["enabledCloudwatchLogsExports"]
+    assert set(exports) <= set(NEEDED_FOR_EXPORT), "say what a new export needs"
+    values = parameter_values(prod)
+    for export in exports:
+        for name, value in NEEDED_FOR_EXPORT[export].items():
+            assert values.get(name) == value, f"the {export} export needs {name}={value}"
+
+
+@pytest.mark.parametrize(("seconds", "written"), [
+    (0, "0"),                      # the allowed range's low end: every statement
+    (0.000001, "0.000001"),        # MySQL's resolution, a microsecond (was 1e-06)
+    (0.00001, "0.00001"),          # was 1e-05
+    (0.25, "0.25"),
+    (10, "10"),
+    (1_000_000, "1000000"),        # was 1e+06
+    (31_536_000, "31536000"),      # the allowed range's high end, a year (was 3.1536e+07)
+    (31_535_999.5, "31535999.5"),
+])
+def test_long_query_time_is_written_as_a_plain_decimal(seconds: float, written: str) -> None:
+    assert parameter_values(build(db_slow_query_seconds=seconds))["long_query_time"] == written
+
+
+def test_long_query_time_beyond_the_allowed_range_is_refused() -> None:
+    for seconds in (-0.000001, 31_536_000.5):
+        with pytest.raises(ArgumentError) as caught:
+            build(db_slow_query_seconds=seconds)
+        assert caught.value.arguments == {"db_slow_query_seconds"}
+
+
 def test_changes_are_applied_immediately_only_when_asked(dev: ProgramRun, prod: ProgramRun) -> None:
     assert dev.one(INSTANCE).inputs["applyImmediately"] is True
     assert prod.one(INSTANCE).inputs["applyImmediately"] is False
     assert build(db_apply_immediately=True).one(INSTANCE).inputs["applyImmediately"] is True
+
+
+@pytest.mark.parametrize("identifier", ["Payroll-db", "payroll-DB", "PAYROLL"])
+def test_an_identifier_with_upper_case_is_refused(identifier: str) -> None:
+    """RDS stores identifiers in lower case and the provider accepts only ^[0-9a-z-]+$."""
+    with pytest.raises(ArgumentError) as caught:
+        build(db_identifier=identifier)
+    assert caught.value.arguments == {"db_identifier"}
+    assert "a lowercase letter, then lowercase letters, digits or hyphens" in str(caught.value)
 
 
 def test_identifier_can_be_given_and_defaults_to_name_and_stack() -> None:

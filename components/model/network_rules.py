@@ -29,6 +29,12 @@ SECURITY_GROUPS: Mapping[str, str] = {
     PLACEHOLDER: "No rules - swapped onto the function interfaces at destroy so they are released fast",
 }
 
+HELD_BY_FUNCTION_INTERFACES = ("lambda-sg", PLACEHOLDER)
+"""The groups the functions' network interfaces are in: lambda-sg while the functions run, and the
+placeholder from the update that precedes their deletion. Lambda deletes those interfaces by
+itself, some time after the function is gone, and a group cannot be deleted while an
+interface is in it: both wait for that on destroy."""
+
 
 @dataclass(frozen=True)
 class SecurityGroupRule:
