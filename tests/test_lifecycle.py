@@ -4,12 +4,17 @@ Resource options are read from what the engine receives with each registration."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components import VpcLambdaWithPrivateServices
-from components.model.database_sizing import db_log_group_names, final_snapshot_identifier
+from components.model.database_sizing import (
+    ENHANCED_MONITORING_LOG_GROUP,
+    db_log_group_names,
+    final_snapshot_identifier,
+)
 from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import ProgramRun, run_program
 from localrun.stack_model import evaluate_stack
@@ -17,6 +22,7 @@ from localrun.stack_model import evaluate_stack
 KEY = "aws:kms/key:Key"
 INSTANCE = "aws:rds/instance:Instance"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROOT = Path(__file__).resolve().parent.parent
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 
 
@@ -155,6 +161,41 @@ def test_identifier_can_be_given_and_defaults_to_name_and_stack() -> None:
     odd_stack = run_program(lambda: VpcLambdaWithPrivateServices("svc", GOOD), stack="team_a.Prod")  # type: ignore[misc]
     assert odd_stack.one(INSTANCE).inputs["identifier"] == "svc-team-a-prod"
     assert odd_stack.one("aws:lambda/function:Function", "svc-function").inputs["name"] == "svc-team_a-Prod"
+
+
+def destroy_section() -> str:
+    page = (ROOT / "docs" / "destroy-and-update.md").read_text()
+    return page[page.index("## Destroy"):page.index("## Update")]
+
+
+def test_destroy_waits_for_lambda_to_delete_the_functions_interfaces(prod: ProgramRun) -> None:
+    """The provider moves a function onto the placeholder before deleting it; Lambda deletes the
+    interfaces later, by itself. Whatever they are in (lambda-sg, the placeholder, the subnets)
+    cannot be deleted until then, and waits 45 minutes rather than fail."""
+    groups = {g.name.removeprefix("lambda-prod-"): g for g in prod.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    assert set(groups) == {"lambda-sg", "rds-sg", "endpoint-sg", "placeholder-sg"}
+    waiting = {key for key, group in groups.items() if group.options.custom_timeouts == {"delete": "45m"}}
+    assert waiting == {"lambda-sg", "placeholder-sg"}
+    subnets = prod.of_type("aws:ec2/subnet:Subnet")
+    assert subnets and all(s.options.custom_timeouts == {"delete": "45m"} for s in subnets)
+    section = " ".join(destroy_section().split())
+    for what in ("**lambda-sg**", "**placeholder-sg**", "**the subnets of the VPC the program creates**",
+                 "delete timeout of 45 minutes", "run `pulumi destroy` again"):
+        assert what in section, f"the destroy section does not say {what!r}"
+    assert "is deleted with its rules" not in section and "free at once" not in section
+
+
+def test_enhanced_monitoring_writes_to_a_shared_log_group_the_stack_does_not_own(prod: ProgramRun) -> None:
+    assert prod.one(INSTANCE).inputs["monitoringInterval"] == 60
+    assert ENHANCED_MONITORING_LOG_GROUP not in {g.inputs["name"] for g in prod.of_type(LOG_GROUP)}, (
+        "shared by every instance of the account and region: destroying the stack must not delete it")
+    assert ENHANCED_MONITORING_LOG_GROUP not in prod.one(KEY).inputs["policy"]
+    section = " ".join(destroy_section().split())
+    assert f"Enhanced monitoring's log group, `{ENHANCED_MONITORING_LOG_GROUP}`, is not the stack's." in section
+    assert "every instance with enhanced monitoring in the account and region" in section
+    assert "It stays after destroy." in section
+    resources = " ".join((ROOT / "docs" / "resources.md").read_text().split())
+    assert f"shared `{ENHANCED_MONITORING_LOG_GROUP}` log group, which is not the stack's" in resources
 
 
 def test_flow_logs_only_when_asked() -> None:

@@ -92,6 +92,12 @@ def concurrency_problems(settings: Settings) -> list[Problem]:
     return []
 
 
+ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
+"""Where RDS writes enhanced monitoring's metrics: one log group per account and region, shared
+by every instance that has it, created by RDS on first use. Not the stack's: owning it would
+delete other instances' metrics with the stack (docs/destroy-and-update.md says so)."""
+
+
 def db_log_group_names(identifier: str) -> list[str]:
     """The log groups RDS writes the exported logs to; created by the stack before the instance,
     or RDS creates them itself (unencrypted, kept forever, left behind by destroy)."""
