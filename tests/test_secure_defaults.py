@@ -123,8 +123,6 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
         "Service": "monitoring.rds.amazonaws.com"}
     assert run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "svc-db-monitoring-policy").inputs[
         "policyArn"] == f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-    assert "svc-db-monitoring-policy" in run.one(INSTANCE).depends_on, (
-        "RDS refuses a monitoring role without its policy: the instance waits for the attachment")
     params = run.one("aws:rds/parameterGroup:ParameterGroup").inputs
     assert params["family"] == "mysql8.4"
     assert params["parameters"] == [
@@ -134,6 +132,16 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
         {"name": "long_query_time", "value": "1", "applyMethod": "immediate"},
     ]
     assert db["parameterGroupName"] == run.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
+
+
+def test_the_database_waits_for_its_monitoring_roles_policy(component: tuple[ProgramRun, str]) -> None:
+    """RDS refuses a monitoring role that does not yet have its policy: the instance waits for the
+    attachment, not only for the role."""
+    run, _ = component
+    waits_for = run.one(INSTANCE).depends_on
+    assert {"svc-db-monitoring-role", "svc-db-monitoring-policy"} <= set(waits_for)
+    assert run.one(INSTANCE).inputs["monitoringRoleArn"] == run.one(
+        "aws:iam/role:Role", "svc-db-monitoring-role").outputs["arn"]
 
 
 def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
