@@ -34,7 +34,6 @@ from localrun.wiring import LocalServices
 from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, parse_migrations
 
 MARIADBD = "/usr/sbin/mariadbd"
-PORT_ATTEMPTS = 3
 DB_NAME = "myDatabase"
 DB_USER = "dbuser"
 DB_PASSWORD = "initial-Passw0rd"
@@ -42,16 +41,26 @@ TOPIC_NAME = "lambda-test-topic"
 SECRET_NAME = "rds!db-rehearsal"
 REGION = "cn-northwest-1"
 """The dev stack's region (AWS China, partition aws-cn): moto answers with arn:aws-cn: ARNs."""
-SCHEMA_TABLES = ("employees", "schema_history", "schema_migrations")
-"""What the function's migrations create (schema_migrations: release 0.1.0's history)."""
+SCHEMA_TABLES = ("employees", "schema_history", "schema_history_statements", "schema_migrations")
+"""What the function's migrations create (schema_history_statements: the progress of each statement;
+schema_migrations: release 0.1.0's history)."""
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
-def free_port() -> int:
-    """A loopback TCP port nothing listens on (at the time of asking)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class PortReservation:
+    """A loopback TCP port held for a server this process starts, for as long as the server lives
+    (restarts included): bound with SO_REUSEADDR and never listening, so no other process's port
+    look-up or plain bind takes it, while the server, which binds with SO_REUSEADDR as MariaDB does,
+    can listen on it. No bind-release-rebind race with another suite on the machine."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.port = int(self._socket.getsockname()[1])
+
+    def release(self) -> None:
+        self._socket.close()
 
 
 # --------------------------------------------------------------------------- PKI
@@ -181,13 +190,16 @@ class MariaDB:
         self.error_log = base / "error.log"
         self.pki = pki
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.tmpdir = base / "tmp"
+        self._port = PortReservation(self.host)
+        self.port = self._port.port
         self._proc: subprocess.Popen[bytes] | None = None
 
     # lifecycle ---------------------------------------------------------------
 
     def install(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(exist_ok=True)
         result = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={self.datadir}",
              "--auth-root-authentication-method=normal", "--skip-test-db"],
@@ -201,7 +213,7 @@ class MariaDB:
         command = [
             MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--port={self.port}", f"--bind-address={self.host}", "--skip-log-bin", "--skip-name-resolve",
-            f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}",
+            f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}", f"--tmpdir={self.tmpdir}",
             f"--ssl-ca={self.pki.ca}", f"--ssl-cert={cert or self.pki.server_cert}",
             f"--ssl-key={key or self.pki.server_key}", "--require-secure-transport=ON",
             "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
@@ -343,15 +355,7 @@ def start_mariadb(base: Path, pki: Pki) -> MariaDB:
     require_mariadb()
     server = MariaDB(base, pki)
     server.install()
-    for attempt in range(PORT_ATTEMPTS):
-        try:
-            server.start()
-            break
-        except ServiceError:
-            # The free port was taken before the server bound it (another suite on this machine).
-            if attempt + 1 == PORT_ATTEMPTS or "Address already in use" not in server.error_tail():
-                raise
-            server.port = free_port()
+    server.start()
     try:
         server.bootstrap()
     except BaseException:
