@@ -138,7 +138,7 @@ def test_every_argument_is_documented_with_its_default() -> None:
 def test_every_output_is_documented() -> None:
     documented = gen_docs.field_docs(gen_docs.COMPONENT_FILE, "VpcLambdaWithPrivateServices")
     assert [name for name, _, _ in documented] == output_names()
-    assert len(output_names()) == 16
+    assert len(output_names()) == 18
     assert all(doc.endswith(".") for _, _, doc in documented)
 
 

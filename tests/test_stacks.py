@@ -75,7 +75,7 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
-        "alarm_topic_arn", "dashboard_name",
+        "alarm_topic_arn", "dashboard_name", "queue_arn", "queue_url",
     }
     assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
     tags = config[f"{PROJECT}:tags"]

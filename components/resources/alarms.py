@@ -4,7 +4,7 @@ type the runtime library raises, and the service's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +13,7 @@ from ..model.alarm_specs import ALARMS, Subject, alarm_topic_policy, dashboard_b
 from ..model.log_metrics import LogMetric
 from ..model.names import RUNBOOK_PAGE
 from ..model.settings import Settings
+from .children import child
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Watched:
     region: str
     partition: str
     account_id: str
+    trigger_dimensions: Mapping[Subject, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    """The dimensions of the triggers the component has (a schedule's rule, a queue and its
+    dead-letter queue): their alarms are made only then."""
 
 
 def create_operations(
@@ -50,7 +54,8 @@ def create_operations(
     opts = pulumi.ResourceOptions(parent=parent)
     namespace = metric_namespace(function_name)
     filters = {
-        metric.metric: aws.cloudwatch.LogMetricFilter(
+        metric.metric: child(
+            "metric_filter", aws.cloudwatch.LogMetricFilter,
             f"{name}-{metric.metric}",
             log_group_name=watched.log_group.name,
             pattern=metric.pattern,
@@ -62,8 +67,10 @@ def create_operations(
     topic = None
     actions: list[pulumi.Input[str]] = list(settings.alarm_actions)
     if settings.alarms and not actions:
-        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=kms_key_arn, tags=dict(tags), opts=opts)
-        aws.sns.TopicPolicy(
+        topic = child("alarm_topic", aws.sns.Topic, f"{name}-alarms", kms_master_key_id=kms_key_arn, tags=dict(tags),
+                      opts=opts)
+        child(
+            "alarm_topic", aws.sns.TopicPolicy,
             f"{name}-alarms-policy",
             arn=topic.arn,
             policy=topic.arn.apply(lambda arn: alarm_topic_policy(arn, watched.partition, watched.region,
@@ -71,16 +78,19 @@ def create_operations(
             opts=opts,
         )
         if settings.alarm_email:
-            aws.sns.TopicSubscription(f"{name}-alarms-email", topic=topic.arn, protocol="email",
-                                      endpoint=settings.alarm_email, opts=opts)
+            child("alarm_topic", aws.sns.TopicSubscription, f"{name}-alarms-email", topic=topic.arn,
+                  protocol="email", endpoint=settings.alarm_email, opts=opts)
         actions = [topic.arn]
     dimensions: dict[Subject, dict[str, pulumi.Input[str]]] = {
         "function": {"FunctionName": watched.function_name},
         "queue": {"QueueName": watched.queue_name},
         "database": {"DBInstanceIdentifier": watched.db_identifier},
+        **{subject: dict(found) for subject, found in watched.trigger_dimensions.items()},
     }
     alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
     for spec in ALARMS if settings.alarms else ():
+        if spec.subject not in dimensions:  # a trigger the component does not have
+            continue
         threshold = threshold_of(spec, settings)
         if threshold is None:
             pulumi.log.warn(f"{name}: no {spec.key} alarm: the size of {settings.db_instance_class} is not known",
@@ -88,7 +98,8 @@ def create_operations(
             continue
         percentile = spec.statistic.startswith("p")
         figure = float(settings.alarm_thresholds.get(spec.key, spec.default))
-        alarms[spec.key] = aws.cloudwatch.MetricAlarm(
+        alarms[spec.key] = child(
+            "alarm", aws.cloudwatch.MetricAlarm,
             f"{name}-{spec.key}",
             alarm_description=f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. "
                               f"Runbook: {RUNBOOK_PAGE}#{spec.runbook}",
@@ -107,7 +118,8 @@ def create_operations(
             tags=dict(tags),
             opts=opts,
         )
-    dashboard = aws.cloudwatch.Dashboard(
+    dashboard = child(
+        "dashboard", aws.cloudwatch.Dashboard,
         f"{name}-dashboard",
         dashboard_name=function_name,
         dashboard_body=pulumi.Output.all(watched.function_name, watched.queue_name).apply(
