@@ -32,12 +32,14 @@ from typing import Any
 from components.checks.reachability import assess
 from components.model.names import RUNBOOK_PAGE
 from components.model.network_rules import NetworkFacts, network_facts
+from components.model.settings import QueueTriggerSettings
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda
-from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
+from localrun.queue_rehearsal import messages_of, rehearse_queue
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
-from localrun.wiring import extract_package, local_function_env
+from localrun.wiring import LocalServices, extract_package, local_function_env
 from vpclambda_runtime.contract import split_statements
 
 STAGES = {
@@ -140,14 +142,17 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
             return finish(printer, {"statusCode": None, "error": migration.error_message, "delivered": False,
                                     "stage": stage}, started)
         printer.line(f"  -> {json.dumps(migration.payload)}")
-        if example is not None:
+        if example is not None and example.seed is not None:
             db.execute(*split_statements(example.seed.read_text()))
             printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
-        else:
+        elif example is None:
             db.add_employees(employees)
             printer.line(f"  seeded {employees} employees")
 
         handler = str(fn_inputs["handler"])
+        if example is not None and example.messages is not None:
+            return finish(printer, queue_run(model, example, package_dir, aws, db, reachable, logging_config,
+                                             printer, stage), started)
         printer.section(f"Invocation ({handler} through awslambdaric)")
         services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
             if "database" in blocked else reachable
@@ -173,6 +178,28 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         return finish(printer, outcome, started)
 
 
+def queue_run(model: StackModel, example: Example, package_dir: Path, aws: AwsEmulator, db: MariaDB,
+              services: LocalServices, logging_config: Any, printer: Printer, stage: int) -> dict[str, Any]:
+    """The job run by its queue: the example's messages through the event source mapping's steps."""
+    fn_inputs = model.job_function.inputs
+    handler = str(fn_inputs["handler"])
+    settings = QueueTriggerSettings(**(model.component.settings.queue or {}))
+    queue_name = str(model.run.one("aws:sqs/queue:Queue", f"{model.component_name}-queue").outputs["name"])
+    printer.section(f"The queue runs the job ({handler} through awslambdaric, batches as Lambda polls them)")
+    printer.line("  Lambda polls the queue from outside the VPC: no SQS endpoint, no rule in lambda-sg")
+    env = local_function_env(model.function_environment, services, {}, logging_config, model.user_variables)
+    assert example.messages is not None and example.stored_query is not None, "a queue example says what it stores"
+    query = example.stored_query
+    with LocalLambda(package_dir, handler, env, function_arn(model, str(fn_inputs["name"])),
+                     float(fn_inputs["timeout"]), memory_mb=int(fn_inputs["memorySize"]),
+                     on_log=lambda line: printer.line(f"  | {line}")) as function:
+        outcome = rehearse_queue(aws, queue_name, settings, messages_of(example.messages), function, printer.line,
+                                 lambda: {str(row[0]) for row in db.query(query)})
+    printer.line(f"  -> {outcome['stored']} stored, returned {outcome['returned']}, dead-lettered "
+                 f"{outcome['dead_lettered']}, lost {outcome['lost']}")
+    return {**outcome, "handler": handler, "stage": stage}
+
+
 def runbook_entry(error_type: str | None) -> str:
     """The runbook entry (docs/operations.md) for an error type the function raised."""
     return f"{RUNBOOK_PAGE}#runbook-{(error_type or 'function-errors').lower()}"
@@ -190,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
     parser.add_argument("--stack", default="dev", help="the stack whose program is rehearsed (default dev)")
     parser.add_argument("--example", choices=rehearsable(),
-                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
-                             "in place of the built-in one")
+                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql, or "
+                             "messages.json for a job run by its queue) in place of the built-in one")
     options = parser.parse_args(argv)
     try:
         outcome = rehearse(options.stage, options.employees, options.stack,

@@ -15,6 +15,7 @@ Every wait is bounded by the invocation's time budget and every failure is one o
 errors below (Lambda reports the class name as ``errorType``). Importing it does no I/O.
 """
 
+from .batch import QueueRecord
 from .errors import (
     ConfigurationError,
     DatabaseAuthenticationError,
@@ -23,9 +24,11 @@ from .errors import (
     DatabaseTimeoutError,
     DatabaseTLSError,
     DatabaseUnreachableError,
+    EventError,
     HandlerError,
     MigrationError,
     NotificationError,
+    RecordError,
     SecretError,
     TableMissingError,
 )
@@ -38,12 +41,13 @@ from .job import (
     get_settings,
     invocation,
     notify,
+    process_batch,
     query,
     stream,
 )
 
-API = ("invocation", "stream", "query", "execute", "connection", "notify", "get_logger", "get_settings",
-       "current_invocation")
+API = ("invocation", "stream", "query", "execute", "connection", "notify", "process_batch", "get_logger",
+       "get_settings", "current_invocation")
 """The functions a job calls, in the order the README documents them."""
 
 __all__ = [
@@ -55,10 +59,13 @@ __all__ = [
     "DatabaseTLSError",
     "DatabaseTimeoutError",
     "DatabaseUnreachableError",
+    "EventError",
     "HandlerError",
     "Invocation",
     "MigrationError",
     "NotificationError",
+    "QueueRecord",
+    "RecordError",
     "SecretError",
     "TableMissingError",
     "connection",
@@ -68,6 +75,7 @@ __all__ = [
     "get_settings",
     "invocation",
     "notify",
+    "process_batch",
     "query",
     "stream",
 ]

@@ -74,3 +74,14 @@ class MigrationError(HandlerError):
 class NotificationError(HandlerError):
     """The SNS notification could not be published: SNS unreachable, not answering in time,
     refusing, or answering something that is not an SNS response; or a message SNS would reject."""
+
+
+class EventError(HandlerError):
+    """The event is not what the job expects: a queue's job invoked with something other than an
+    SQS batch, or a record without the ``messageId`` its failure would be reported by. The whole
+    batch comes back to the queue."""
+
+
+class RecordError(HandlerError):
+    """One queue record cannot be processed (a body that is not JSON, a value the job refuses): the
+    job raises it for that record, which alone is reported failed and comes back to the queue."""
