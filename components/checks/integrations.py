@@ -204,7 +204,8 @@ def check_integrations(name: str, args: Mapping[str, Any], settings: Settings, p
                                                                        "the private subnets; give them"))
     return Integrations(
         schedule=settings.schedule, queue=queue, existing=existing, database=database, permissions=permissions,
-        gateway_services=gateways, route_table_ids=route_table_ids, transforms=dict(settings.transforms),
+        gateway_services=gateways, route_table_ids=route_table_ids,
+        transforms=dict(settings.transforms) if isinstance(settings.transforms, Mapping) else {},
     ), problems
 
 
