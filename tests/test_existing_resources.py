@@ -102,7 +102,8 @@ def test_the_statements_a_users_key_needs_are_the_ones_the_component_writes_for_
 
 def test_an_existing_database_gets_only_the_rule_from_lambda_sg_and_the_alarms() -> None:
     run = build(existing_database=DATABASE, db_name="orders")
-    for typ in ("aws:rds/instance:Instance", "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+    for typ in ("aws:rds/instance:Instance", "aws:rds/subnetGroup:SubnetGroup",
+                "aws:rds/parameterGroup:ParameterGroup"):
         assert not run.of_type(typ), typ
     assert not [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if "/aws/rds/" in g.inputs["name"]]
     assert not [r for r in run.of_type("aws:iam/role:Role") if "monitoring" in r.name]
@@ -179,7 +180,8 @@ def test_the_children_are_typed_attributes_none_where_the_users_resource_is_used
      {"existing_database"}, "is not one of orders-db's (sg-0fedcba987654321)"),
     ({"existing_database": DATABASE}, {"databases": [{**INSTANCE, "vpcId": "vpc-0ffff"}]}, {"existing_database"},
      "orders-db is in vpc-0ffff, not in vpc_id vpc-0a1b2c3d"),
-    ({"existing_database": {**DATABASE, "port": 3306}}, {}, {"existing_database"}, "port 3306 is not orders-db's (3307)"),
+    ({"existing_database": {**DATABASE, "port": 3306}}, {}, {"existing_database"},
+     "port 3306 is not orders-db's (3307)"),
     ({"existing_database": DATABASE}, {"security_groups": {}}, {"existing_database"},
      f"security_group_id {GROUP} cannot be looked up"),
     ({"existing_database": DATABASE, "db_multi_az": False, "db_port": 3307}, {}, {"db_multi_az", "db_port"},
