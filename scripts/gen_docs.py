@@ -247,7 +247,7 @@ def child_roles_table() -> str:
 def _settings_class(name: str) -> type:
     from components.model import settings
 
-    return getattr(settings, name)  # type: ignore[no-any-return]
+    return getattr(settings, name)
 
 
 TABLES = {
