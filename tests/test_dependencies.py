@@ -96,3 +96,23 @@ def test_the_local_wiring_points_each_api_at_a_stand_in_the_way_boto3_reads_it()
     for service, variable in SERVICE_ENDPOINT_VARIABLES.items():
         service_id = session.get_service_model(service).service_id
         assert variable == "AWS_ENDPOINT_URL_" + str(service_id).upper().replace(" ", "_")
+
+
+def test_the_table_says_which_function_needs_each_dependency() -> None:
+    """One role serves both functions today; the table keeps the job's needs and the migration's
+    apart, so a role per function takes its policy from it."""
+    from components.model.dependencies import applicable, permission_dependencies
+    from components.model.settings import FunctionPermissionSettings
+
+    by_resource = {d.resource: d.used_by for d in FUNCTION_DEPENDENCIES}
+    assert by_resource == {
+        "topic": ("job",), "db-secret": ("job", "migration"), "dead-letter-queue": ("job", "migration"),
+        "trigger-queue": ("job",), "trigger-queue-key": ("job",), "topic-key": ("job",)}
+    declared = permission_dependencies([FunctionPermissionSettings("s3", ("s3:GetObject",), ("arn:aws:s3:::b/k",))])
+    assert [d.used_by for d in declared] == [("job",)]
+    present = ["topic", "db-secret", "dead-letter-queue", "trigger-queue"]
+    assert [d.sid for d in applicable(FUNCTION_DEPENDENCIES + declared, present, "migration")] == [
+        "ReadDatabaseCredentials", "KeepFailedAsyncEvents"]
+    assert [d.sid for d in applicable(FUNCTION_DEPENDENCIES + declared, present, "job")] == [
+        "PublishNotification", "ReadDatabaseCredentials", "KeepFailedAsyncEvents", "ConsumeTheTriggerQueue",
+        "FunctionPermission1S3"]
