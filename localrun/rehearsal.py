@@ -11,7 +11,9 @@
 4. Apply the schema with the package's migration entry point, seed a few employees, and run
    the function's real package through the real Lambda runtime interface client.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
-   migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
+   migrations, given to the dev stack as stack config), seeded with the example's seed.sql;
+   `--example queue-consumer` sends the example's messages to its queue in moto's SQS and plays
+   Lambda's event source mapping until the queue is empty (`queue_rehearsal`).
 5. Print the invocation's logs and, last, one JSON line with the outcome.
 """
 
