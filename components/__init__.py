@@ -2,7 +2,13 @@
 NAT gateway, wired with security-group-to-security-group rules only."""
 
 from .component import VpcLambdaWithPrivateServices
-from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.args import (
+    ChildTransform,
+    ExistingDatabase,
+    FunctionPermission,
+    QueueTrigger,
+    VpcLambdaWithPrivateServicesArgs,
+)
 from .model.problems import ArgumentError, Problem
 from .resources.private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
@@ -10,10 +16,14 @@ from .version import __version__
 
 __all__ = [
     "ArgumentError",
+    "ChildTransform",
+    "ExistingDatabase",
+    "FunctionPermission",
     "PrivateServiceEndpoints",
     "PrivateServiceEndpointsArgs",
     "PrivateVpc",
     "Problem",
+    "QueueTrigger",
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",
