@@ -13,7 +13,7 @@ LOCK := requirements-dev.lock
 # `LOCK_ARGS='--upgrade-package ruff'` moves one.
 LOCK_ARGS ?=
 
-.PHONY: test local lint services bench lock clean
+.PHONY: test unit local lint services wheelhouse bench lock clean
 
 # A new lock gets a new virtualenv, so what is installed is exactly what the lock says.
 $(STAMP): $(LOCK)
@@ -29,13 +29,21 @@ lock: $(STAMP)
 services:
 	bash scripts/install-services.sh
 
+# The wheels the tests install, downloaded once: the suite then runs offline.
+wheelhouse: $(STAMP)
+	$(PY) tests/wheelhouse.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) scripts/gen_docs.py --check
 
-test: $(STAMP) services lint
+test: $(STAMP) services wheelhouse lint
 	$(PY) -m pytest
+
+# The fast tier alone: no MariaDB, moto, rehearsal, namespaces or pip (under a minute).
+unit: $(STAMP) wheelhouse
+	$(PY) -m pytest -m "not integration"
 
 local: $(STAMP) services
 	$(PY) -m localrun $(ARGS)

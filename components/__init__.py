@@ -1,6 +1,7 @@
 """A Lambda function that reads a private RDS MySQL database and publishes to SNS without a
 NAT gateway, wired with security-group-to-security-group rules only."""
 
+from .collector import tune_for_large_programs
 from .component import VpcLambdaWithPrivateServices
 from .model.args import (
     ChildTransform,
@@ -27,4 +28,5 @@ __all__ = [
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",
+    "tune_for_large_programs",
 ]

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ from localrun.wiring import LocalServices
 from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, parse_migrations
 
 MARIADBD = "/usr/sbin/mariadbd"
-PORT_ATTEMPTS = 3
 DB_NAME = "myDatabase"
 DB_USER = "dbuser"
 DB_PASSWORD = "initial-Passw0rd"
@@ -42,16 +42,26 @@ TOPIC_NAME = "lambda-test-topic"
 SECRET_NAME = "rds!db-rehearsal"
 REGION = "cn-northwest-1"
 """The dev stack's region (AWS China, partition aws-cn): moto answers with arn:aws-cn: ARNs."""
-SCHEMA_TABLES = ("employees", "schema_history", "schema_migrations")
-"""What the function's migrations create (schema_migrations: release 0.1.0's history)."""
+SCHEMA_TABLES = ("employees", "schema_history", "schema_history_statements", "schema_migrations")
+"""What the function's migrations create (schema_history_statements: the progress of each statement;
+schema_migrations: release 0.1.0's history)."""
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
-def free_port() -> int:
-    """A loopback TCP port nothing listens on (at the time of asking)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class PortReservation:
+    """A loopback TCP port held for a server this process starts, for as long as the server lives
+    (restarts included): bound with SO_REUSEADDR and never listening, so no other process's port
+    look-up or plain bind takes it, while the server, which binds with SO_REUSEADDR as MariaDB does,
+    can listen on it. No bind-release-rebind race with another suite on the machine."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.port = int(self._socket.getsockname()[1])
+
+    def release(self) -> None:
+        self._socket.close()
 
 
 # --------------------------------------------------------------------------- PKI
@@ -135,6 +145,8 @@ class Pki:
     wrong_name_cert: Path
     """Signed by ``ca`` but for a host name the function does not connect to."""
     wrong_name_key: Path
+    ca_key: Path
+    """The key of ``ca``, to issue more server certificates (``issue``)."""
 
     @classmethod
     def create(cls, directory: Path) -> Pki:
@@ -150,7 +162,16 @@ class Pki:
             other_ca=_write(directory / "other-ca.pem", other_cert),
             wrong_name_cert=_write(directory / "wrong-name-cert.pem", wrong_cert),
             wrong_name_key=_write(directory / "wrong-name-key.pem", wrong_key),
+            ca_key=_write(directory / "ca-key.pem", ca_key),
         )
+
+    def issue(self, name: str, dns_names: list[str], ips: list[str] | None = None) -> tuple[Path, Path]:
+        """A server certificate signed by ``ca`` for these names: (certificate, key) files."""
+        ca_key = serialization.load_pem_private_key(self.ca_key.read_bytes(), password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca_cert = x509.load_pem_x509_certificate(self.ca.read_bytes())
+        key, cert = _issue_server_cert(ca_key, ca_cert, dns_names, ips or [])
+        return _write(self.ca.parent / f"{name}-cert.pem", cert), _write(self.ca.parent / f"{name}-key.pem", key)
 
 
 class ServiceError(RuntimeError):
@@ -174,23 +195,36 @@ def require_mariadb() -> None:
 class MariaDB:
     """A throwaway MariaDB server that accepts TLS connections only."""
 
-    def __init__(self, base: Path, pki: Pki) -> None:
+    def __init__(self, base: Path, pki: Pki, host: str = "127.0.0.1", port: int | None = None,
+                 launcher: Sequence[str] = ()) -> None:
         self.base = base
         self.datadir = base / "data"
         self.socket = base / "mariadbd.sock"
         self.error_log = base / "error.log"
         self.pki = pki
-        self.host = "127.0.0.1"
-        self.port = free_port()
+        self.host = host
+        self.tmpdir = base / "tmp"
+        # On loopback the port is held until the server binds it; inside a namespace of its own, the
+        # address and port are the server's alone.
+        self._port: PortReservation | None = None
+        if port is None:
+            self._port = PortReservation(self.host)
+            port = self._port.port
+        self.port: int = port
+        self.launcher = tuple(launcher)
+        """What the server's command runs under (``ip netns exec <name>``: inside a network namespace)."""
         self._proc: subprocess.Popen[bytes] | None = None
 
     # lifecycle ---------------------------------------------------------------
 
     def install(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(exist_ok=True)
+        # The install too: installs sharing /tmp (two suites at once) fail now and then with
+        # "Unknown table 'mysql.tmp_user_sys'".
         result = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={self.datadir}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
+             "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={self.tmpdir}"],
             capture_output=True, text=True, timeout=120, check=False,
         )
         if result.returncode != 0:
@@ -201,14 +235,14 @@ class MariaDB:
         command = [
             MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}", f"--socket={self.socket}",
             f"--port={self.port}", f"--bind-address={self.host}", "--skip-log-bin", "--skip-name-resolve",
-            f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}",
+            f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}", f"--tmpdir={self.tmpdir}",
             f"--ssl-ca={self.pki.ca}", f"--ssl-cert={cert or self.pki.server_cert}",
             f"--ssl-key={key or self.pki.server_key}", "--require-secure-transport=ON",
             "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
             "--max-connections=100",
         ]
-        self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        self._proc = subprocess.Popen([*self.launcher, *command], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -343,15 +377,7 @@ def start_mariadb(base: Path, pki: Pki) -> MariaDB:
     require_mariadb()
     server = MariaDB(base, pki)
     server.install()
-    for attempt in range(PORT_ATTEMPTS):
-        try:
-            server.start()
-            break
-        except ServiceError:
-            # The free port was taken before the server bound it (another suite on this machine).
-            if attempt + 1 == PORT_ATTEMPTS or "Address already in use" not in server.error_tail():
-                raise
-            server.port = free_port()
+    server.start()
     try:
         server.bootstrap()
     except BaseException:

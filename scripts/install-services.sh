@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local rehearsal run for real: Debian's MariaDB server (the
 # local stand-in for RDS MySQL; they use mariadbd and mariadb-install-db, and talk to it with
-# PyMySQL). moto and the Lambda runtime client come from PyPI with the virtualenv; the tests make
-# their TLS certificates with `cryptography`. Needs root (or sudo) only when something is missing.
+# PyMySQL), and nftables and iproute2 (`make local ARGS=--packets`: the security groups compiled
+# into packet filters between network namespaces). moto and the Lambda runtime client come from
+# PyPI with the virtualenv; the tests make their TLS certificates with `cryptography`. Needs root
+# (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; } || missing+=(mariadb-server)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -2,7 +2,11 @@
 (`components/model/aws_limits.py`). The mocks accept anything; these tests walk every resource of
 both stack files and of the component in both partitions, with two and three subnets, every
 optional feature on and every name at its longest, so a value AWS would refuse (a quote in a
-description, a name one character too long) fails here, not in `pulumi up`."""
+description, a name one character too long) fails here, not in `pulumi up`.
+
+Each value is judged twice: by the hand table, and by what AWS's own API model (botocore) states for
+the member it becomes (`tests/aws_models.py`). The table is held to the model: never looser where the
+model states a limit, stricter only where it says why, silent only where the model is."""
 
 from __future__ import annotations
 
@@ -19,9 +23,18 @@ from components import VpcLambdaWithPrivateServices
 from components.build.function_code import USER_ENVIRONMENT
 from components.checks.validation import MAX_COMPONENT_NAME, USER_TAGS
 from components.model.aws_limits import (
+    API_MEMBERS,
     AUTONAMED,
+    DOCUMENTATION_ONLY,
     EC2_DESCRIPTION_PATTERN,
+    LAMBDA_RESERVED_ENVIRONMENT,
     LIMITS,
+    STRICTER_THAN_MODEL,
+    Choice,
+    Environment,
+    Items,
+    Limit,
+    Number,
     PolicyDocument,
     Tags,
     Text,
@@ -29,6 +42,14 @@ from components.model.aws_limits import (
     problems_in_resource,
 )
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, PARTITIONS, AwsMocks, ProgramRun, Registered, run_program
+from tests.aws_models import (
+    NUMBERS,
+    ModelLimit,
+    member_shape,
+    model_limit,
+    model_problems_in_resource,
+    python_pattern,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
@@ -159,10 +180,31 @@ def cloud_resources(run: ProgramRun) -> list[Registered]:
     return [r for r in run.resources if r.id is not None]
 
 
+def refused(run: ProgramRun) -> tuple[list[str], list[str]]:
+    """What the hand table refuses of every value sent, and what AWS's model refuses."""
+    sent = [(r, sent_to_aws(r)) for r in cloud_resources(run)]
+    by_table = [p for r, values in sent for p in problems_in_resource(r.type, values, f"{r.type} {r.name}")]
+    by_model = [p for r, values in sent for p in model_problems_in_resource(r.type, values, f"{r.type} {r.name}")]
+    return by_table, by_model
+
+
 def test_every_value_sent_to_aws_is_one_aws_accepts(program: ProgramRun) -> None:
-    problems = [problem for r in cloud_resources(program)
-                for problem in problems_in_resource(r.type, sent_to_aws(r), label=f"{r.type} {r.name}")]
-    assert problems == []
+    """Both judges, so a value only one of them refuses is a finding too."""
+    assert refused(program) == ([], [])
+
+
+def test_a_built_value_aws_refuses_turns_the_walk_red(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function log group name of 600 characters: both judges refuse it; with the table loosened,
+    the model alone still does."""
+    monkeypatch.setattr("components.resources.function.function_log_group_name",
+                        lambda function_name: f"/aws/lambda/{function_name}-" + "x" * 600)
+    run = build("aws", 2)
+    by_table, by_model = refused(run)
+    assert by_table and all("aws:cloudwatch/logGroup:LogGroup" in p and " name: " in p for p in by_table), by_table
+    assert by_model and all("logs CreateLogGroup logGroupName" in p for p in by_model), by_model
+    monkeypatch.setitem(LIMITS["aws:cloudwatch/logGroup:LogGroup"], "name",
+                        Text("a table that forgot the limit", 2048))
+    assert refused(run) == ([], by_model)
 
 
 def test_every_resource_type_created_has_its_limits_in_the_table(program: ProgramRun) -> None:
@@ -280,3 +322,213 @@ def test_the_ec2_description_set_is_the_documented_one() -> None:
     assert re.fullmatch(EC2_DESCRIPTION_PATTERN, allowed)
     for refused in ("'", '"', "é", "\n", "<", ">", "?", "%", "\\", "|", "~", "^", "`"):
         assert not re.fullmatch(EC2_DESCRIPTION_PATTERN, refused), refused
+
+
+# --- the hand table against AWS's models -------------------------------------------------------
+
+PROBE_CHARACTERS = (*map(chr, range(128)), "\u0085", "\u00a0", "é", "\u00ff", "\u0100", "ж", "中", "٣", "²",
+                    "\u2028", "\u3000", "\ufeff", "\U0001f600")
+"""Every ASCII character and a few beyond: Latin-1, other scripts, other digits, Unicode spaces and
+line separators, a character outside the Basic Multilingual Plane."""
+TEXT_EXAMPLES: dict[tuple[str, str], str] = {
+    ("aws:iam/role:Role", "name"): "role",
+    ("aws:iam/role:Role", "description"): "Role",
+    ("aws:iam/rolePolicy:RolePolicy", "name"): "policy",
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn"): "arn:aws:iam::aws:policy/ReadOnly",
+    ("aws:cloudwatch/logGroup:LogGroup", "name"): "/aws/lambda/f",
+    ("aws:kms/key:Key", "description"): "Key",
+    ("aws:kms/alias:Alias", "name"): "alias/key",
+    ("aws:lambda/function:Function", "name"): "function",
+    ("aws:lambda/function:Function", "handler"): "handler.handler",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "name"): "alarm",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "alarmDescription"): "Alarm",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "namespace"): "AWS/Lambda",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "metricName"): "Errors",
+    ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "name"): "filter",
+    ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "pattern"): '{ $.level = "ERROR" }',
+    ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.name"): "Errors",
+    ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.namespace"): "Service",
+    ("aws:cloudwatch/eventRule:EventRule", "name"): "svc-dev-schedule",
+    ("aws:cloudwatch/eventRule:EventRule", "description"): "Runs the svc job: rate(1 hour)",
+    ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"): "rate(1 hour)",
+    ("aws:cloudwatch/eventTarget:EventTarget", "targetId"): "job",
+    ("aws:lambda/permission:Permission", "statementId"): "InvokeOnTheSchedule",
+    ("aws:lambda/permission:Permission", "sourceArn"): "arn:aws:events:us-east-1:123456789012:rule/svc-dev-schedule",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "eventSourceArn"):
+        "arn:aws:sqs:us-east-1:123456789012:orders",
+}
+"""A value AWS accepts for each text property the model states something about: the probes vary it."""
+
+
+def around(*bounds: int | None) -> set[int]:
+    return {bound + step for bound in bounds if bound is not None for step in (-1, 0, 1) if bound + step >= 0}
+
+
+def texts(example: str, lengths: set[int]) -> set[str]:
+    """The example, each probe character alone and after it, and the example cut or padded to each length."""
+    pad = example[-1:] or "a"
+    return {example, *PROBE_CHARACTERS, *(example + c for c in PROBE_CHARACTERS),
+            *((example + pad * n)[:n] for n in lengths)}
+
+
+def policy(sid: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow"}]}, ensure_ascii=False)
+
+
+def policies(sizes: set[int]) -> set[str]:
+    """Policies with each probe character, and of each size with or without whitespace padding."""
+    overhead = len(policy(""))
+    found = {"x", *(policy("x" + c) for c in PROBE_CHARACTERS)}
+    for size in sizes - {0}:
+        found.add(policy("x" * max(size - overhead, 1)))
+        found.add(policy("x") + " " * max(size - overhead - 1, 0))
+    return found
+
+
+def probes(hand: Limit, model: ModelLimit, example: str) -> list[Any]:
+    """Values on both sides of every bound either states, and around every character they allow."""
+    if isinstance(hand, Text):
+        return sorted(texts(example, around(hand.min_len, hand.max_len, model.min, model.max)) | set(model.enum))
+    if isinstance(hand, PolicyDocument):
+        return sorted(policies(around(hand.max_size, model.min, model.max)))
+    if isinstance(hand, Number):
+        return sorted(around(hand.low, hand.high, model.min, model.max))
+    if isinstance(hand, Choice):
+        if model.kind in NUMBERS:
+            return sorted(around(model.min, model.max, *hand.choices))
+        return sorted(texts(str(hand.choices[0]), around(model.min, model.max)) | set(hand.choices) | set(model.enum))
+    if isinstance(hand, Items):
+        return items_probes(hand, model)
+    if isinstance(hand, Tags):
+        key, value = (model.item.key, model.item.value) if model.item else (model.key, model.value)
+        return mapping_probes(
+            keys=texts("k", around(hand.max_key, key.max if key else None)) | {f"{p}k" for p in hand.reserved_prefixes},
+            values=texts("v", around(hand.max_value, value.max if value else None)),
+            counts=around(hand.min_tags, hand.max_tags, model.min, model.max))
+    if isinstance(hand, Environment):
+        return mapping_probes(keys=texts("NAME", set()) | LAMBDA_RESERVED_ENVIRONMENT,
+                              values=texts("v", around(hand.max_bytes)), counts={0, 1, 2}, valid_key="NAME")
+    raise AssertionError(f"no probes for {type(hand).__name__}")
+
+
+def mapping_probes(keys: set[str], values: set[str], counts: set[int], valid_key: str = "k") -> list[Any]:
+    """One entry with each key, one with each value, and each count of valid entries."""
+    found: list[Any] = [{key: "v"} for key in sorted(keys)] + [{valid_key: value} for value in sorted(values)]
+    return found + [{f"{valid_key}{i}": "v" for i in range(count)} for count in sorted(counts)]
+
+
+def items_probes(hand: Items, model: ModelLimit) -> list[Any]:
+    item = model.item
+    assert item is not None
+    if item.kind == "pair":
+        assert item.key and item.value
+        return mapping_probes(keys=texts("k", around(item.key.min, item.key.max)),
+                              values=texts("v", around(item.value.min, item.value.max)),
+                              counts=around(hand.min_items, hand.max_items, model.min, model.max))
+    if isinstance(hand.item, Choice):
+        valid = hand.item.choices[0]
+        singles = set(hand.item.choices) | set(item.enum) | texts(str(valid), around(item.min, item.max))
+    else:
+        valid = "arn:aws:sns:us-east-1:123456789012:topic"
+        singles = texts(valid, around(item.min, item.max, *(hand.item.min_len, hand.item.max_len) if hand.item else ()))
+    counts = around(hand.min_items, hand.max_items, model.min, model.max)
+    return [[single] for single in sorted(singles)] + [[valid] * count for count in sorted(counts)]
+
+
+def comparison(type_token: str, path: str) -> tuple[list[Any], list[Any]]:
+    """(values the hand table accepts and the model refuses, values the model accepts and the table refuses)."""
+    hand, model = LIMITS[type_token][path], model_limit(API_MEMBERS[type_token][path])
+    example = ""
+    if isinstance(hand, Text):
+        example = TEXT_EXAMPLES[type_token, path]
+        assert hand.problems(example) == model.problems(example) == [], example
+    values = probes(hand, model, example)
+    looser = [v for v in values if not hand.problems(v) and model.problems(v)]
+    stricter = [v for v in values if hand.problems(v) and not model.problems(v)]
+    return looser, stricter
+
+
+COVERED = sorted((type_token, path) for type_token, properties in LIMITS.items() for path in properties)
+
+
+def test_every_property_in_the_table_names_the_api_member_it_becomes() -> None:
+    assert sorted((t, p) for t, properties in API_MEMBERS.items() for p in properties) == COVERED
+    for type_token, path in COVERED:
+        member_shape(API_MEMBERS[type_token][path])  # the operation and member exist in botocore's model
+
+
+def test_the_documentation_only_note_is_what_the_models_leave_out() -> None:
+    silent = {(t, p) for t, p in COVERED if not model_limit(API_MEMBERS[t][p]).states_anything()}
+    assert silent == DOCUMENTATION_ONLY
+    assert {("aws:ec2/securityGroup:SecurityGroup", "description"), ("aws:rds/instance:Instance", "identifier"),
+            ("aws:sns/topic:Topic", "name")} <= DOCUMENTATION_ONLY
+
+
+@pytest.mark.parametrize(("type_token", "path"), [k for k in COVERED if k not in DOCUMENTATION_ONLY])
+def test_the_table_is_never_looser_than_the_model(type_token: str, path: str) -> None:
+    looser, stricter = comparison(type_token, path)
+    assert looser == [], f"the table accepts what AWS's model refuses: {looser[:5]}"
+    if (type_token, path) in STRICTER_THAN_MODEL:
+        assert stricter, "noted as stricter than the model, but the table refuses nothing the model accepts"
+    else:
+        assert stricter == [], f"stricter than the model without a note in STRICTER_THAN_MODEL: {stricter[:5]}"
+
+
+def test_the_table_holds_the_models_own_figures() -> None:
+    """A few figures the table must state as the model does, or deliberately within it."""
+    def both(type_token: str, path: str) -> tuple[Limit, ModelLimit]:
+        return LIMITS[type_token][path], model_limit(API_MEMBERS[type_token][path])
+
+    role, role_model = both("aws:iam/role:Role", "name")
+    assert isinstance(role, Text) and (role.min_len, role.max_len) == (role_model.min, role_model.max) == (1, 64)
+    assert role_model.pattern == r"[\w+=,.@-]+" and role.problems("rôle") and role_model.problems("rôle")
+    handler, handler_model = both("aws:lambda/function:Function", "handler")
+    assert isinstance(handler, Text) and handler.max_len == handler_model.max == 128
+    memory, memory_model = both("aws:lambda/function:Function", "memorySize")
+    assert isinstance(memory, Number) and memory.low == memory_model.min == 128
+    assert memory.high == 10240 and memory_model.max == 32768  # Lambda's quota, within the model's range
+    log_group, log_group_model = both("aws:cloudwatch/logGroup:LogGroup", "name")
+    assert isinstance(log_group, Text) and log_group.max_len == log_group_model.max == 512
+
+
+@pytest.mark.parametrize(
+    ("type_token", "properties", "expected"),
+    [
+        ("aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/lambda/" + "x" * 501}, "513 characters"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", {"name": "a" * 256}, "256 characters"),
+        ("aws:iam/role:Role", {"name": "rôle"}, "does not match the model's pattern"),
+        ("aws:iam/role:Role", {"tags": {"k\x00": "v"}}, "Key "),
+        ("aws:lambda/function:Function", {"tags": {"k": "v\x00"}}, "value of 'k'"),
+        ("aws:lambda/function:Function", {"architectures": []}, "0 items; the model allows 1 to 1"),
+        ("aws:lambda/function:Function", {"memorySize": 64}, "got 64; the model allows 128 to 32768"),
+        ("aws:lambda/function:Function", {"environment": {"variables": {"1X": "v"}}}, "key '1X'"),
+        ("aws:lambda/function:Function", {"runtime": "python2"}, "not one of the model's values"),
+        ("aws:kms/key:Key", {"policy": policy("中")}, "does not match the model's pattern"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", {"dimensions": {"FunctionName": ""}}, "Value "),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", {"namespace": "AWS/Lambda\r"}, "pattern"),
+        ("aws:cloudwatch/logMetricFilter:LogMetricFilter", {"metricTransformation": {"name": "a:b"}}, "pattern"),
+        ("aws:sqs/queue:Queue", {"messageRetentionSeconds": 5}, None),
+        ("aws:rds/instance:Instance", {"identifier": "db--1"}, None),
+    ],
+)
+def test_values_the_model_refuses_are_reported(type_token: str, properties: dict[str, Any], expected: str | None
+                                               ) -> None:
+    """What the model states is enforced; where it states nothing (SQS, RDS), only the table speaks."""
+    problems = model_problems_in_resource(type_token, properties)
+    if expected is None:
+        assert problems == [] and problems_in_resource(type_token, properties) != []
+    else:
+        assert any(expected in p for p in problems), problems
+        assert all(p.startswith(type_token) and "botocore" in p for p in problems)
+
+
+def test_java_patterns_are_read_as_java_reads_them() -> None:
+    tag_key = model_limit(API_MEMBERS["aws:iam/role:Role"]["tags"])
+    assert tag_key.item is not None and tag_key.item.key is not None
+    assert tag_key.item.key.problems("Größe 中 ٣ _.:/=+-@") == []
+    assert tag_key.item.key.problems("a!") and tag_key.item.key.problems("a\n")
+    assert python_pattern(r"[^\s]+") == r"[^\s]+"  # with re.ASCII: Java's \s, ASCII only
+    assert python_pattern("a.b") == "a[^\\n\\r\\x85\\u2028\\u2029]b"
+    for java_only in (r"\Qa.b\E", r"[a-z&&[^e]]", r"a++", r"\p{javaLowerCase}"):
+        with pytest.raises(ValueError):
+            python_pattern(java_only)

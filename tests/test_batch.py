@@ -78,8 +78,9 @@ def test_a_poisoned_record_alone_is_reported_and_the_others_run(log: tuple[loggi
     failures = {line["message_id"]: line for line in lines.events("record_failed")}
     assert failures["m1"]["error_type"] == "RecordError"
     assert failures["m1"]["error_message"].startswith("record m1: the body is not JSON")
-    assert failures["m3"]["error_type"] == "ValueError" and failures["m3"]["receive_count"] == 2
-    assert "dependency" not in failures["m1"]
+    assert (failures["m3"]["error_type"], failures["m3"]["error_class"]) == ("JobError", "ValueError")
+    assert failures["m3"]["receive_count"] == 2
+    assert "dependency" not in failures["m1"] and failures["m1"]["error_class"] == "RecordError"
 
 
 def test_a_typed_failure_names_its_dependency_and_phase(log: tuple[logging.Logger, Lines]) -> None:

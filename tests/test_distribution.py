@@ -10,14 +10,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration  # pip installs the distribution
+from components.version import __version__
+from tests.consumer_env import consumer_venv
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 _IGNORED_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".build", "*.egg-info", "__pycache__", ".pytest_cache",
@@ -123,7 +125,7 @@ print(json.dumps({"vpclambda_file": vpclambda.__file__, "version": vpclambda.__v
 
 
 @pytest.fixture(scope="module")
-def consumer_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed_consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the repository installed from a copy of its files (not editable)."""
     base = tmp_path_factory.mktemp("consumer")
     source = base / "source"
@@ -131,7 +133,7 @@ def consumer_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = base / "venv"
     # The consumer's own dependencies (pulumi, pulumi-aws) come from this environment, so the test
     # does not download them again; the component itself is installed into the venv.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    consumer_venv(venv)
     result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(source)],
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -154,16 +156,16 @@ def function_package(run: dict[str, Any], logical_name: str) -> Path:
     return Path(fn["inputs"]["code"])
 
 
-def test_installed_distribution_builds_the_same_function_package(consumer_venv: Path, tmp_path: Path) -> None:
+def test_installed_distribution_builds_the_same_function_package(installed_consumer: Path, tmp_path: Path) -> None:
     from components.build.packaging import build_function_package
 
-    run = evaluate(consumer_venv, ROOT / "examples" / "minimal" / "__main__.py",
+    run = evaluate(installed_consumer, ROOT / "examples" / "minimal" / "__main__.py",
                    {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
                    tmp_path / "minimal")
     installed_from = Path(run["vpclambda_file"]).resolve()
-    assert str(installed_from).startswith(str(consumer_venv.resolve())), installed_from
+    assert str(installed_from).startswith(str(installed_consumer.resolve())), installed_from
     assert not str(installed_from).startswith(str(ROOT))
-    assert run["version"] == "0.1.0"
+    assert run["version"] == __version__
 
     zip_path = function_package(run, "orders-notifier-function")
     assert zip_path.is_file() and str(zip_path).startswith(str(tmp_path)), "built in the consumer's directory"
@@ -178,8 +180,8 @@ def test_installed_distribution_builds_the_same_function_package(consumer_venv: 
         "the installed component builds byte-for-byte the package the checkout builds")
 
 
-def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_venv: Path, tmp_path: Path) -> None:
-    run = evaluate(consumer_venv, ROOT / "examples" / "full" / "__main__.py", {}, tmp_path / "full")
+def test_full_example_with_a_vpc_in_the_same_program_and_transforms(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "full" / "__main__.py", {}, tmp_path / "full")
     resources = run["resources"]
     component = next(r for r in resources if r["type"] == "vpclambda:index:VpcLambdaWithPrivateServices")
     assert component["name"] == "payroll"
@@ -195,8 +197,8 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(consumer_ven
     assert fn["reservedConcurrentExecutions"] == 671
 
 
-def test_shared_vpc_example_two_services_one_endpoint_set(consumer_venv: Path, tmp_path: Path) -> None:
-    run = evaluate(consumer_venv, ROOT / "examples" / "shared-vpc" / "__main__.py", {}, tmp_path / "shared-vpc")
+def test_shared_vpc_example_two_services_one_endpoint_set(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "shared-vpc" / "__main__.py", {}, tmp_path / "shared-vpc")
     resources = run["resources"]
     services = [r["name"] for r in resources if r["type"] == "vpclambda:index:VpcLambdaWithPrivateServices"]
     assert sorted(services) == ["billing", "orders"]
@@ -238,7 +240,7 @@ def test_transforms_in_the_full_example_change_only_what_they_target() -> None:
     assert transforms.cost_centre_tags(transform_args("aws:iam/rolePolicy:RolePolicy", {"policy": "{}"})) is None
 
 
-def test_custom_job_example_builds_the_consumers_code_from_the_installed_component(consumer_venv: Path,
+def test_custom_job_example_builds_the_consumers_code_from_the_installed_component(installed_consumer: Path,
                                                                                    tmp_path: Path) -> None:
     """The consumer's directory, its requirement installed for Lambda's platform, its migration and
     the runtime library of the installed distribution: the same bytes the checkout builds."""
@@ -246,10 +248,10 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
     from components.build.requirements_build import expand
 
     example = ROOT / "examples" / "custom-job"
-    run = evaluate(consumer_venv, example / "__main__.py",
+    run = evaluate(installed_consumer, example / "__main__.py",
                    {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
                    tmp_path / "custom-job")
-    assert Path(run["vpclambda_file"]).resolve().is_relative_to(consumer_venv.resolve())
+    assert Path(run["vpclambda_file"]).resolve().is_relative_to(installed_consumer.resolve())
     resources = {r["name"]: r for r in run["resources"]}
     job, migration = resources["stock-report-function"]["inputs"], resources["stock-report-migration"]["inputs"]
     assert job["handler"] == "stock_report.handler"
@@ -271,21 +273,21 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
     assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256}
 
 
-def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(consumer_venv: Path,
+def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(installed_consumer: Path,
                                                                              tmp_path: Path) -> None:
     """The distribution accepts PyMySQL 1.1 to below 2 beside it; the function's package bundles
     exactly the pinned one (installed for Lambda's platform), whatever the consumer installed.
     Runs last in this module: it changes the consumer's PyMySQL."""
     from components.build.packaging import bundled_requirements
 
-    result = subprocess.run([str(consumer_venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+    result = subprocess.run([str(installed_consumer / "bin" / "python"), "-m", "pip", "install", "--quiet",
                              "PyMySQL==1.1.1"], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    version = subprocess.run([str(consumer_venv / "bin" / "python"), "-c",
+    version = subprocess.run([str(installed_consumer / "bin" / "python"), "-c",
                               "import importlib.metadata as m; print(m.version('PyMySQL'))"],
                              capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert version == "1.1.1"
-    run = evaluate(consumer_venv, ROOT / "examples" / "minimal" / "__main__.py",
+    run = evaluate(installed_consumer, ROOT / "examples" / "minimal" / "__main__.py",
                    {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'},
                    tmp_path / "other-pymysql")
     with zipfile.ZipFile(function_package(run, "orders-notifier-function")) as archive:

@@ -138,7 +138,6 @@ def test_every_argument_is_documented_with_its_default() -> None:
 def test_every_output_is_documented() -> None:
     documented = gen_docs.field_docs(gen_docs.COMPONENT_FILE, "VpcLambdaWithPrivateServices")
     assert [name for name, _, _ in documented] == output_names()
-    assert len(output_names()) == 18
     assert all(doc.endswith(".") for _, _, doc in documented)
 
 
@@ -157,10 +156,7 @@ def test_every_literal_default_in_a_docstring_is_the_settings_default() -> None:
 
 
 def test_a_changed_settings_default_changes_the_readme(monkeypatch: pytest.MonkeyPatch) -> None:
-    import dataclasses
-
     field = Settings.__dataclass_fields__["db_port"]
     monkeypatch.setattr(field, "default", 3307)
     table = gen_docs.arguments_table()
     assert "| `db_port` | `dbPort` | `int` | `3307` |" in table
-    assert dataclasses.fields(Settings)

@@ -17,6 +17,8 @@ from components.build.requirements_build import RequirementsError, cache_key, in
 from components.model.problems import ArgumentError
 from localrun.pulumi_mocks import AwsMocks, run_program
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOM_JOB = ROOT / "examples" / "custom-job"
 PURE = "humanize==4.12.3"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
+from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices, tune_for_large_programs
 from localrun.pulumi_mocks import run_program
 
 SUBNETS = ["subnet-0a", "subnet-0b"]
@@ -38,3 +38,13 @@ def test_building_components_changes_no_process_wide_state() -> None:
 
     run_program(program)
     assert (gc.get_threshold(), gc.isenabled(), dict(os.environ), list(root.handlers), root.level) == before
+
+
+@pytest.mark.usefixtures("cpython_defaults")
+def test_a_program_opts_in_to_the_large_program_collector_settings() -> None:
+    assert tune_for_large_programs() is True
+    assert gc.get_threshold() == (700, 10, 1000)
+    assert tune_for_large_programs() is False, "raised once"
+    gc.set_threshold(500, 5, 5)
+    assert tune_for_large_programs() is False
+    assert gc.get_threshold() == (500, 5, 5), "a program's own thresholds are kept"

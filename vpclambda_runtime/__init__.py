@@ -3,21 +3,25 @@
 A job's handler uses it to reach what the component wired, the way the built-in employees
 report does (``handler/app.py``)::
 
-    from vpclambda_runtime import invocation, notify, stream
+    from vpclambda_runtime import execute, invocation, notify, stream, transaction
 
     def handler(event, context):
         with invocation(context):
             rows = sum(len(batch) for batch in stream("SELECT id FROM orders"))
+            with transaction():
+                execute("INSERT INTO order_counts (orders) VALUES (%s)", (rows,))
             message_id = notify({"orders": rows}, subject=f"{rows} orders")
         return {"statusCode": 200, "body": json.dumps({"orders": rows, "message_id": message_id})}
 
 Every wait is bounded by the invocation's time budget and every failure is one of the typed
 errors below (Lambda reports the class name as ``errorType``). Importing it does no I/O.
+What commits, what rolls back and what "outcome unknown" means: ``docs/function.md``.
 """
 
 from .batch import QueueRecord
 from .errors import (
     ConfigurationError,
+    ConnectionBusyError,
     DatabaseAuthenticationError,
     DatabaseBusyError,
     DatabaseQueryError,
@@ -26,11 +30,14 @@ from .errors import (
     DatabaseUnreachableError,
     EventError,
     HandlerError,
+    JobError,
     MigrationError,
     NotificationError,
     RecordError,
     SecretError,
     TableMissingError,
+    TransactionError,
+    TransactionLostError,
 )
 from .job import (
     Invocation,
@@ -44,15 +51,17 @@ from .job import (
     process_batch,
     query,
     stream,
+    transaction,
 )
 
-API = ("invocation", "stream", "query", "execute", "connection", "notify", "process_batch", "get_logger",
-       "get_settings", "current_invocation")
+API = ("invocation", "stream", "query", "execute", "transaction", "connection", "notify", "process_batch",
+       "get_logger", "get_settings", "current_invocation")
 """The functions a job calls, in the order the README documents them."""
 
 __all__ = [
     "API",
     "ConfigurationError",
+    "ConnectionBusyError",
     "DatabaseAuthenticationError",
     "DatabaseBusyError",
     "DatabaseQueryError",
@@ -62,12 +71,15 @@ __all__ = [
     "EventError",
     "HandlerError",
     "Invocation",
+    "JobError",
     "MigrationError",
     "NotificationError",
     "QueueRecord",
     "RecordError",
     "SecretError",
     "TableMissingError",
+    "TransactionError",
+    "TransactionLostError",
     "connection",
     "current_invocation",
     "execute",
@@ -78,4 +90,5 @@ __all__ = [
     "process_batch",
     "query",
     "stream",
+    "transaction",
 ]

@@ -8,8 +8,9 @@ dead-letter queue. So one poisoned record comes back alone, and the others are n
 
 ``process_batch`` runs the job's function once per record and answers that response:
 
-* a record whose function raises (any ``Exception``; the typed errors carry the dependency and
-  phase) is reported failed, with one ``record_failed`` log line naming its error type;
+* a record whose function raises (any ``Exception``) is reported failed, with one ``record_failed``
+  log line naming its error type as the invocation's failure line does (the library's type with its
+  dependency and phase, or ``JobError`` and the exception's own class);
 * before each record, what is left of the invocation's time budget is checked: when no more than
   ``reserve_seconds`` is left, that record and every one after it are reported failed without
   being started (``records_not_started``), so they come back instead of being lost to Lambda's
@@ -28,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .budget import Budget
-from .errors import EventError, HandlerError, RecordError
+from .errors import EventError, RecordError
+from .logs import failure_fields
 
 BATCH_RESERVE_S = 1.0
 """Seconds of the budget kept when the next record is not started: to log and answer Lambda."""
@@ -80,12 +82,11 @@ def records_of(event: Any) -> list[QueueRecord]:
 
 
 def _failure_fields(record: QueueRecord, exc: Exception) -> dict[str, Any]:
-    fields: dict[str, Any] = {"event": "record_failed", "message_id": record.message_id,
-                              "receive_count": record.receive_count, "error_type": type(exc).__name__,
-                              "error_message": str(exc)[:1000]}
-    if isinstance(exc, HandlerError) and exc.phase is not None:
-        fields.update(dependency=exc.dependency, phase=exc.phase)
-    return fields
+    """The failure line's fields (``logs.failure_fields``: the library's error type, or ``JobError``
+    with the exception's own class), and the record's."""
+    fields = failure_fields(exc, "record_failed")
+    fields["error_message"] = str(fields["error_message"])[:1000]
+    return {**fields, "message_id": record.message_id, "receive_count": record.receive_count}
 
 
 def process(event: Any, handle: Callable[[QueueRecord], Any], budget: Budget, log: logging.Logger,

@@ -12,7 +12,11 @@ The phase's deadline is the earliest of ``now + cap`` and ``budget deadline - re
 kept for the phases after it); the dependency's code turns that deadline into socket and
 botocore timeouts, so the wait ends with the dependency's own error type. A failure raised
 inside a phase is tagged with the phase's dependency and name, which the failure's log line
-carries (``logs.logged_failure``).
+carries (``logs.logged_failure``); for an exception of another type (a mistake in the job, an
+unforeseen library error) the budget remembers the innermost phase it went through.
+
+Clean-up after the job (rolling back a transaction it left open) runs in a ``cleanup`` phase,
+which may use the first quarter of the safety margin: it ends before the watchdog speaks.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from .errors import HandlerError
 MARGIN_FRACTION = 0.1
 MIN_MARGIN_S = 0.5
 MAX_MARGIN_S = 3.0
+CLEANUP_S = 1.0
+"""The longest a clean-up phase waits (less when the safety margin is short)."""
 DEFAULT_REMAINING_S = 30.0
 """The budget when there is no Lambda context to ask (the handler called directly)."""
 
@@ -71,6 +77,7 @@ class Budget:
         self.deadline = self.lambda_deadline - self.margin_s
         self.current: Phase | None = None
         """The phase in progress, read by the watchdog."""
+        self._untyped: tuple[BaseException, str, str] | None = None
 
     @classmethod
     def for_invocation(cls, context: Any) -> Budget:
@@ -88,13 +95,37 @@ class Budget:
         deadline = self.deadline - reserve
         if cap is not None:
             deadline = min(deadline, now + cap)
-        current = Phase(dependency, name, now, max(now, deadline), self.clock)
+        with self._entered(Phase(dependency, name, now, max(now, deadline), self.clock)) as current:
+            yield current
+
+    @contextmanager
+    def cleanup(self, dependency: str, name: str) -> Iterator[Phase]:
+        """A phase for clean-up after the job: at most ``CLEANUP_S``, and at most until a quarter of
+        the safety margin has passed, even when the budget is spent."""
+        now = self.clock()
+        deadline = min(now + CLEANUP_S, self.deadline + self.margin_s / 4)
+        with self._entered(Phase(dependency, name, now, max(now, deadline), self.clock)) as current:
+            yield current
+
+    @contextmanager
+    def _entered(self, current: Phase) -> Iterator[Phase]:
         outer, self.current = self.current, current
         try:
             yield current
         except HandlerError as exc:
             if exc.phase is None:
-                exc.phase, exc.dependency = name, dependency
+                exc.phase, exc.dependency = current.name, current.dependency
+            raise
+        except BaseException as exc:
+            if self._untyped is None or self._untyped[0] is not exc:  # the innermost phase it left
+                self._untyped = (exc, current.dependency, current.name)
             raise
         finally:
             self.current = outer
+
+    def phase_of(self, exc: BaseException) -> tuple[str, str] | None:
+        """(dependency, phase) of the innermost phase an exception of another type than
+        ``HandlerError`` went through, or None when it was raised outside every phase."""
+        if self._untyped is not None and self._untyped[0] is exc:
+            return self._untyped[1], self._untyped[2]
+        return None

@@ -7,7 +7,8 @@ use it on the machine that deploys, and a preview refuses exactly what the funct
 
 * the environment variables the component sets and the runtime reads;
 * where the runtime library, its CA bundles and the migrations sit in the package;
-* the migration file rule (names, versions, statements) and the digest of a set of files;
+* the migration file rule (names, versions, statements), the digest of a set of files and of
+  one statement;
 * how a SQL file is split into statements;
 * how messages name the AWS services the runtime calls.
 """
@@ -108,6 +109,12 @@ def split_statements(sql: str) -> list[str]:
     """
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def statement_checksum(statement: str) -> str:
+    """SHA-256 of one statement as ``split_statements`` gives it: what a partly applied migration
+    records per statement, so that a re-run can tell whether the file is unchanged up to there."""
+    return hashlib.sha256(statement.encode("utf-8")).hexdigest()
 
 
 def parse_migrations(files: Iterable[tuple[str, bytes]], where: str) -> list[Migration]:

@@ -3,6 +3,11 @@
 The secret's SecretString is JSON ``{"username": ..., "password": ...}``. It is read on
 first use, kept for ``SECRET_TTL_SECONDS``, and read again early when the database
 refuses the cached password (RDS rotated it): see ``database.ConnectionKeeper``.
+
+A rotation changes the database's password before it makes the new version of the secret
+current: in between, the new password is only in the version staged ``AWSPENDING``. When the
+current version is refused even after it was read again, the pending version is read once
+(``SecretCache.pending``); the same ``secretsmanager:GetSecretValue`` permission allows it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from .budget import Budget
 from .errors import SecretError
 from .logs import get_logger
 from .settings import Settings
+
+PENDING_STAGE = "AWSPENDING"
+"""The staging label of a secret version a rotation has created but not yet made current."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,22 @@ def fetch_from_secrets_manager(settings: Settings, budget: Budget) -> DbCredenti
     return DbCredentials(credentials.username, credentials.password, response.get("VersionId"))
 
 
+def fetch_pending_from_secrets_manager(settings: Settings, budget: Budget) -> DbCredentials | None:
+    """The version of the secret staged ``AWSPENDING`` (a rotation under way), or None when there
+    is none; one GetSecretValue call within the budget."""
+    with budget.phase("secretsmanager", "secret") as phase, aws_clients.aws_call(
+        "secretsmanager", f"GetSecretValue ({PENDING_STAGE}) for {settings.db_secret_arn}", settings, phase,
+        SecretError,
+    ) as client:
+        try:
+            response: dict[str, Any] = client.get_secret_value(SecretId=settings.db_secret_arn,
+                                                               VersionStage=PENDING_STAGE)
+        except client.exceptions.ResourceNotFoundException:
+            return None
+    credentials = parse_secret(settings.db_secret_arn, response.get("SecretString"))
+    return DbCredentials(credentials.username, credentials.password, response.get("VersionId"))
+
+
 class SecretCache:
     """The credentials, re-read after ``ttl_seconds`` or when asked to (after an auth failure)."""
 
@@ -77,9 +101,11 @@ class SecretCache:
         settings: Settings,
         fetch: Callable[[Settings, Budget], DbCredentials] = fetch_from_secrets_manager,
         clock: Callable[[], float] = time.monotonic,
+        fetch_pending: Callable[[Settings, Budget], DbCredentials | None] = fetch_pending_from_secrets_manager,
     ) -> None:
         self._settings = settings
         self._fetch = fetch
+        self._fetch_pending = fetch_pending
         self._clock = clock
         self._credentials: DbCredentials | None = None
         self._fetched_at = 0.0
@@ -91,8 +117,15 @@ class SecretCache:
             return self.refresh("ttl_expired", budget)
         return self._credentials
 
+    def cached(self) -> DbCredentials | None:
+        """The credentials in hand, without reading the secret (None before the first read)."""
+        return self._credentials
+
     def refresh(self, reason: str, budget: Budget) -> DbCredentials:
-        credentials = self._fetch(self._settings, budget)
+        return self.adopt(self._fetch(self._settings, budget), reason)
+
+    def adopt(self, credentials: DbCredentials, reason: str) -> DbCredentials:
+        """Use ``credentials`` from now on (for ``SECRET_TTL_SECONDS``)."""
         self._credentials = credentials
         self._fetched_at = self._clock()
         get_logger().info(
@@ -100,3 +133,13 @@ class SecretCache:
             extra={"event": "secret_fetched", "reason": reason, "secret_version": credentials.version_id},
         )
         return credentials
+
+    def pending(self, budget: Budget) -> DbCredentials | None:
+        """The secret's pending version (``AWSPENDING``), read once per call, or None."""
+        found = self._fetch_pending(self._settings, budget)
+        get_logger().info(
+            "pending version of the database secret read",
+            extra={"event": "secret_pending_read", "found": found is not None,
+                   "secret_version": found.version_id if found else None},
+        )
+        return found

@@ -7,8 +7,10 @@ the handler: every one of them ends the invocation as a failure.
 
 A failure that happened while the function waited on a dependency also carries that
 ``dependency`` (``secretsmanager``, ``database``, ``sns``) and the ``phase`` of the
-invocation (``secret``, ``connect``, ``handshake``, ``ping``, ``query``, ``publish``,
-``lock``, ``migrate``); the failure's log line has both as fields.
+invocation (``secret``, ``connect``, ``handshake``, ``ping``, ``query``, ``commit``,
+``publish``, ``lock``, ``migrate``); a failed statement may also carry its ``outcome``
+(``not applied``, or ``unknown`` when nobody can tell whether the server will apply it); the
+failure's log line has each of them as a field.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 class HandlerError(Exception):
     """Base class of the function's own failures."""
 
-    def __init__(self, message: str, *, dependency: str | None = None, phase: str | None = None) -> None:
+    def __init__(self, message: str, *, dependency: str | None = None, phase: str | None = None,
+                 outcome: str | None = None) -> None:
         super().__init__(message)
         self.dependency = dependency
         self.phase = phase
+        self.outcome = outcome
 
 
 class ConfigurationError(HandlerError):
@@ -40,7 +44,8 @@ class DatabaseUnreachableError(HandlerError):
 
 class DatabaseTimeoutError(HandlerError):
     """The database accepted the connection but did not answer in time: a frozen server, a server
-    that never sends its greeting, a query waiting on a table lock, or the time budget spent."""
+    that never sends its greeting, a statement waiting on a lock or running past the time budget
+    (stopped on the server; ``outcome`` says whether it was applied), or the time budget spent."""
 
 
 class DatabaseBusyError(HandlerError):
@@ -54,7 +59,8 @@ class DatabaseTLSError(HandlerError):
 
 
 class DatabaseAuthenticationError(HandlerError):
-    """The database refused the credentials, even after re-reading the secret once."""
+    """The database refused the credentials, even after re-reading the secret once (and, during a
+    rotation, its pending version once); the message names the rotation's state."""
 
 
 class TableMissingError(HandlerError):
@@ -66,14 +72,38 @@ class DatabaseQueryError(HandlerError):
     """A statement failed on an open connection."""
 
 
+class ConnectionBusyError(HandlerError):
+    """A statement was sent on a database connection that is still reading a stream's result
+    (inside a transaction, or through the raw connection); finish or leave the stream first."""
+
+
+class TransactionError(HandlerError):
+    """A transaction was used in a way that would lose writes: the job ended with one still open
+    (it was rolled back), or ``transaction()`` was opened inside another."""
+
+
+class TransactionLostError(TransactionError):
+    """The connection that held an open transaction was lost (server restart, failover, a
+    statement past its budget): the server rolled the transaction back, and nothing after it
+    committed in this invocation."""
+
+
 class MigrationError(HandlerError):
     """The schema migrations cannot be applied: a malformed or changed migration file, a
-    migration that failed, or another run holding the migration lock for too long."""
+    migration that failed, a partly applied one whose file changed in its applied part or whose
+    last statement's outcome is unknown, or another run holding the migration lock for too long."""
 
 
 class NotificationError(HandlerError):
     """The SNS notification could not be published: SNS unreachable, not answering in time,
-    refusing, or answering something that is not an SNS response; or a message SNS would reject."""
+    refusing, or answering something that is not an SNS response; or a message SNS would reject
+    or that cannot be written as JSON (refused before any call)."""
+
+
+class JobError(HandlerError):
+    """A failure of the job's own code. A job may raise it for its own errors; when an exception
+    of any other type escapes a job, the failure line is labelled with this type and names the
+    exception's own class as ``error_class`` (Lambda still reports the original exception)."""
 
 
 class EventError(HandlerError):

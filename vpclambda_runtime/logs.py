@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -86,17 +86,42 @@ def bind_request(context: object | None) -> str | None:
     return request_id
 
 
-@contextmanager
-def logged_failure(log: logging.Logger, message: str, event: str) -> Iterator[None]:
-    """Log a HandlerError as one structured line, then let it propagate (Lambda keeps the event).
-    The line names the failed dependency and phase when the error was raised inside one."""
+UNTYPED_ERROR = "JobError"
+"""The ``error_type`` of the failure line of an exception that is not one of the library's types."""
+OUTSIDE_PHASES = "job"
+"""The ``phase`` of such a failure raised by the job's own code, outside every dependency's phase."""
+
+
+def failure_fields(exc: BaseException, event: str,
+                   phase_of: Callable[[BaseException], tuple[str, str] | None] | None = None) -> dict[str, Any]:
+    """The fields of the failure line: ``event``, ``error_type`` (the library's error type, or
+    ``JobError`` for any other exception), ``error_class`` (the exception's own class),
+    ``error_message``, ``dependency`` and ``phase``, and ``outcome`` when the error has one."""
     from .errors import HandlerError
 
-    try:
-        yield
-    except HandlerError as exc:
-        fields: dict[str, str | None] = {"event": event, "error_type": type(exc).__name__, "error_message": str(exc)}
+    fields: dict[str, Any] = {"event": event, "error_class": type(exc).__name__, "error_message": str(exc)}
+    if isinstance(exc, HandlerError):
+        fields["error_type"] = type(exc).__name__
         if exc.phase is not None:
             fields.update(dependency=exc.dependency, phase=exc.phase)
-        log.error(message, extra=fields)
+        if exc.outcome is not None:
+            fields["outcome"] = exc.outcome
+    else:
+        where = phase_of(exc) if phase_of is not None else None
+        dependency, phase = where if where is not None else (None, OUTSIDE_PHASES)
+        fields.update(error_type=UNTYPED_ERROR, dependency=dependency, phase=phase)
+    return fields
+
+
+@contextmanager
+def logged_failure(log: logging.Logger, message: str, event: str,
+                   phase_of: Callable[[BaseException], tuple[str, str] | None] | None = None,
+                   extra: Callable[[], Mapping[str, Any]] | None = None) -> Iterator[None]:
+    """Log any exception that escapes the block as one structured line (``failure_fields``, plus
+    what ``extra`` returns then), then let it propagate (Lambda keeps the event). The line names
+    the failed dependency and phase when the error was raised inside one."""
+    try:
+        yield
+    except Exception as exc:
+        log.error(message, extra={**failure_fields(exc, event, phase_of), **(extra() if extra else {})})
         raise

@@ -5,7 +5,8 @@ a migration file changes), so the schema is applied where the database is reacha
 successful run also proves the function's path to the database. It applies, in version
 order and under a lock, every migration file of ``MIGRATIONS_DIR`` (default ``migrations``
 in the package) that ``schema_history`` does not record yet (``migration_runner``);
-running it again changes nothing.
+running it again changes nothing. A migration a previous run applied in part is resumed after
+its last applied statement, or refused with what to repair (``migration_runner``).
 
 Returns ``{"status": "applied" | "unchanged", "applied": [file, ...], "baselined": [...],
 "current_version": n, "migrations_sha256": ..., ...}``: "applied" exactly when this run
@@ -17,33 +18,30 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .budget import Budget
 from .contract import migrations_sha256
 from .errors import HandlerError
-from .logs import bind_request, get_logger, logged_failure
+from .job import invocation
+from .logs import get_logger
 from .migration_runner import MigrationRun, load_migrations
 from .runtime import get_runtime
-from .watchdog import watched
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
-    budget = Budget.for_invocation(context)
-    request_id = bind_request(context)
     log = get_logger()
-    with watched(budget, request_id), logged_failure(log, "schema migration failed", "migration_failed"):
+    with invocation(context, failure_message="schema migration failed", failure_event="migration_failed") as run:
         rt = get_runtime()
         settings = rt.settings
         migrations = load_migrations(settings.migrations_dir)
-        conn = rt.db.acquire(budget)
-        run = MigrationRun(conn, settings, budget)
+        conn = rt.db.acquire(run.budget)
+        migration_run = MigrationRun(conn, settings, run.budget)
         try:
-            report = run.run(migrations)
+            report = migration_run.run(migrations)
         except HandlerError:
-            rt.db.discard()  # a migration is rare: start the next one on a fresh session
+            rt.db.discard(conn)  # a migration is rare: start the next one on a fresh session
             raise
-        if not run.lock_released:
-            rt.db.discard()
+        if not migration_run.lock_released:
+            rt.db.discard(conn)
     result = {
         "status": "applied" if report.applied else "unchanged",
         "applied": list(report.applied),
@@ -52,7 +50,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "migrations": len(migrations),
         "migrations_sha256": migrations_sha256(migrations),
         "database": settings.db_name,
-        "request_id": request_id,
+        "request_id": run.request_id,
     }
     log.info(
         "schema migration done",

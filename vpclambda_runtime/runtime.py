@@ -31,3 +31,8 @@ def get_runtime() -> Runtime:
         secrets = SecretCache(settings)
         _runtime = Runtime(settings=settings, secrets=secrets, db=ConnectionKeeper(settings, secrets))
     return _runtime
+
+
+def peek_runtime() -> Runtime | None:
+    """The runtime if an invocation has built it, without building it."""
+    return _runtime

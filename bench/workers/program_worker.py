@@ -10,7 +10,8 @@ Modes:
 * ``scale``: after a warm-up program of one service (imports, the package's build, which
   the component caches per program), time ``--repeat`` programs of ``--instances``
   services sharing one VPC and one endpoint set (one ``PrivateServiceEndpoints``, then
-  ``VpcLambdaWithPrivateServices`` with distinct names and ``endpoints``), partition ``aws``.
+  ``VpcLambdaWithPrivateServices`` with distinct names and ``endpoints``), partition ``aws``;
+  with ``--tune-gc`` the program first opts in to ``vpclambda.tune_for_large_programs()``.
 * ``build``: build the deployment package into ``--build-dir``.
 """
 
@@ -51,9 +52,12 @@ def dev(ca_bundle: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def scale(instances: int, repeat: int) -> dict[str, Any]:
-    from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
+def scale(instances: int, repeat: int, tune_gc: bool) -> dict[str, Any]:
+    from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices, tune_for_large_programs
     from localrun.pulumi_mocks import run_program
+
+    if tune_gc:  # what a program of many services opts in to (the components never do it)
+        tune_for_large_programs()
 
     def program(count: int, prefix: str) -> None:
         shared = PrivateServiceEndpoints(f"{prefix}-endpoints", {"vpc_id": VPC_ID, "subnet_ids": SUBNETS})
@@ -74,7 +78,7 @@ def scale(instances: int, repeat: int) -> dict[str, Any]:
         resources = len(run.resources)
         invokes = Counter(token for token, _ in run.mocks.calls)  # as the mocks answered them
     return {"instances": instances, "seconds": seconds, "gc_full_s": gc_seconds, "resources": resources,
-            "invokes": dict(invokes)}
+            "invokes": dict(invokes), "gc_threshold": list(gc.get_threshold())}
 
 
 class GcClock:
@@ -117,13 +121,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--build-dir", type=Path)
+    parser.add_argument("--tune-gc", action="store_true", help="scale: the program opts in to tune_for_large_programs")
     args = parser.parse_args()
     if args.mode == "dev":
         if args.ca_bundle is None:
             parser.error("dev needs --ca-bundle")
         result = dev(args.ca_bundle, args.repeat)
     elif args.mode == "scale":
-        result = scale(args.instances, args.repeat)
+        result = scale(args.instances, args.repeat, args.tune_gc)
     else:
         if args.build_dir is None:
             parser.error("build needs --build-dir")

@@ -2,8 +2,8 @@
 
 Pulumi's mocks accept any value and the provider checks little before it calls AWS, so a value
 AWS refuses (an apostrophe in a security-group description, say) passes every preview and
-fails the first `pulumi up`. This module is the one table of AWS's documented constraints,
-each entry citing its source, and the pure functions that judge a value against it:
+fails the first `pulumi up`. This module is the one table of AWS's constraints (`LIMITS`), each
+entry citing its source, and the pure functions that judge a value against it:
 
 * values a user passes (names, tags, retention, ...) are checked at construction by
   `validation`, with the argument named in the message;
@@ -11,9 +11,17 @@ each entry citing its source, and the pure functions that judge a value against 
   the program register (`problems_in_resource`), so a future description with a quote fails
   a test, not a deployment.
 
-Sources are cited as "<service> API: <operation or shape>" (the AWS API reference, whose
-patterns and limits botocore's service models carry too) or "<service> quotas" (the
-service's documented quotas page).
+Where the limits come from. The table is written by hand, citing "<service> API: <operation or
+shape>" (the API reference) or "<service> quotas" (the service's quotas page). Each property also
+names the API input member it becomes (`API_MEMBERS`), and the tests judge every value the code
+builds by what AWS's own API model (botocore's service models: lengths, counts, ranges, patterns,
+enums) states for that member as well, and hold the table to the model: never looser, stricter only
+where `STRICTER_THAN_MODEL` says why (Lambda's memory and timeout quotas, KMS's 7-to-30-day window,
+the tagging rules, the policy quotas, ...). Where the model states nothing (`DOCUMENTATION_ONLY`:
+every EC2 member set here but three enums, so the security-group description set; every RDS one,
+identifiers included; SNS topic names, topic policies and protocols; SQS; log retention; dashboards)
+AWS's documentation is the only source. botocore is not a dependency of the distribution: nothing
+here imports it.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .problems import Problem, about
 
@@ -32,7 +40,8 @@ from .problems import Problem, about
 
 @dataclass(frozen=True)
 class Text:
-    """A string: length, a full-match pattern, prefixes and words AWS refuses."""
+    """A string: length, a full-match pattern, prefixes and words AWS refuses. Patterns are read
+    as AWS reads its own (Java's): `\\w`, `\\d` and `\\s` are ASCII only."""
 
     source: str
     max_len: int
@@ -51,7 +60,7 @@ class Text:
         found = []
         if not self.min_len <= len(value) <= self.max_len:
             found.append(f"{value!r} is {len(value)} characters; allowed: {self.min_len} to {self.max_len}")
-        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+        if self.pattern is not None and not re.fullmatch(self.pattern, value, re.ASCII):
             found.append(f"{value!r} is not allowed{self._refused_characters(value)}; allowed: {self.allowed}")
         for prefix in self.refused_prefixes:
             if value.lower().startswith(prefix.lower()):
@@ -70,7 +79,7 @@ class Text:
         match = re.fullmatch(rf"(?:{char_set})?({char_set})[*+](\([^)]*\)\?)?", self.pattern or "")
         if match is None:
             return ""
-        refused = sorted({c for c in value if not re.fullmatch(match.group(1), c)})
+        refused = sorted({c for c in value if not re.fullmatch(match.group(1), c, re.ASCII)})
         return f" (refused: {' '.join(map(repr, refused))})" if refused else ""
 
 
@@ -109,15 +118,17 @@ class PolicyDocument:
     count_whitespace: bool = True
     """IAM does not count whitespace towards its policy-size quotas; the others do."""
     max_statements: int | None = None
+    text: Text | None = None
+    """What the API member takes as text, whitespace included (IAM's and KMS's character set)."""
 
     def problems(self, value: Any) -> list[str]:
         if not isinstance(value, str):
             return [f"got {type(value).__name__}; expected a JSON policy document"]
+        found = [] if self.text is None else [f"as text: {p}" for p in self.text.problems(value)]
         try:
             document = json.loads(value)
         except json.JSONDecodeError as error:
-            return [f"is not JSON ({error})"]
-        found = []
+            return [*found, f"is not JSON ({error})"]
         counted = value if self.count_whitespace else re.sub(r"\s", "", value)
         size = len(counted.encode()) if self.unit == "bytes" else len(counted)
         if size > self.max_size:
@@ -132,18 +143,28 @@ class PolicyDocument:
 
 @dataclass(frozen=True)
 class Items:
-    """A list (or mapping) of at most `max_items`, each item within `item` when given."""
+    """A list (or mapping) of `min_items` to `max_items`, each item within `item` (a mapping's keys
+    and values within `key` and `value`) when given."""
 
     source: str
     max_items: int
     item: Text | Choice | None = None
+    min_items: int = 0
+    key: Text | None = None
+    value: Text | None = None
 
     def problems(self, value: Any) -> list[str]:
         if isinstance(value, str) or not isinstance(value, Sequence | Mapping):
             return [f"got {value!r}; expected a list"]
-        found = [f"{len(value)} items; allowed: at most {self.max_items}"] if len(value) > self.max_items else []
+        found = []
+        if not self.min_items <= len(value) <= self.max_items:
+            found.append(f"{len(value)} items; allowed: {self.min_items} to {self.max_items}")
         if self.item is not None and isinstance(value, Sequence):
             found += [p for item in value for p in self.item.problems(item)]
+        if isinstance(value, Mapping):
+            for key, text in value.items():
+                found += [f"key {p}" for p in self.key.problems(key)] if self.key else []
+                found += [f"value of {key!r}: {p}" for p in self.value.problems(text)] if self.value else []
         return found
 
 
@@ -165,6 +186,8 @@ class Tags:
     max_key: int = 128
     max_value: int = 256
     reserved_prefixes: tuple[str, ...] = ("aws:",)
+    min_tags: int = 0
+    """CloudWatch Logs refuses an empty tag map (the provider sends none rather than an empty one)."""
 
     def problems(self, value: Any) -> list[str]:
         if not isinstance(value, Mapping):
@@ -172,6 +195,8 @@ class Tags:
         found = []
         if len(value) > self.max_tags:
             found.append(f"{len(value)} tags; allowed: at most {self.max_tags} per resource")
+        if len(value) < self.min_tags:
+            found.append(f"{len(value)} tags; allowed: at least {self.min_tags}")
         for key, text in value.items():
             if not isinstance(key, str) or not isinstance(text, str):
                 found.append(f"{key!r}: {text!r}; keys and values must be strings")
@@ -251,6 +276,13 @@ def rds_identifier(source: str, max_len: int) -> Text:
     return Text(source, max_len, 1, r"[A-Za-z][A-Za-z0-9-]*", "a letter, then letters, digits or hyphens",
                 no_double_hyphen=True, no_trailing_hyphen=True)
 
+
+POLICY_TEXT_ALLOWED = "tab, line feed, carriage return and U+0020 to U+00FF"
+IAM_POLICY_TEXT = Text("IAM API: policyDocumentType (1 to 131,072 characters)", 131072, 1,
+                       r"[\u0009\u000A\u000D\u0020-\u00FF]+", POLICY_TEXT_ALLOWED)
+KMS_POLICY_TEXT = Text("KMS API: CreateKey Policy (PolicyType, 1 to 131,072 characters)", 131072, 1,
+                       r"[\u0009\u000A\u000D\u0020-\u00FF]+", POLICY_TEXT_ALLOWED)
+CLOUDWATCH_RESOURCE = Text("CloudWatch API: ResourceName (an action's ARN, 1 to 1,024 characters)", 1024)
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -421,14 +453,15 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "description": Text("IAM API: CreateRole Description (roleDescriptionType)", 1000, 0,
                             r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*", "printable Latin-1 characters"),
         "assumeRolePolicy": PolicyDocument("IAM quotas: role trust policy length 2,048 characters "
-                                           "(whitespace not counted)", 2048, count_whitespace=False),
+                                           "(whitespace not counted)", 2048, count_whitespace=False,
+                                           text=IAM_POLICY_TEXT),
         "tags": IAM_TAGS,
     },
     "aws:iam/rolePolicy:RolePolicy": {
         "name": Text("IAM API: PutRolePolicy PolicyName (policyNameType)", 128, 1, r"[\w+=,.@-]+",
                      "letters, digits and +=,.@_-"),
         "policy": PolicyDocument("IAM quotas: a role's inline policies together at most 10,240 characters "
-                                 "(whitespace not counted)", 10240, count_whitespace=False),
+                                 "(whitespace not counted)", 10240, count_whitespace=False, text=IAM_POLICY_TEXT),
     },
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         "policyArn": Text("IAM API: AttachRolePolicy PolicyArn", 2048, 20,
@@ -439,12 +472,12 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "name": Text("CloudWatch Logs API: CreateLogGroup logGroupName", 512, 1, r"[._\-/#A-Za-z0-9]+",
                      "letters, digits and ._-/#"),
         "retentionInDays": Choice("CloudWatch Logs API: PutRetentionPolicy retentionInDays", LOG_RETENTION_DAYS),
-        "tags": Tags("CloudWatch Logs API: TagResource (50 tags, key 128, value 256)"),
+        "tags": Tags("CloudWatch Logs API: CreateLogGroup tags (1 to 50 tags, key 128, value 256)", min_tags=1),
     },
     "aws:kms/key:Key": {
         "description": Text("KMS API: CreateKey Description", 8192, 0),
         "policy": PolicyDocument("KMS developer guide: key policies are at most 32 KB (32,768 bytes)", 32768,
-                                 "bytes"),
+                                 "bytes", text=KMS_POLICY_TEXT),
         "deletionWindowInDays": Number("KMS API: ScheduleKeyDeletion PendingWindowInDays", 7, 30),
         "tags": Tags("KMS API: TagResource (50 tags, key 128, value 256)"),
     },
@@ -457,8 +490,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
                      r"[a-zA-Z0-9_-]+", "letters, digits, hyphens or underscores"),
         "handler": Text("Lambda API: CreateFunction Handler", 128, 1, r"[^\s]+", "no whitespace"),
         "runtime": Choice("Lambda: supported Python runtimes", LAMBDA_RUNTIMES),
-        "architectures": Items("Lambda API: CreateFunction Architectures", 1,
-                               Choice("Lambda API: Architecture", LAMBDA_ARCHITECTURES)),
+        "architectures": Items("Lambda API: CreateFunction Architectures (exactly one)", 1,
+                               Choice("Lambda API: Architecture", LAMBDA_ARCHITECTURES), min_items=1),
         "memorySize": Number("Lambda quotas: function memory 128 MB to 10,240 MB", 128, 10240),
         "timeout": Number("Lambda quotas: function timeout 900 seconds", 1, 900),
         "reservedConcurrentExecutions": Number("Lambda API: PutFunctionConcurrency ReservedConcurrentExecutions",
@@ -476,7 +509,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "name": Text("CloudWatch API: PutMetricAlarm AlarmName", 255, 1, r"[^\x00-\x1f\x7f]+",
                      "UTF-8 characters, no control characters"),
         "alarmDescription": Text("CloudWatch API: PutMetricAlarm AlarmDescription", 1024, 0),
-        "namespace": Text("CloudWatch API: PutMetricAlarm Namespace", 255, 1, r"[^:].*", "not starting with ':'"),
+        "namespace": Text("CloudWatch API: PutMetricAlarm Namespace", 255, 1, r"[^:][^\n\r\x85\u2028\u2029]*",
+                          "one line, not starting with ':'"),
         "metricName": Text("CloudWatch API: PutMetricAlarm MetricName", 255, 1),
         "statistic": Choice("CloudWatch API: PutMetricAlarm Statistic",
                             ("SampleCount", "Average", "Sum", "Minimum", "Maximum")),
@@ -490,18 +524,20 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
             "LessThanOrEqualToThreshold")),
         "treatMissingData": Choice("CloudWatch API: PutMetricAlarm TreatMissingData",
                                    ("breaching", "notBreaching", "ignore", "missing")),
-        "alarmActions": Items("CloudWatch API: PutMetricAlarm AlarmActions (at most 5)", 5),
-        "okActions": Items("CloudWatch API: PutMetricAlarm OKActions (at most 5)", 5),
-        "dimensions": Items("CloudWatch API: PutMetricAlarm Dimensions (at most 30)", 30),
+        "alarmActions": Items("CloudWatch API: PutMetricAlarm AlarmActions (at most 5)", 5, CLOUDWATCH_RESOURCE),
+        "okActions": Items("CloudWatch API: PutMetricAlarm OKActions (at most 5)", 5, CLOUDWATCH_RESOURCE),
+        "dimensions": Items("CloudWatch API: PutMetricAlarm Dimensions (at most 30; name 1 to 255, value 1 to 1,024 "
+                            "characters)", 30, key=Text("CloudWatch API: DimensionName", 255),
+                            value=Text("CloudWatch API: DimensionValue", 1024)),
         "tags": Tags("CloudWatch API: TagResource (50 tags, key 128, value 256)"),
     },
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": {
         "name": Text("CloudWatch Logs API: PutMetricFilter filterName", 512, 1, r"[^:*]+", "no ':' or '*'"),
         "pattern": Text("CloudWatch Logs API: PutMetricFilter filterPattern", 1024, 0),
-        "metricTransformation.name": Text("CloudWatch Logs API: MetricTransformation metricName", 255, 1,
-                                          r"[^:*$]+", "no ':', '*' or '$'"),
-        "metricTransformation.namespace": Text("CloudWatch Logs API: MetricTransformation metricNamespace", 255, 1,
-                                               r"[^:*$]+", "no ':', '*' or '$'"),
+        "metricTransformation.name": Text("CloudWatch Logs API: MetricTransformation metricName", 255, 0,
+                                          r"[^:*$]*", "no ':', '*' or '$'"),
+        "metricTransformation.namespace": Text("CloudWatch Logs API: MetricTransformation metricNamespace", 255, 0,
+                                               r"[^:*$]*", "no ':', '*' or '$'"),
     },
     "aws:cloudwatch/dashboard:Dashboard": {
         "dashboardName": Text("CloudWatch API: PutDashboard DashboardName", 255, 1, r"[A-Za-z0-9_-]+",
@@ -519,6 +555,231 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
     },
 }
 """Resource type token -> property (camelCase, `a.b` for nested) -> what AWS accepts."""
+
+# ------------------------------------------------------- where AWS's API models come in
+
+
+class ApiMember(NamedTuple):
+    """The AWS API input member a property becomes, as botocore's service models name it."""
+
+    service: str
+    operation: str
+    member: str
+    """`.` steps into a structure's member, through a list to its items, or to a map's entry by key."""
+
+
+def _members(service: str, operation: str, **members: str) -> dict[str, ApiMember]:
+    """Properties -> members of one operation (`name="FunctionName"`)."""
+    return {path: ApiMember(service, operation, member) for path, member in members.items()}
+
+
+def _ec2_tags(operation: str) -> ApiMember:
+    return ApiMember("ec2", operation, "TagSpecifications.Tags")
+
+
+API_MEMBERS: Mapping[str, Mapping[str, ApiMember]] = {
+    "aws:ec2/securityGroup:SecurityGroup": {
+        # GroupDescription on the wire; the model's member is Description.
+        **_members("ec2", "CreateSecurityGroup", description="Description", name="GroupName"),
+        "tags": _ec2_tags("CreateSecurityGroup"),
+    },
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+        **_members("ec2", "AuthorizeSecurityGroupIngress", description="IpPermissions.UserIdGroupPairs.Description",
+                   fromPort="IpPermissions.FromPort", toPort="IpPermissions.ToPort",
+                   ipProtocol="IpPermissions.IpProtocol"),
+        "tags": _ec2_tags("AuthorizeSecurityGroupIngress"),
+    },
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+        **_members("ec2", "AuthorizeSecurityGroupEgress", description="IpPermissions.IpRanges.Description",
+                   fromPort="IpPermissions.FromPort", toPort="IpPermissions.ToPort",
+                   ipProtocol="IpPermissions.IpProtocol", prefixListId="IpPermissions.PrefixListIds.PrefixListId"),
+        "tags": _ec2_tags("AuthorizeSecurityGroupEgress"),
+    },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": {
+        **_members("ec2", "CreateVpcEndpoint", policy="PolicyDocument", vpcEndpointType="VpcEndpointType",
+                   serviceName="ServiceName", routeTableIds="RouteTableIds"),
+        "tags": _ec2_tags("CreateVpcEndpoint"),
+    },
+    "aws:ec2/vpc:Vpc": {"cidrBlock": ApiMember("ec2", "CreateVpc", "CidrBlock"), "tags": _ec2_tags("CreateVpc")},
+    "aws:ec2/subnet:Subnet": {
+        "cidrBlock": ApiMember("ec2", "CreateSubnet", "CidrBlock"), "tags": _ec2_tags("CreateSubnet"),
+    },
+    "aws:ec2/routeTable:RouteTable": {"tags": _ec2_tags("CreateRouteTable")},
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": {},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"tags": ApiMember("ec2", "CreateTags", "Tags")},
+    "aws:ec2/flowLog:FlowLog": {
+        **_members("ec2", "CreateFlowLogs", trafficType="TrafficType", logDestinationType="LogDestinationType"),
+        "tags": _ec2_tags("CreateFlowLogs"),
+    },
+    "aws:rds/instance:Instance": {
+        **_members("rds", "CreateDBInstance", identifier="DBInstanceIdentifier", dbName="DBName",
+                   username="MasterUsername", engine="Engine", engineVersion="EngineVersion",
+                   instanceClass="DBInstanceClass", allocatedStorage="AllocatedStorage", storageType="StorageType",
+                   port="Port", backupRetentionPeriod="BackupRetentionPeriod",
+                   monitoringInterval="MonitoringInterval",
+                   enabledCloudwatchLogsExports="EnableCloudwatchLogsExports", tags="Tags"),
+        "finalSnapshotIdentifier": ApiMember("rds", "DeleteDBInstance", "FinalDBSnapshotIdentifier"),
+    },
+    "aws:rds/subnetGroup:SubnetGroup": _members(
+        "rds", "CreateDBSubnetGroup", name="DBSubnetGroupName", description="DBSubnetGroupDescription", tags="Tags"),
+    "aws:rds/parameterGroup:ParameterGroup": _members(
+        "rds", "CreateDBParameterGroup", name="DBParameterGroupName", family="DBParameterGroupFamily",
+        description="Description", tags="Tags"),
+    "aws:sns/topic:Topic": _members("sns", "CreateTopic", name="Name", tags="Tags"),
+    # The policy is the topic's Policy attribute.
+    "aws:sns/topicPolicy:TopicPolicy": _members("sns", "SetTopicAttributes", policy="AttributeValue"),
+    "aws:sqs/queue:Queue": _members("sqs", "CreateQueue", name="QueueName",
+                                    messageRetentionSeconds="Attributes.MessageRetentionPeriod",
+                                    visibilityTimeoutSeconds="Attributes.VisibilityTimeout",
+                                    redrivePolicy="Attributes.RedrivePolicy", tags="tags"),
+    # The policy is the queue's Policy attribute.
+    "aws:sqs/queuePolicy:QueuePolicy": _members("sqs", "SetQueueAttributes", policy="Attributes.Policy"),
+    "aws:cloudwatch/eventRule:EventRule": _members(
+        "events", "PutRule", name="Name", description="Description", scheduleExpression="ScheduleExpression",
+        state="State", tags="Tags"),
+    "aws:cloudwatch/eventTarget:EventTarget": _members(
+        "events", "PutTargets", targetId="Targets.Id", **{
+            "retryPolicy.maximumRetryAttempts": "Targets.RetryPolicy.MaximumRetryAttempts",
+            "retryPolicy.maximumEventAgeInSeconds": "Targets.RetryPolicy.MaximumEventAgeInSeconds"}),
+    "aws:lambda/permission:Permission": _members(
+        "lambda", "AddPermission", statementId="StatementId", action="Action", principal="Principal",
+        sourceArn="SourceArn"),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": _members(
+        "lambda", "CreateEventSourceMapping", batchSize="BatchSize",
+        maximumBatchingWindowInSeconds="MaximumBatchingWindowInSeconds",
+        functionResponseTypes="FunctionResponseTypes", eventSourceArn="EventSourceArn", tags="Tags",
+        **{"scalingConfig.maximumConcurrency": "ScalingConfig.MaximumConcurrency"}),
+    "aws:iam/role:Role": _members("iam", "CreateRole", name="RoleName", description="Description",
+                                  assumeRolePolicy="AssumeRolePolicyDocument", tags="Tags"),
+    "aws:iam/rolePolicy:RolePolicy": _members("iam", "PutRolePolicy", name="PolicyName", policy="PolicyDocument"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _members("iam", "AttachRolePolicy", policyArn="PolicyArn"),
+    "aws:cloudwatch/logGroup:LogGroup": {
+        **_members("logs", "CreateLogGroup", name="logGroupName", tags="tags"),
+        "retentionInDays": ApiMember("logs", "PutRetentionPolicy", "retentionInDays"),
+    },
+    "aws:kms/key:Key": {
+        **_members("kms", "CreateKey", description="Description", policy="Policy", tags="Tags"),
+        "deletionWindowInDays": ApiMember("kms", "ScheduleKeyDeletion", "PendingWindowInDays"),
+    },
+    "aws:kms/alias:Alias": _members("kms", "CreateAlias", name="AliasName"),
+    "aws:lambda/function:Function": {
+        **_members("lambda", "CreateFunction", name="FunctionName", handler="Handler", runtime="Runtime",
+                   architectures="Architectures", memorySize="MemorySize", timeout="Timeout", tags="Tags"),
+        "environment.variables": ApiMember("lambda", "CreateFunction", "Environment.Variables"),
+        "tracingConfig.mode": ApiMember("lambda", "CreateFunction", "TracingConfig.Mode"),
+        "loggingConfig.logFormat": ApiMember("lambda", "CreateFunction", "LoggingConfig.LogFormat"),
+        "loggingConfig.applicationLogLevel": ApiMember("lambda", "CreateFunction", "LoggingConfig.ApplicationLogLevel"),
+        "loggingConfig.systemLogLevel": ApiMember("lambda", "CreateFunction", "LoggingConfig.SystemLogLevel"),
+        "reservedConcurrentExecutions": ApiMember("lambda", "PutFunctionConcurrency", "ReservedConcurrentExecutions"),
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _members(
+        "cloudwatch", "PutMetricAlarm", name="AlarmName", alarmDescription="AlarmDescription", namespace="Namespace",
+        metricName="MetricName", statistic="Statistic", extendedStatistic="ExtendedStatistic", period="Period",
+        evaluationPeriods="EvaluationPeriods", comparisonOperator="ComparisonOperator",
+        treatMissingData="TreatMissingData", alarmActions="AlarmActions", okActions="OKActions",
+        dimensions="Dimensions", tags="Tags"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": {
+        **_members("logs", "PutMetricFilter", name="filterName", pattern="filterPattern"),
+        "metricTransformation.name": ApiMember("logs", "PutMetricFilter", "metricTransformations.metricName"),
+        "metricTransformation.namespace": ApiMember("logs", "PutMetricFilter", "metricTransformations.metricNamespace"),
+    },
+    "aws:cloudwatch/dashboard:Dashboard": _members(
+        "cloudwatch", "PutDashboard", dashboardName="DashboardName", dashboardBody="DashboardBody"),
+    "aws:sns/topicSubscription:TopicSubscription": _members("sns", "Subscribe", protocol="Protocol"),
+    "aws:lambda/invocation:Invocation": _members("lambda", "Invoke", input="Payload"),
+}
+"""Resource type token -> property (as in `LIMITS`) -> the API input member AWS receives it as.
+The tests judge every value sent by what AWS's model states for that member as well as by `LIMITS`."""
+
+def _covered(type_token: str, *paths: str) -> set[tuple[str, str]]:
+    """(type, property) pairs: the properties named, or every one the table has for the type."""
+    return {(type_token, path) for path in paths or LIMITS[type_token]}
+
+
+DOCUMENTATION_ONLY: frozenset[tuple[str, str]] = frozenset().union(
+    # EC2 states no length, pattern or range for any member the component sets but the enums below.
+    _covered("aws:ec2/securityGroup:SecurityGroup"),
+    _covered("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+    _covered("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+    _covered("aws:ec2/vpcEndpoint:VpcEndpoint", "policy", "serviceName", "tags", "routeTableIds"),
+    _covered("aws:ec2/vpc:Vpc"),
+    _covered("aws:ec2/subnet:Subnet"),
+    _covered("aws:ec2/routeTable:RouteTable"),
+    _covered("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"),
+    _covered("aws:ec2/flowLog:FlowLog", "tags"),
+    # RDS's model states nothing for any of them: identifiers, names, engine, sizes, ports, tags.
+    _covered("aws:rds/instance:Instance"),
+    _covered("aws:rds/subnetGroup:SubnetGroup"),
+    _covered("aws:rds/parameterGroup:ParameterGroup"),
+    _covered("aws:sns/topic:Topic", "name"),
+    _covered("aws:sns/topicPolicy:TopicPolicy"),
+    _covered("aws:sns/topicSubscription:TopicSubscription"),
+    _covered("aws:sqs/queue:Queue"),
+    _covered("aws:sqs/queuePolicy:QueuePolicy"),
+    _covered("aws:cloudwatch/logGroup:LogGroup", "retentionInDays"),
+    _covered("aws:cloudwatch/metricAlarm:MetricAlarm", "extendedStatistic"),
+    _covered("aws:cloudwatch/dashboard:Dashboard"),
+    _covered("aws:lambda/invocation:Invocation"),
+)
+"""The covered properties whose API member's model states no length, count, range, pattern or
+enum: for these the table's entry is all there is, from AWS's documentation."""
+
+TAG_RULES = ("the tagging rules every service shares (letters, digits, spaces and _ . : / = + - @, so no line "
+             "or paragraph separator; aws: reserved); the model states lengths only, or a wider pattern")
+POLICY_QUOTA = "the policy quota in the table's source, and JSON; the model states text of 1 to 131,072 characters"
+OWN_UPPER_BOUND = "an upper bound of the table's own, far above any account's; the model states only the minimum"
+
+STRICTER_THAN_MODEL: Mapping[tuple[str, str], str] = {
+    ("aws:ec2/vpcEndpoint:VpcEndpoint", "vpcEndpointType"):
+        "the component creates interface endpoints, and gateway endpoints for S3 and DynamoDB, only",
+    ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"):
+        "a rate or cron expression (its syntax checked by the component); the model states only 256 characters",
+    ("aws:cloudwatch/eventRule:EventRule", "state"): "the component's rules are enabled or disabled, never the "
+                                                     "CloudTrail management-event mode",
+    ("aws:cloudwatch/eventRule:EventRule", "tags"): TAG_RULES,
+    ("aws:lambda/permission:Permission", "action"): "the component grants invocation only",
+    ("aws:lambda/permission:Permission", "principal"): "the component lets EventBridge invoke, no one else",
+    ("aws:lambda/permission:Permission", "sourceArn"): "an EventBridge rule's ARN; the model takes any ARN",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "eventSourceArn"):
+        "an SQS queue's ARN; the model takes any ARN",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "tags"): TAG_RULES,
+    ("aws:sns/topic:Topic", "tags"): TAG_RULES,
+    ("aws:iam/role:Role", "assumeRolePolicy"): POLICY_QUOTA,
+    ("aws:iam/role:Role", "tags"): TAG_RULES,
+    ("aws:iam/rolePolicy:RolePolicy", "policy"): POLICY_QUOTA,
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn"):
+        "an IAM policy ARN's form; the model states only 20 to 2,048 characters",
+    ("aws:cloudwatch/logGroup:LogGroup", "tags"): TAG_RULES,
+    ("aws:kms/key:Key", "policy"): POLICY_QUOTA,
+    ("aws:kms/key:Key", "tags"): TAG_RULES,
+    ("aws:kms/key:Key", "deletionWindowInDays"): "KMS documents 7 to 30 days; the model allows 1 to 365",
+    ("aws:kms/alias:Alias", "name"):
+        "KMS documents alias/ then letters, digits and /_- (alias/aws/ reserved); the model's pattern also "
+        "takes ':' and no prefix",
+    ("aws:lambda/function:Function", "name"):
+        "64 characters for a plain name; the model's 140 and its pattern are for ARNs",
+    ("aws:lambda/function:Function", "runtime"): "the Python runtimes the component supports",
+    ("aws:lambda/function:Function", "memorySize"): "Lambda's quotas page: 10,240 MB; the model allows 32,768",
+    ("aws:lambda/function:Function", "timeout"): "Lambda's quotas page: 900 seconds; the model allows 5,400",
+    ("aws:lambda/function:Function", "environment.variables"):
+        "Lambda's 4 KB quota and its reserved names; the model states only the name pattern",
+    ("aws:lambda/function:Function", "reservedConcurrentExecutions"): OWN_UPPER_BOUND,
+    ("aws:lambda/function:Function", "tags"): TAG_RULES,
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "name"):
+        "CloudWatch documents no ASCII control characters; the model states only the length",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "period"):
+        "CloudWatch documents 10, 20, 30 or a multiple of 60; the model states only at least 1",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "evaluationPeriods"): OWN_UPPER_BOUND,
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "comparisonOperator"):
+        "the anomaly-detection operators (which need a ThresholdMetricId) are left out",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "treatMissingData"):
+        "CloudWatch documents breaching, notBreaching, ignore and missing; the model states only the length",
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "tags"): TAG_RULES,
+}
+"""The covered properties where the model states something and the table refuses values the model
+accepts, and why. Everywhere else the model states something the table is the model's rule, no
+looser: the tests hold both notes to what botocore says."""
+
 
 AUTONAMED: Mapping[str, str] = {
     "aws:ec2/securityGroup:SecurityGroup": "name",
@@ -538,7 +799,8 @@ AUTONAMED: Mapping[str, str] = {
 (`<logical name>-<7 hex>`): the generated name must fit the same limits."""
 
 
-def _lookup(values: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+def property_value(values: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """A property of a resource's inputs by its path (`a.b` for nested), and whether it is there."""
     current: Any = values
     for part in path.split("."):
         if not isinstance(current, Mapping) or part not in current:
@@ -552,7 +814,7 @@ def problems_in_resource(type_token: str, properties: Mapping[str, Any], label: 
     (camelCase, as the engine sees them) plus any name the provider generated."""
     found = []
     for path, limit in LIMITS.get(type_token, {}).items():
-        present, value = _lookup(properties, path)
+        present, value = property_value(properties, path)
         if present and value is not None:
             found += [f"{label or type_token} {path}: {problem} [{limit.source}]" for problem in limit.problems(value)]
     return found

@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,7 +36,15 @@ import pytest
 
 from localrun import InvocationResult, LocalLambda
 from localrun.pulumi_mocks import ACCOUNT_ID, Registered
-from localrun.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
+from localrun.services import (
+    SCHEMA_TABLES,
+    AwsEmulator,
+    MariaDB,
+    Pki,
+    local_services,
+    migration_statements,
+    start_mariadb,
+)
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle
 from localrun.wiring import extract_package, local_function_env
 
@@ -296,6 +305,13 @@ def run_in_package(function_package_dir: Path) -> Callable[..., subprocess.Compl
 
 
 @pytest.fixture
+def empty_db(db: MariaDB) -> MariaDB:
+    """The session's MariaDB without any table the migrations create or record."""
+    db.execute(*(f"DROP TABLE IF EXISTS {table}" for table in SCHEMA_TABLES))
+    return db
+
+
+@pytest.fixture
 def employees(db: MariaDB, function_package_dir: Path) -> Callable[[int], None]:
     """``employees(n)``: recreate the table from the packaged migrations with ``n`` rows (and no
     migration history)."""
@@ -305,3 +321,92 @@ def employees(db: MariaDB, function_package_dir: Path) -> Callable[[int], None]:
         db.reset_employees(schema, rows)
 
     return reset
+
+
+# ----------------------------------------------------------------- the tests' own jobs
+
+CASES_SOURCE = Path(__file__).with_name("job_cases.py")
+
+
+@pytest.fixture
+def start_cases(start_function: Callable[..., Function], package_copy: Callable[..., Path]
+                ) -> Callable[..., Function]:
+    """``start_cases(**start_function_options)``: an execution environment running the tests'
+    own jobs (``job_cases.py``, as ``cases.handler``) in a copy of the package."""
+    package: list[Path] = []
+
+    def start(**options: Any) -> Function:
+        if not package:
+            package.append(package_copy({"cases.py": CASES_SOURCE.read_text()}))
+        return start_function("cases.handler", package_dir=package[0], **options)
+
+    return start
+
+
+class Pause:
+    """The two files of a pause in a job (``job_cases._pause``): the job creates ``ready`` and
+    waits for ``go``, which the test creates once it has done what the pause is for."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ready = directory / "ready"
+        self.go = directory / "go"
+
+    @property
+    def event(self) -> dict[str, str]:
+        return {"ready": str(self.ready), "go": str(self.go)}
+
+    def wait_until_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready.exists():
+            assert time.monotonic() < deadline, "the job never reached its pause"
+            time.sleep(0.01)
+
+    def release(self) -> None:
+        self.go.touch()
+
+
+@pytest.fixture
+def pause(tmp_path: Path) -> Pause:
+    return Pause(tmp_path / "pause")
+
+
+class Background:
+    """One invocation run in a thread, so that the test can act while it runs."""
+
+    def __init__(self, fn: Function, event: Any) -> None:
+        self._result: list[Run] = []
+        self._error: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(fn, event), name="background-invoke")
+        self._thread.start()
+
+    def _run(self, fn: Function, event: Any) -> None:
+        try:
+            self._result.append(fn.invoke(event))
+        except BaseException as exc:  # handed to the test in result()
+            self._error.append(exc)
+
+    def result(self, timeout: float = 120.0) -> Run:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the invocation did not end"
+        if self._error:
+            raise self._error[0]
+        return self._result[0]
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; ``timeout`` is an upper bound, never a pace."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+def running_statements(db: MariaDB, like: str) -> list[tuple[int, str]]:
+    """(connection id, statement) of the function's statements the server is running now that
+    match the SQL ``LIKE`` pattern ``like``."""
+    from localrun.services import DB_USER
+
+    rows = db.query("SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND INFO LIKE %s",
+                    (DB_USER, like), database=None)
+    return [(int(row[0]), str(row[1])) for row in rows]

@@ -4,6 +4,9 @@
   database that never greets, an AWS endpoint that never answers).
 * :class:`HttpStub`: answers every request with a fixed status and body (an endpoint that
   answers something that is not an answer).
+* :class:`TrickleProxy`: passes connections on to a real server, but hands the server's bytes
+  to the client one at a time, slowly, after the first ``fast_bytes`` (a server or a network
+  path that keeps sending, too slowly to ever finish).
 * :func:`closed_port`: a port held bound without listening, so connecting is refused
   for as long as the test runs, whatever else runs on the machine.
 """
@@ -89,6 +92,76 @@ class HttpStub:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class TrickleProxy:
+    def __init__(self, target_port: int, *, delay_s: float, fast_bytes: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.target_port = target_port
+        self.delay_s = delay_s
+        self.fast_bytes = fast_bytes
+        self.trickled = threading.Event()
+        """Set once the proxy has started trickling on some connection."""
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.bind((host, 0))
+        self._server.listen(16)
+        self._server.settimeout(0.1)
+        self.port = int(self._server.getsockname()[1])
+        self._stopping = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, name="trickle-accept", daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection((self.host, self.target_port))
+            self._sockets += [client, upstream]
+            for target, args in ((self._pass_on, (client, upstream)), (self._trickle, (upstream, client))):
+                thread = threading.Thread(target=target, args=args, name="trickle-pump", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _pass_on(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def _trickle(self, source: socket.socket, sink: socket.socket) -> None:
+        sent = 0
+        with contextlib.suppress(OSError):
+            while not self._stopping.is_set() and (data := source.recv(65536)):
+                fast = data[:max(0, self.fast_bytes - sent)]
+                sink.sendall(fast)
+                sent += len(fast)
+                for index in range(len(fast), len(data)):
+                    self.trickled.set()
+                    if self._stopping.wait(self.delay_s):
+                        return
+                    sink.sendall(data[index:index + 1])
+                    sent += 1
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._server.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        for thread in self._threads:
+            thread.join(timeout=2)
 
     def __enter__(self) -> Self:
         return self

@@ -7,10 +7,6 @@ import json
 import threading
 import time
 
-import pytest
-
-from localrun.services import SCHEMA_TABLES
-
 from .stand_ins import closed_port
 
 MIGRATION_2 = """-- Migration 2: a job title for each employee.
@@ -24,12 +20,6 @@ LEGACY_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_migrations (
 RELEASE_0_1_0_SCHEMA_SHA256 = "482edcbb1b027a88407788e2f82ff57369496c4afcf242babd5100eedff54a43"
 LOCK = "migrations:myDatabase"
 MIGRATE = "vpclambda_runtime.migrate.handler"
-
-
-@pytest.fixture
-def empty_db(db):
-    db.execute(*(f"DROP TABLE IF EXISTS {table}" for table in SCHEMA_TABLES))
-    return db
 
 
 def history(db) -> list[tuple[int, str, str, str]]:
