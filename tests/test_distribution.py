@@ -307,8 +307,8 @@ def by_name(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in run["resources"]}
 
 
-def test_scheduled_job_example_runs_the_job_on_its_schedule(consumer_venv: Path, tmp_path: Path) -> None:
-    run = evaluate(consumer_venv, ROOT / "examples" / "scheduled-job" / "__main__.py", EXISTING_VPC_CONFIG,
+def test_scheduled_job_example_runs_the_job_on_its_schedule(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "scheduled-job" / "__main__.py", EXISTING_VPC_CONFIG,
                    tmp_path / "scheduled-job")
     found = by_name(run)
     rule = found["employees-report-schedule"]["inputs"]
@@ -327,9 +327,9 @@ def test_scheduled_job_example_runs_the_job_on_its_schedule(consumer_venv: Path,
         "AWS/Events", "FailedInvocations", {"RuleName": rule["name"]})
 
 
-def test_queue_consumer_example_consumes_its_queue_with_partial_batch_responses(consumer_venv: Path,
+def test_queue_consumer_example_consumes_its_queue_with_partial_batch_responses(installed_consumer: Path,
                                                                                tmp_path: Path) -> None:
-    run = evaluate(consumer_venv, ROOT / "examples" / "queue-consumer" / "__main__.py", EXISTING_VPC_CONFIG,
+    run = evaluate(installed_consumer, ROOT / "examples" / "queue-consumer" / "__main__.py", EXISTING_VPC_CONFIG,
                    tmp_path / "queue-consumer")
     found = by_name(run)
     queue, dead_letters = found["orders-queue"]["inputs"], found["orders-queue-dlq"]["inputs"]
@@ -353,7 +353,7 @@ def test_queue_consumer_example_consumes_its_queue_with_partial_batch_responses(
         assert {"orders.py", "migrations/0001_orders.sql", "vpclambda_runtime/batch.py"} <= set(archive.namelist())
 
 
-def test_existing_resources_example_creates_no_topic_key_or_database(consumer_venv: Path, tmp_path: Path) -> None:
+def test_existing_resources_example_creates_no_topic_key_or_database(installed_consumer: Path, tmp_path: Path) -> None:
     topic = "arn:aws:sns:us-east-1:123456789012:payments-events"
     key = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"
     topic_key = "arn:aws:kms:us-east-1:123456789012:key/9f8e7d6c-1234-5678-9abc-0123456789ab"
@@ -361,7 +361,7 @@ def test_existing_resources_example_creates_no_topic_key_or_database(consumer_ve
     database = {"address": "payments.abc.us-east-1.rds.amazonaws.com", "port": 3306,
                 "security_group_id": "sg-0123456789abcdef0", "secret_arn": secret,
                 "resource_id": "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"}
-    run = evaluate(consumer_venv, ROOT / "examples" / "existing-resources" / "__main__.py",
+    run = evaluate(installed_consumer, ROOT / "examples" / "existing-resources" / "__main__.py",
                    {**EXISTING_VPC_CONFIG, "consumer:topicArn": topic, "consumer:topicKeyArn": topic_key,
                     "consumer:kmsKeyArn": key, "consumer:database": json.dumps(database)},
                    tmp_path / "existing-resources")
@@ -391,8 +391,8 @@ def test_existing_resources_example_creates_no_topic_key_or_database(consumer_ve
     assert alarm["dimensions"] == {"DBInstanceIdentifier": "payments-db"}
 
 
-def test_s3_reader_example_reads_through_a_gateway_endpoint(consumer_venv: Path, tmp_path: Path) -> None:
-    run = evaluate(consumer_venv, ROOT / "examples" / "s3-reader" / "__main__.py",
+def test_s3_reader_example_reads_through_a_gateway_endpoint(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "s3-reader" / "__main__.py",
                    {**EXISTING_VPC_CONFIG, "consumer:bucket": "example-reports"}, tmp_path / "s3-reader")
     found = by_name(run)
     gateway = found["report-reader-endpoint-s3-gateway"]["inputs"]
