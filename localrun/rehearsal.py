@@ -11,7 +11,9 @@
 4. Apply the schema with the package's migration entry point, seed a few employees, and run
    the function's real package through the real Lambda runtime interface client.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
-   migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
+   migrations, given to the dev stack as stack config), seeded with the example's seed.sql;
+   `--example queue-consumer` sends the example's messages to its queue in moto's SQS and plays
+   Lambda's event source mapping until the queue is empty (`queue_rehearsal`).
 5. Print the invocation's logs and, last, one JSON line with the outcome.
 
 `--packets` rehearses on network namespaces instead of loopback (localrun/packets.py): the
@@ -39,12 +41,14 @@ from typing import Any
 from components.checks.reachability import assess
 from components.model.names import RUNBOOK_PAGE
 from components.model.network_rules import NetworkFacts, network_facts
+from components.model.settings import QueueTriggerSettings
 from localrun import netns
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda, Placement
 from localrun.netns import NamespaceError, Namespaces
 from localrun.packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from localrun.queue_rehearsal import messages_of, rehearse_queue
 from localrun.security_groups import (
     GroupRule,
     PathVerdict,
@@ -326,14 +330,17 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     if not migration.ok:
         return finish(printer, failure(printer, migration, "migration", base) | wiring.report(), started)
     printer.line(f"  -> {json.dumps(migration.payload)}")
-    if example is not None:
+    if example is not None and example.seed is not None:
         db.execute(*split_statements(example.seed.read_text()))
         printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
-    else:
+    elif example is None:
         db.add_employees(employees)
         printer.line(f"  seeded {employees} employees")
 
     handler = str(fn_inputs["handler"])
+    if example is not None and example.messages is not None:
+        return finish(printer, queue_run(model, example, package_dir, wiring, printer) | base | wiring.report(),
+                      started)
     printer.section(f"Invocation ({handler} through awslambdaric)")
     result = run_function(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
                           timeout_s, memory_mb, printer, {}, wiring.job_placement)
@@ -348,6 +355,27 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
                "message_id": body["message_id"], **base}
     outcome.update({"employees": body["employees"]} if example is None else {"body": body})
     return finish(printer, outcome | wiring.report(), started)
+
+
+def queue_run(model: StackModel, example: Example, package_dir: Path, wiring: Wiring,
+              printer: Printer) -> dict[str, Any]:
+    """The job run by its queue: the example's messages through the event source mapping's steps."""
+    fn_inputs = model.job_function.inputs
+    handler = str(fn_inputs["handler"])
+    settings = QueueTriggerSettings(**(model.component.settings.queue or {}))
+    queue_name = str(model.run.one("aws:sqs/queue:Queue", f"{model.component_name}-queue").outputs["name"])
+    printer.section(f"The queue runs the job ({handler} through awslambdaric, batches as Lambda polls them)")
+    printer.line("  Lambda polls the queue from outside the VPC: no SQS endpoint, no rule in lambda-sg")
+    assert example.messages is not None and example.stored_query is not None, "a queue example says what it stores"
+    query = example.stored_query
+    with LocalLambda(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
+                     float(fn_inputs["timeout"]), memory_mb=int(fn_inputs["memorySize"]),
+                     on_log=lambda line: printer.line(f"  | {line}"), placement=wiring.job_placement) as function:
+        outcome = rehearse_queue(wiring.aws, queue_name, settings, messages_of(example.messages), function,
+                                 printer.line, lambda: {str(row[0]) for row in wiring.db.query(query)})
+    printer.line(f"  -> {outcome['stored']} stored, returned {outcome['returned']}, dead-lettered "
+                 f"{outcome['dead_lettered']}, lost {outcome['lost']}")
+    return {**outcome, "handler": handler}
 
 
 def failure(printer: Printer, result: InvocationResult, phase: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -375,8 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--employees", type=int, default=5, help="employees to seed (default 5)")
     parser.add_argument("--stack", default="dev", help="the stack whose program is rehearsed (default dev)")
     parser.add_argument("--example", choices=rehearsable(),
-                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
-                             "in place of the built-in one")
+                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql, or "
+                             "messages.json for a job run by its queue) in place of the built-in one")
     parser.add_argument("--packets", action="store_true",
                         help="rehearse on network namespaces, the component's security groups installed as packet "
                              "filters (needs root; falls back to loopback when namespaces cannot be made)")

@@ -164,3 +164,24 @@ def test_the_custom_job_example_is_rehearsed_end_to_end() -> None:
     assert '"applied": ["0001_stock.sql"]' in out
     assert "Schema migration (vpclambda_runtime.migrate.handler" in out
     assert '"event": "stock_read"' in out
+
+
+@pytest.mark.integration
+def test_the_queue_consumer_is_rehearsed_end_to_end_and_only_the_poisoned_record_comes_back() -> None:
+    """`make local ARGS="--example queue-consumer"`: the example's messages in moto's SQS (one not
+    JSON), polled as Lambda's event source mapping does, the real package run per batch: the four
+    good orders are stored and deleted at once, the bad one alone comes back on every receive until
+    the redrive moves it to the dead-letter queue, and nothing is lost."""
+    code, out, outcome = rehearse("--example", "queue-consumer")
+    assert code == 0, out
+    assert outcome["statusCode"] == 200 and outcome["handler"] == "orders.handler"
+    assert (outcome["sent"], outcome["stored"], outcome["lost"]) == (5, 4, [])
+    (poisoned,) = outcome["first_batch"]["failed"]
+    assert outcome["first_batch"]["records"] == 5
+    assert outcome["returned"] == [poisoned], "it alone comes back"
+    assert outcome["dead_lettered"] == [poisoned], "after max_receive_count (3) receives, in the dead-letter queue"
+    assert outcome["polls"] == 3
+    assert out.count('"event": "record_failed"') == 3 and '"error_type": "RecordError"' in out
+    assert '"records": 5, "succeeded": 4, "failed": 1, "not_started": 0' in out
+    assert '"applied": ["0001_orders.sql"]' in out
+    assert "Lambda polls the queue from outside the VPC: no SQS endpoint" in out

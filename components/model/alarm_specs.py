@@ -22,7 +22,9 @@ from .iam import deny_publish_without_tls
 from .problems import Problem
 from .settings import Settings
 
-Subject = Literal["function", "queue", "database"]
+Subject = Literal["function", "queue", "database", "schedule", "trigger-queue", "trigger-dead-letter-queue"]
+"""What an alarm watches: `queue` is the dead-letter queue of failed asynchronous invocations; the
+three trigger subjects exist only with their trigger (`schedule`, `queue`)."""
 MissingData = Literal["missing", "notBreaching", "breaching"]
 GIB = 1024**3
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
@@ -134,6 +136,37 @@ ALARMS: tuple[AlarmSpec, ...] = (
                     "INSUFFICIENT_DATA, not a shortage",
         runbook="runbook-db-freeable-memory", meaning="the database is short of memory: it will swap, then slow down"),
 )
+TRIGGER_ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec(
+        key="schedule-failed-invocations", title="schedule failed invocations", namespace="AWS/Events",
+        metric="FailedInvocations", subject="schedule",
+        statistic="Sum", period_s=300, evaluation_periods=1, comparison="GreaterThanOrEqualToThreshold", default=1,
+        unit="failed deliveries in 5 minutes", threshold=lambda v, s: v, missing="notBreaching",
+        missing_why="EventBridge publishes it only when an invocation fails: silence means none failed",
+        runbook="runbook-schedule-failed-invocations",
+        meaning="EventBridge could not invoke the job on schedule (after its retries the event is in the "
+                "dead-letter queue)"),
+    AlarmSpec(
+        key="queue-oldest-message", title="trigger queue's oldest message", namespace="AWS/SQS",
+        metric="ApproximateAgeOfOldestMessage",
+        subject="trigger-queue", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanOrEqualToThreshold", default=900, unit="seconds the oldest message has waited",
+        threshold=lambda v, s: v, missing="notBreaching",
+        missing_why="SQS stops publishing for an empty idle queue: silence means nothing waits",
+        runbook="runbook-queue-oldest-message",
+        meaning="the job falls behind its queue: it fails, is throttled, or is too slow for the rate of messages"),
+    AlarmSpec(
+        key="queue-dead-letter-queue", title="trigger queue's dead-letter queue", namespace="AWS/SQS",
+        metric="ApproximateNumberOfMessagesVisible",
+        subject="trigger-dead-letter-queue", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanOrEqualToThreshold", default=1, unit="messages waiting", threshold=lambda v, s: v,
+        missing="notBreaching",
+        missing_why="SQS stops publishing for an empty idle queue and keeps publishing while it holds messages",
+        runbook="runbook-queue-dead-letter-queue",
+        meaning="records the job failed on every receive wait in the trigger queue's dead-letter queue"),
+)
+"""The triggers' alarms, made only with their trigger."""
+ALARMS = ALARMS + TRIGGER_ALARMS
 THRESHOLD_KEYS = tuple(spec.key for spec in ALARMS)
 SPECS: Mapping[str, AlarmSpec] = {spec.key: spec for spec in ALARMS}
 PERCENT = (1.0, 100.0)

@@ -6,7 +6,7 @@ the service's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +15,7 @@ from ..model.alarm_specs import ALARMS, Subject, alarm_topic_policy, dashboard_b
 from ..model.log_metrics import LogMetric
 from ..model.names import RUNBOOK_PAGE, dashboard_name
 from ..model.settings import Settings
+from .children import child
 
 
 @dataclass(frozen=True)
@@ -38,16 +39,24 @@ class Watched:
     migration_name: str
     migration_log_group: aws.cloudwatch.LogGroup
     queue: aws.sqs.Queue
-    database: aws.rds.Instance
+    database: pulumi.Resource | None
+    """The instance the component made (None for an existing database: nothing to wait for)."""
     db_identifier: str
     region: str
     partition: str
     account_id: str
+    trigger_dimensions: Mapping[Subject, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    """The dimensions of the triggers the component has (a schedule's rule, a queue and its
+    dead-letter queue): their alarms are made only then."""
+    trigger_resources: Mapping[Subject, pulumi.Resource] = field(default_factory=dict)
+    """The triggers' resources the component made, which their alarms wait for."""
 
     @property
     def subjects(self) -> Mapping[Subject, pulumi.Resource]:
-        """The resource each kind of alarm watches: an alarm waits for it."""
-        return {"function": self.function, "queue": self.queue, "database": self.database}
+        """The resource each kind of alarm watches, when the component made it: an alarm waits for it."""
+        made: dict[Subject, pulumi.Resource | None] = {"function": self.function, "queue": self.queue,
+                                                       "database": self.database, **self.trigger_resources}
+        return {subject: resource for subject, resource in made.items() if resource is not None}
 
 
 def create_metric_filters(
@@ -59,7 +68,8 @@ def create_metric_filters(
 ) -> dict[str, aws.cloudwatch.LogMetricFilter]:
     """One filter per metric on `log_group`, counting into `namespace`."""
     return {
-        metric.metric: aws.cloudwatch.LogMetricFilter(
+        metric.metric: child(
+            "metric_filter", aws.cloudwatch.LogMetricFilter,
             f"{prefix}-{metric.metric}",
             log_group_name=log_group.name,
             pattern=metric.pattern,
@@ -89,8 +99,10 @@ def create_operations(
     topic = None
     actions: list[pulumi.Input[str]] = list(settings.alarm_actions)
     if settings.alarms and not actions:
-        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=kms_key_arn, tags=dict(tags), opts=opts)
-        aws.sns.TopicPolicy(
+        topic = child("alarm_topic", aws.sns.Topic, f"{name}-alarms", kms_master_key_id=kms_key_arn, tags=dict(tags),
+                      opts=opts)
+        child(
+            "alarm_topic", aws.sns.TopicPolicy,
             f"{name}-alarms-policy",
             arn=topic.arn,
             policy=topic.arn.apply(lambda arn: alarm_topic_policy(arn, watched.partition, watched.region,
@@ -98,16 +110,19 @@ def create_operations(
             opts=opts,
         )
         if settings.alarm_email:
-            aws.sns.TopicSubscription(f"{name}-alarms-email", topic=topic.arn, protocol="email",
-                                      endpoint=settings.alarm_email, opts=opts)
+            child("alarm_topic", aws.sns.TopicSubscription, f"{name}-alarms-email", topic=topic.arn,
+                  protocol="email", endpoint=settings.alarm_email, opts=opts)
         actions = [topic.arn]
     dimensions: dict[Subject, dict[str, pulumi.Input[str]]] = {
         "function": {"FunctionName": watched.function.name},
         "queue": {"QueueName": watched.queue.name},
         "database": {"DBInstanceIdentifier": watched.db_identifier},
+        **{subject: dict(found) for subject, found in watched.trigger_dimensions.items()},
     }
     alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
     for spec in ALARMS if settings.alarms else ():
+        if spec.subject not in dimensions:  # a trigger the component does not have
+            continue
         threshold = threshold_of(spec, settings)
         if threshold is None:
             pulumi.log.warn(f"{name}: no {spec.key} alarm: the size of {settings.db_instance_class} is not known",
@@ -115,7 +130,8 @@ def create_operations(
             continue
         percentile = spec.statistic.startswith("p")
         figure = float(settings.alarm_thresholds.get(spec.key, spec.default))
-        alarms[spec.key] = aws.cloudwatch.MetricAlarm(
+        alarms[spec.key] = child(
+            "alarm", aws.cloudwatch.MetricAlarm,
             f"{name}-{spec.key}",
             alarm_description=f"{spec.meaning}. Threshold: {figure:g} {spec.unit}. "
                               f"Runbook: {RUNBOOK_PAGE}#{spec.runbook}",
@@ -133,9 +149,11 @@ def create_operations(
             ok_actions=actions,
             tags=dict(tags),
             # Created once what it watches exists: a database being created publishes nothing.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[watched.subjects[spec.subject]]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[
+                resource for subject, resource in watched.subjects.items() if subject == spec.subject]),
         )
-    dashboard = aws.cloudwatch.Dashboard(
+    dashboard = child(
+        "dashboard", aws.cloudwatch.Dashboard,
         f"{name}-dashboard",
         dashboard_name=dashboard_name(function_name, watched.region),
         dashboard_body=pulumi.Output.all(watched.function.name, watched.queue.name).apply(
