@@ -6,6 +6,7 @@ created first, so `pulumi up` works on an empty account; the component records i
 import pulumi
 
 from components import VpcLambdaWithPrivateServices
+from components.model.dependencies import GATEWAY_SERVICES
 from components.model.problems import ArgumentError, Problem
 from components.resources.private_vpc import PrivateVpc
 from components.stack_config import args_from_config, named_by_config_key
@@ -21,6 +22,12 @@ if "vpc_id" not in args and "private_subnet_ids" not in args:
     args["vpc_id"] = network.vpc_id
     args["private_subnet_ids"] = network.private_subnet_ids
     args.setdefault("vpc_flow_logs", True)
+    # Its subnets are not known before they exist: the gateway endpoints of S3 and DynamoDB calls
+    # (functionPermissions) are given its route table.
+    permissions = args.get("function_permissions")
+    if isinstance(permissions, list) and any(isinstance(p, dict) and p.get("service") in GATEWAY_SERVICES
+                                             for p in permissions):
+        args.setdefault("gateway_route_table_ids", network.route_table_ids)
 elif "vpc_id" not in args or "private_subnet_ids" not in args:
     missing = "privateSubnetIds" if "vpc_id" in args else "vpcId"
     raise ArgumentError(

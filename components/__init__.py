@@ -3,7 +3,13 @@ NAT gateway, wired with security-group-to-security-group rules only."""
 
 from .collector import tune_for_large_programs
 from .component import VpcLambdaWithPrivateServices
-from .model.args import VpcLambdaWithPrivateServicesArgs
+from .model.args import (
+    ChildTransform,
+    ExistingDatabase,
+    FunctionPermission,
+    QueueTrigger,
+    VpcLambdaWithPrivateServicesArgs,
+)
 from .model.problems import ArgumentError, Problem
 from .resources.private_vpc import PrivateVpc
 from .shared_endpoints import PrivateServiceEndpoints, PrivateServiceEndpointsArgs
@@ -11,10 +17,14 @@ from .version import __version__
 
 __all__ = [
     "ArgumentError",
+    "ChildTransform",
+    "ExistingDatabase",
+    "FunctionPermission",
     "PrivateServiceEndpoints",
     "PrivateServiceEndpointsArgs",
     "PrivateVpc",
     "Problem",
+    "QueueTrigger",
     "VpcLambdaWithPrivateServices",
     "VpcLambdaWithPrivateServicesArgs",
     "__version__",

@@ -20,8 +20,24 @@ from .program import config_keys_set
 
 PROGRAM_KEYS = ("componentName",)
 """Keys the program reads itself, beside the component's arguments."""
-NOT_FROM_CONFIG = frozenset({"endpoints"})
-"""Arguments that are resources, given by a program, not by stack config."""
+NOT_FROM_CONFIG = frozenset({"endpoints", "transforms"})
+"""Arguments that are resources or functions, given by a program, not by stack config."""
+NESTED_OBJECTS = frozenset({"queue", "existing_database", "function_permissions"})
+"""Arguments whose value is an object (or a list of objects) of named fields: stack config spells
+the fields in camelCase too (`existingDatabase.securityGroupId`), as other languages do."""
+
+
+def snake_case(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+def nested_fields_in_snake_case(value: Any) -> Any:
+    """An object's (or each object's of a list) field names as the component takes them."""
+    if isinstance(value, dict):
+        return {snake_case(k) if isinstance(k, str) else k: v for k, v in value.items()}
+    if isinstance(value, list):
+        return [nested_fields_in_snake_case(item) if isinstance(item, dict) else item for item in value]
+    return value
 
 
 def config_key(arg_name: str) -> str:
@@ -67,7 +83,8 @@ def _read(config: pulumi.Config, arg_name: str) -> Any:
         if kind == "float":
             return config.get_float(key)
         if kind == "object":
-            return json.loads(raw)
+            value = json.loads(raw)
+            return nested_fields_in_snake_case(value) if arg_name in NESTED_OBJECTS else value
     except (pulumi.ConfigTypeError, json.JSONDecodeError):
         expected = {"bool": "true or false", "int": "a whole number", "float": "a number",
                     "object": "a list or an object (JSON)"}[kind]

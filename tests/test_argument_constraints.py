@@ -20,6 +20,12 @@ from components.testing.pulumi_mocks import AwsMocks, run_program
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 NOT_A_PEM = Path(__file__)
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"
+QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders"
+DATABASE = {"address": "orders.abc.us-east-1.rds.amazonaws.com", "port": 3306, "security_group_id": "sg-0123abcd",
+            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-AbCdEf",
+            "resource_id": "db-ABCDEFGHIJKLMNOP"}
+READ = {"service": "s3", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::reports/latest.csv"]}
 
 # argument -> {kind of bad value: value}
 BAD_VALUES: dict[str, dict[str, Any]] = {
@@ -69,6 +75,49 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "endpoints": {"type": "vpce-123", "incomplete": {"vpc_id": "vpc-0a1b2c3d"}},
     "tags": {"type": ["team"], "reserved prefix": {"aws:team": "x"}, "too many": {f"t{i}": "x" for i in range(47)},
              "characters": {"team": "it's"}, "taken by the component": {"Name": "x"}},
+    "schedule": {"type": 60, "five-field cron": "cron(0 6 * * ?)", "plural for one": "rate(1 minutes)",
+                 "zero": "rate(0 hours)", "singular for many": "rate(5 minute)", "unknown unit": "rate(1 week)",
+                 "both days": "cron(0 6 1 * MON *)", "neither day": "cron(0 6 ? * ? *)",
+                 "out of range": "cron(0 25 * * ? *)", "bad month": "cron(0 6 ? JANUARY MON *)",
+                 "not an expression": "hourly"},
+    "queue": {"type": "orders", "unknown field": {"batchsize": 5}, "batch too big": {"batch_size": 10_001},
+              "batch above 10 without a window": {"batch_size": 100},
+              "window": {"maximum_batching_window_seconds": 301}, "concurrency": {"maximum_concurrency": 1},
+              "receive count": {"max_receive_count": 0}, "not an ARN": {"queue_arn": "orders"},
+              "key without queue_arn": {"kms_key_arn": KEY},
+              "redrive of a given queue": {"queue_arn": QUEUE, "max_receive_count": 3},
+              "FIFO with a window": {"queue_arn": f"{QUEUE}.fifo", "maximum_batching_window_seconds": 5},
+              "FIFO batch": {"queue_arn": f"{QUEUE}.fifo", "batch_size": 11, "maximum_batching_window_seconds": 1},
+              "key not an ARN": {"queue_arn": QUEUE, "kms_key_arn": "alias/orders"}},
+    "existing_topic_arn": {"type": 1, "pattern": QUEUE},
+    "existing_topic_kms_key_arn": {"type": 1, "an alias": "arn:aws:kms:us-east-1:123456789012:alias/topics",
+                                   "without the topic": KEY},
+    "existing_kms_key_arn": {"type": 1, "an alias": "alias/mine"},
+    "existing_database": {"type": "orders.abc.us-east-1.rds.amazonaws.com", "missing fields": {"address": "db.local"},
+                          "unknown field": {**DATABASE, "username": "admin"},
+                          "address with a port": {**DATABASE, "address": "orders.example.com:3306"},
+                          "port": {**DATABASE, "port": 80}, "group": {**DATABASE, "security_group_id": "vpc-0a1b"},
+                          "secret": {**DATABASE, "secret_arn": QUEUE},
+                          "resource id": {**DATABASE, "resource_id": "orders-db"}},
+    "function_permissions": {"type": READ, "unknown service": [{**READ, "service": "s4"}],
+                             "action of another service": [{**READ, "actions": ["sqs:SendMessage"]}],
+                             "unknown action": [{**READ, "actions": ["s3:GetObjekt"]}],
+                             "not service:Action": [{**READ, "actions": ["GetObject"]}],
+                             "wildcard action": [{**READ, "actions": ["s3:Get*"]}],
+                             "wildcard resource": [{**READ, "resources": ["arn:aws:s3:::reports/*"]}],
+                             "every resource": [{**READ, "resources": ["*"]}],
+                             "wildcard matching nothing": [{**READ, "actions": ["s3:Fly*"], "allow_wildcards": True}],
+                             "not an ARN": [{**READ, "resources": ["reports/latest.csv"]}],
+                             "resource of another service": [{**READ, "resources": [QUEUE]}],
+                             "missing field": [{"service": "s3", "actions": ["s3:GetObject"]}],
+                             "unknown field": [{**READ, "effect": "Deny"}],
+                             "allow_wildcards type": [{**READ, "allow_wildcards": "yes"}],
+                             "too big": [{**READ, "resources": [f"arn:aws:s3:::reports/{i:04d}-{'k' * 60}.csv"
+                                                                for i in range(100)]}]},
+    "gateway_route_table_ids": {"type": "rtb-0a1b2c3d", "pattern": ["route-1"], "empty": [],
+                                "without a gateway endpoint": ["rtb-0a1b2c3d"]},
+    "transforms": {"type": ["function"], "unknown role": {"lambda": lambda args, opts: None},
+                   "not callable": {"function": "memory_size=1024"}},
 }
 def cases() -> list[tuple[str, str, Any]]:
     return [(name, kind, value) for name, values in BAD_VALUES.items() for kind, value in values.items()]

@@ -41,7 +41,15 @@ from components.model.aws_limits import (
     environment_size,
     problems_in_resource,
 )
-from components.testing.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
+from components.model.partition_features import features_used, missing_in
+from components.testing.pulumi_mocks import (
+    AUTONAMED_PROPERTIES,
+    PARTITIONS,
+    AwsMocks,
+    ProgramRun,
+    Registered,
+    run_program,
+)
 from tests.aws_models import (
     NUMBERS,
     ModelLimit,
@@ -57,10 +65,48 @@ LONGEST_NAME = "a" + "-b2" * ((MAX_COMPONENT_NAME - 1) // 3)
 TAGS_AT_THE_LIMIT = {f"tag-{i:02d}-{'k' * 100}": "v" * 256 for i in range(USER_TAGS.max_tags)}
 
 
-def build(partition: str, subnet_count: int, name: str = "lambda-test", **extra: Any) -> ProgramRun:
+def in_partition(value: Any, partition: str) -> Any:
+    """ARNs written with {partition} and {region} placeholders, for the program's place."""
+    region = PARTITIONS[partition][1]
+    if isinstance(value, str):
+        return value.replace("{partition}", partition).replace("{region}", region)
+    if isinstance(value, list):
+        return [in_partition(v, partition) for v in value]
+    if isinstance(value, dict):
+        return {k: in_partition(v, partition) for k, v in value.items()}
+    return value
+
+
+def build(partition: str, subnet_count: int, name: str = "lambda-test", mocks: AwsMocks | None = None,
+          **extra: Any) -> ProgramRun:
     subnets = [f"subnet-{i:04d}" for i in range(subnet_count)]
     return run_program(lambda: VpcLambdaWithPrivateServices(name, {  # type: ignore[misc]
-        "vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets, **extra}).outputs(), partition=partition)
+        "vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": subnets, **in_partition(extra, partition)}).outputs(),
+        partition=partition, mocks=mocks)
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"
+EXISTING = {
+    "existing_topic_arn": "arn:aws:sns:us-east-1:123456789012:orders-events",
+    "existing_topic_kms_key_arn": KEY, "existing_kms_key_arn": KEY,
+    "existing_database": {"address": "orders.c0abc.us-east-1.rds.amazonaws.com", "port": 3306,
+                          "security_group_id": "sg-0123456789abcdef0",
+                          "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-AbCdEf",
+                          "resource_id": "db-ABCDEFGHIJKLMNOP"},
+    "queue": {"queue_arn": "arn:aws:sqs:us-east-1:123456789012:orders", "kms_key_arn": KEY},
+    "schedule": "rate(15 minutes)",
+}
+
+
+def existing_resources_mocks() -> AwsMocks:
+    return AwsMocks(topics={"orders-events": EXISTING["existing_topic_arn"]}, kms_keys={KEY: {}},
+                    queues={"orders": EXISTING["queue"]["queue_arn"]},
+                    security_groups={"sg-0123456789abcdef0": "vpc-0a1b2c3d"},
+                    databases=[{"dbInstanceIdentifier": "orders-db", "resourceId": "db-ABCDEFGHIJKLMNOP",
+                                "engine": "mysql", "address": "orders.c0abc.us-east-1.rds.amazonaws.com",
+                                "port": 3306, "dbInstanceClass": "db.t4g.small", "allocatedStorage": 50,
+                                "vpcSecurityGroups": ["sg-0123456789abcdef0"], "dbParameterGroups": ["orders-tls"],
+                                "dbSubnetGroup": "orders", "vpcId": "vpc-0a1b2c3d"}])
 
 
 CUSTOM_JOB = ROOT / "examples" / "custom-job"
@@ -72,7 +118,6 @@ EVERYTHING_ON: dict[str, Any] = {
     "function_handler": "stock_report.handler",
     "migrations_source": str(CUSTOM_JOB / "migrations"),
     "function_environment": FULL_ENVIRONMENT,
-    "function_tracing": True,
     "db_monitoring_interval_seconds": 1,
     "db_final_snapshot": True,
     "db_multi_az": True,
@@ -80,6 +125,17 @@ EVERYTHING_ON: dict[str, Any] = {
     "db_ca_bundle_file": str(EXTRA_CA),
     "interface_endpoints": ["sns", "secretsmanager", "sqs", "sts", "logs", "kms"],
     "log_retention_days": 3653,
+    "schedule": "cron(30 7 ? * MON-FRI *)",
+    "queue": {"batch_size": 10_000, "maximum_batching_window_seconds": 300, "maximum_concurrency": 1000,
+              "max_receive_count": 1000},
+    "function_permissions": [
+        {"service": "s3", "actions": ["s3:GetObject", "s3:ListBucket"],
+         "resources": ["arn:{partition}:s3:::reports", "arn:{partition}:s3:::reports/latest.csv"]},
+        {"service": "sqs", "actions": ["sqs:SendMessage"],
+         "resources": ["arn:{partition}:sqs:{region}:123456789012:out"]},
+        {"service": "dynamodb", "actions": ["dynamodb:GetItem", "dynamodb:PutItem"],
+         "resources": ["arn:{partition}:dynamodb:{region}:123456789012:table/orders"]},
+    ],
 }
 LONGEST_VALUES: dict[str, Any] = {
     "function_name": "f" * 56,
@@ -99,12 +155,18 @@ def stack(name: str) -> ProgramRun:
     )
 
 
+TRACING = {"aws": True, "aws-cn": False}
+"""Everything on that the partition has: Lambda has no X-Ray integration in AWS China."""
+
 PROGRAMS = {
-    **{f"component-{p}-{n}-subnets-everything-on": (lambda p=p, n=n: build(p, n, **EVERYTHING_ON))
+    **{f"component-{p}-{n}-subnets-everything-on": (
+        lambda p=p, n=n: build(p, n, **EVERYTHING_ON, function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws") for n in (2, 3)},
-    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES))
+    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
+                                                          function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
+    "component-aws-existing-resources": lambda: build("aws", 2, mocks=existing_resources_mocks(), **EXISTING),
     "component-aws-defaults-off": lambda: build("aws", 2, function_tracing=False, db_monitoring_interval_seconds=0,
                                                 db_final_snapshot=False, db_multi_az=False),
     "stack-dev": lambda: stack("dev"),
@@ -155,6 +217,17 @@ def test_a_built_value_aws_refuses_turns_the_walk_red(monkeypatch: pytest.Monkey
     monkeypatch.setitem(LIMITS["aws:cloudwatch/logGroup:LogGroup"], "name",
                         Text("a table that forgot the limit", 2048))
     assert refused(run) == ([], by_model)
+
+
+def test_nothing_uses_what_lambda_lacks_in_the_partition(program: ProgramRun) -> None:
+    """AWS China's list of Lambda differences: no X-Ray, function URLs, SnapStart, recursive-loop
+    detection, asynchronous-invocation metrics or package encryption with a key of one's own."""
+    partition = program.mocks.partition
+    used = [f"{r.type} {r.name}: {feature}" for r in cloud_resources(program)
+            for feature in features_used(partition, r.type, r.inputs)]
+    assert used == []
+    if partition == "aws-cn":
+        assert missing_in(partition), "the walk judges the China programs against the list"
 
 
 def test_every_resource_type_created_has_its_limits_in_the_table(program: ProgramRun) -> None:
@@ -233,6 +306,19 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
         ("aws:ec2/vpcEndpoint:VpcEndpoint", {"policy": json.dumps({"Statement": [{"Sid": "x" * 20500}]})},
          "at most 20480"),
         ("aws:ec2/vpcEndpoint:VpcEndpoint", {"policy": "{not json"}, "is not JSON"),
+        ("aws:ec2/vpcEndpoint:VpcEndpoint", {"routeTableIds": ["rt-1"]}, "'rt-1' is not allowed"),
+        ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", {"prefixListId": "s3"}, "'s3' is not allowed"),
+        ("aws:cloudwatch/eventRule:EventRule", {"name": "r" * 65}, "65 characters; allowed: 1 to 64"),
+        ("aws:cloudwatch/eventRule:EventRule", {"scheduleExpression": "every hour"}, "rate(...) or cron(...)"),
+        ("aws:cloudwatch/eventTarget:EventTarget", {"retryPolicy": {"maximumRetryAttempts": 186}},
+         "got 186; allowed: 0 to 185"),
+        ("aws:lambda/permission:Permission", {"principal": "*"}, "got '*'; allowed: events.amazonaws.com"),
+        ("aws:lambda/eventSourceMapping:EventSourceMapping", {"batchSize": 10001}, "got 10001; allowed: 1 to 10000"),
+        ("aws:lambda/eventSourceMapping:EventSourceMapping", {"functionResponseTypes": ["All"]}, "got 'All'"),
+        ("aws:sqs/queue:Queue", {"visibilityTimeoutSeconds": 43201}, "got 43201; allowed: 0 to 43200"),
+        ("aws:sqs/queue:Queue", {"redrivePolicy": '{"maxReceiveCount": 5}'}, "is not allowed"),
+        ("aws:sqs/queuePolicy:QueuePolicy", {"policy": json.dumps({"Statement": [{"Sid": "x" * 8200}]})},
+         "at most 8192"),
     ],
 )
 def test_values_aws_refuses_are_reported(type_token: str, properties: dict[str, Any], expected: str) -> None:
@@ -285,6 +371,14 @@ TEXT_EXAMPLES: dict[tuple[str, str], str] = {
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "pattern"): '{ $.level = "ERROR" }',
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.name"): "Errors",
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.namespace"): "Service",
+    ("aws:cloudwatch/eventRule:EventRule", "name"): "svc-dev-schedule",
+    ("aws:cloudwatch/eventRule:EventRule", "description"): "Runs the svc job: rate(1 hour)",
+    ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"): "rate(1 hour)",
+    ("aws:cloudwatch/eventTarget:EventTarget", "targetId"): "job",
+    ("aws:lambda/permission:Permission", "statementId"): "InvokeOnTheSchedule",
+    ("aws:lambda/permission:Permission", "sourceArn"): "arn:aws:events:us-east-1:123456789012:rule/svc-dev-schedule",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "eventSourceArn"):
+        "arn:aws:sqs:us-east-1:123456789012:orders",
 }
 """A value AWS accepts for each text property the model states something about: the probes vary it."""
 

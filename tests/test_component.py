@@ -227,7 +227,8 @@ def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[P
                    if r.inputs["role"] == role.outputs["name"]}
     assert attachments == {
         f"arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-        f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess",
+        # X-Ray tracing is on outside AWS China, where Lambda has no X-Ray integration.
+        *([f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"] if partition != "aws-cn" else []),
     }
     inline = run.one("aws:iam/rolePolicy:RolePolicy")
     policy = json.loads(inline.inputs["policy"])
@@ -273,8 +274,10 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
         "logFormat": "JSON",
         "logGroup": "/aws/lambda/lambda-test-dev",
         "applicationLogLevel": "INFO",
-        "systemLogLevel": "WARN",
+        # Lambda's START and REPORT lines (duration, billed duration, memory used, init duration).
+        "systemLogLevel": "INFO",
     }
+    assert run.one(FUNCTION, MIGRATION).inputs["loggingConfig"]["systemLogLevel"] == "INFO"
     assert fn["environment"]["variables"] == {
         "DB_HOST": run.value["db_address"],
         "DB_PORT": "3306",
@@ -354,11 +357,12 @@ def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, li
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
-        "alarm_topic_arn", "dashboard_name",
+        "alarm_topic_arn", "dashboard_name", "queue_arn", "queue_url",
     }
     assert run.value["db_port"] == 3306
     assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))
-    assert all(v for v in run.value.values())
+    assert all(v for name, v in run.value.items() if not name.startswith("queue_"))
+    assert run.value["queue_arn"] == run.value["queue_url"] == "", "no queue, no queue outputs"
 
 
 def test_arguments_change_what_is_built() -> None:

@@ -18,6 +18,7 @@ from components.model.dependencies import (
     CALLED_FROM_THE_VPC,
     FUNCTION_AWS_APIS,
     FUNCTION_DEPENDENCIES,
+    interface_services,
     key_via_services,
 )
 from components.model.network_rules import network_facts
@@ -36,12 +37,16 @@ def test_the_roles_policy_is_the_table(run: ProgramRun) -> None:
     resources = {"topic": run.value["topic_arn"], "db-secret": run.value["db_secret_arn"],
                  "dead-letter-queue": run.value["dead_letter_queue_arn"]}
     statements = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
+    present = [d for d in FUNCTION_DEPENDENCIES if d.resource in resources]
+    assert [d.sid for d in present] == ["PublishNotification", "ReadDatabaseCredentials", "KeepFailedAsyncEvents"], (
+        "without a queue, a user's topic key or a user's key, only the component's own three apply")
     assert [(s["Sid"], s["Action"], s["Resource"]) for s in statements] == [
-        (d.sid, d.actions[0], resources[d.resource]) for d in FUNCTION_DEPENDENCIES]
+        (d.sid, d.actions[0], resources[d.resource]) for d in present]
 
 
 def test_default_endpoints_and_their_policies_are_the_table(run: ProgramRun) -> None:
-    assert tuple(Settings(vpc_id="", private_subnet_ids=[]).interface_endpoints) == FUNCTION_AWS_APIS
+    assert Settings(vpc_id="", private_subnet_ids=[]).interface_endpoints is None, "worked out from the table"
+    assert interface_services(FUNCTION_DEPENDENCIES) == FUNCTION_AWS_APIS == ("sns", "secretsmanager")
     endpoints = {r.inputs["serviceName"].rsplit(".", 1)[1]: r for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert set(endpoints) == set(FUNCTION_AWS_APIS)
     resources = {"topic": run.value["topic_arn"], "db-secret": run.value["db_secret_arn"]}
@@ -81,7 +86,8 @@ def handler_client_services() -> set[str]:
 
 def test_the_handler_calls_what_the_table_says_and_every_dependency_has_a_name_for_messages() -> None:
     assert handler_client_services() == set(FUNCTION_AWS_APIS)
-    assert {d.service for d in FUNCTION_DEPENDENCIES} <= set(SERVICE_NAMES)
+    # Keys are used through SNS and SQS, which the messages name; the runtime never calls KMS.
+    assert {d.service for d in FUNCTION_DEPENDENCIES if d.called_by != "service"} <= set(SERVICE_NAMES)
 
 
 def test_the_local_wiring_points_each_api_at_a_stand_in_the_way_boto3_reads_it() -> None:
@@ -90,3 +96,23 @@ def test_the_local_wiring_points_each_api_at_a_stand_in_the_way_boto3_reads_it()
     for service, variable in SERVICE_ENDPOINT_VARIABLES.items():
         service_id = session.get_service_model(service).service_id
         assert variable == "AWS_ENDPOINT_URL_" + str(service_id).upper().replace(" ", "_")
+
+
+def test_the_table_says_which_function_needs_each_dependency() -> None:
+    """One role serves both functions today; the table keeps the job's needs and the migration's
+    apart, so a role per function takes its policy from it."""
+    from components.model.dependencies import applicable, permission_dependencies
+    from components.model.settings import FunctionPermissionSettings
+
+    by_resource = {d.resource: d.used_by for d in FUNCTION_DEPENDENCIES}
+    assert by_resource == {
+        "topic": ("job",), "db-secret": ("job", "migration"), "dead-letter-queue": ("job", "migration"),
+        "trigger-queue": ("job",), "trigger-queue-key": ("job",), "topic-key": ("job",)}
+    declared = permission_dependencies([FunctionPermissionSettings("s3", ("s3:GetObject",), ("arn:aws:s3:::b/k",))])
+    assert [d.used_by for d in declared] == [("job",)]
+    present = ["topic", "db-secret", "dead-letter-queue", "trigger-queue"]
+    assert [d.sid for d in applicable(FUNCTION_DEPENDENCIES + declared, present, "migration")] == [
+        "ReadDatabaseCredentials", "KeepFailedAsyncEvents"]
+    assert [d.sid for d in applicable(FUNCTION_DEPENDENCIES + declared, present, "job")] == [
+        "PublishNotification", "ReadDatabaseCredentials", "KeepFailedAsyncEvents", "ConsumeTheTriggerQueue",
+        "FunctionPermission1S3"]

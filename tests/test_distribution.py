@@ -37,13 +37,14 @@ def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
 RUNNER = r'''
 import json, sys
 import vpclambda
-from vpclambda.testing import run_program
+from vpclambda.testing import AwsMocks, run_program
 
 program, config = sys.argv[1], json.loads(sys.argv[2])
-run = run_program(program, project="consumer", stack="test", config=config)
+facts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+run = run_program(program, AwsMocks(**facts), project="consumer", stack="test", config=config)
 print(json.dumps({"vpclambda_file": vpclambda.__file__, "version": vpclambda.__version__,
-                  "resources": [{"type": r.type, "name": r.name, "inputs": r.inputs, "id": r.id,
-                                 "transforms": r.options.transforms} for r in run.resources]},
+                  "resources": [{"type": r.type, "name": r.name, "inputs": r.inputs, "outputs": r.outputs,
+                                 "id": r.id, "transforms": r.options.transforms} for r in run.resources]},
                  default=lambda o: getattr(o, "path", str(o))))
 '''
 
@@ -64,12 +65,15 @@ def installed_consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def evaluate(venv: Path, program: Path, config: dict[str, str], workdir: Path) -> dict[str, Any]:
+def evaluate(venv: Path, program: Path, config: dict[str, str], workdir: Path,
+             facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The program run under the installed copy's `AwsMocks(**facts)` (the account's resources...)."""
     workdir.mkdir(parents=True, exist_ok=True)
     runner = workdir / "run_under_mocks.py"
     runner.write_text(RUNNER)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    result = subprocess.run([str(venv / "bin" / "python"), str(runner), str(program), json.dumps(config)],
+    result = subprocess.run([str(venv / "bin" / "python"), str(runner), str(program), json.dumps(config),
+                             json.dumps(facts or {})],
                             cwd=workdir, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -220,3 +224,132 @@ def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(ins
     pinned = bundled_requirements()["PyMySQL"]
     assert f"VERSION = ({', '.join(pinned.split('.'))}, " in bundled, "the pinned PyMySQL, not the consumer's"
     assert not [n for n in names if ".dist-info/" in n]
+
+
+EXISTING_VPC_CONFIG = {"consumer:vpcId": "vpc-0a1b2c3d", "consumer:privateSubnetIds": '["subnet-0a", "subnet-0b"]'}
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def by_name(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in run["resources"]}
+
+
+def test_scheduled_job_example_runs_the_job_on_its_schedule(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "scheduled-job" / "__main__.py", EXISTING_VPC_CONFIG,
+                   tmp_path / "scheduled-job")
+    found = by_name(run)
+    rule = found["employees-report-schedule"]["inputs"]
+    assert rule["scheduleExpression"] == "cron(30 7 ? * MON-FRI *)" and rule["state"] == "ENABLED"
+    assert rule["name"] == "employees-report-test-schedule"
+    target = found["employees-report-schedule-target"]["inputs"]
+    job = found["employees-report-function"]["inputs"]
+    assert target["arn"].endswith(f":{job['name']}") and target["rule"] == rule["name"]
+    assert target["retryPolicy"] == {"maximumRetryAttempts": 4, "maximumEventAgeInSeconds": 3600}
+    assert target["deadLetterConfig"]["arn"] == job["deadLetterConfig"]["targetArn"]
+    permission = found["employees-report-schedule-permission"]["inputs"]
+    assert (permission["principal"], permission["action"]) == ("events.amazonaws.com", "lambda:InvokeFunction")
+    assert permission["sourceArn"].endswith(f":{rule['name']}")
+    alarm = found["employees-report-schedule-failed-invocations"]["inputs"]
+    assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"]) == (
+        "AWS/Events", "FailedInvocations", {"RuleName": rule["name"]})
+
+
+def test_queue_consumer_example_consumes_its_queue_with_partial_batch_responses(installed_consumer: Path,
+                                                                               tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "queue-consumer" / "__main__.py", EXISTING_VPC_CONFIG,
+                   tmp_path / "queue-consumer")
+    found = by_name(run)
+    queue, dead_letters = found["orders-queue"]["inputs"], found["orders-queue-dlq"]["inputs"]
+    key = next(r for r in run["resources"] if r["type"] == "aws:kms/key:Key")
+    arn = "arn:aws:svc:us-east-1:123456789012:"
+    assert queue["kmsMasterKeyId"] == dead_letters["kmsMasterKeyId"] == f"{arn}{key['name']}"
+    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": f"{arn}orders-queue-dlq", "maxReceiveCount": 3}
+    assert queue["visibilityTimeoutSeconds"] == 6 * 30 + 5, "six times the function's timeout, plus the window"
+    mapping = found["orders-queue-events"]["inputs"]
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (10, 5)
+    assert mapping["scalingConfig"] == {"maximumConcurrency": 5}
+    assert mapping["eventSourceArn"] == "arn:aws:svc:us-east-1:123456789012:orders-queue"
+    policy = json.loads(found["orders-LambdaExecRole-publish-and-read-secret"]["inputs"]["policy"])
+    consume = next(s for s in policy["Statement"] if s["Sid"] == "ConsumeTheTriggerQueue")
+    assert consume["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    assert consume["Resource"] == "arn:aws:svc:us-east-1:123456789012:orders-queue", "that queue only"
+    assert not [e for e in run["resources"] if e["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
+                and e["inputs"]["serviceName"].endswith(".sqs")], "Lambda polls the queue: no SQS endpoint"
+    with zipfile.ZipFile(function_package(run, "orders-function")) as archive:
+        assert {"orders.py", "migrations/0001_orders.sql", "vpclambda_runtime/batch.py"} <= set(archive.namelist())
+
+
+def test_existing_resources_example_creates_no_topic_key_or_database(installed_consumer: Path, tmp_path: Path) -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:payments-events"
+    key = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"
+    topic_key = "arn:aws:kms:us-east-1:123456789012:key/9f8e7d6c-1234-5678-9abc-0123456789ab"
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payments-app-AbCdEf"
+    database = {"address": "payments.abc.us-east-1.rds.amazonaws.com", "port": 3306,
+                "security_group_id": "sg-0123456789abcdef0", "secret_arn": secret,
+                "resource_id": "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"}
+    run = evaluate(installed_consumer, ROOT / "examples" / "existing-resources" / "__main__.py",
+                   {**EXISTING_VPC_CONFIG, "consumer:topicArn": topic, "consumer:topicKeyArn": topic_key,
+                    "consumer:kmsKeyArn": key, "consumer:database": json.dumps(database)},
+                   tmp_path / "existing-resources", facts={
+                       # The account's resources, as AwsMocks is told about them.
+                       "topics": {"payments-events": topic}, "kms_keys": {key: {}, topic_key: {}},
+                       "security_groups": {database["security_group_id"]: "vpc-0a1b2c3d"},
+                       "databases": [{"dbInstanceIdentifier": "payments-db", "resourceId": database["resource_id"],
+                                      "engine": "mysql", "address": database["address"], "port": 3306,
+                                      "dbInstanceClass": "db.t4g.small", "allocatedStorage": 100,
+                                      "vpcSecurityGroups": [database["security_group_id"]],
+                                      "dbParameterGroups": ["payments-tls"], "dbSubnetGroup": "payments-subnets",
+                                      "vpcId": "vpc-0a1b2c3d"}]})
+    types = {r["type"] for r in run["resources"]}
+    assert not types & {"aws:kms/key:Key", "aws:kms/alias:Alias", "aws:rds/instance:Instance",
+                        "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"}
+    assert [r["name"] for r in run["resources"] if r["type"] == "aws:sns/topic:Topic"] == [
+        "payments-report-alarms"], "the alarm topic is the component's only topic"
+    assert "payments-report-rds-sg" not in {r["name"] for r in run["resources"]}, "the instance's own group is used"
+    found = by_name(run)
+    job = found["payments-report-function"]["inputs"]
+    env = job["environment"]["variables"]
+    assert (env["TOPIC_ARN"], env["DB_HOST"], env["DB_PORT"], env["DB_SECRET_ARN"], env["DB_NAME"]) == (
+        topic, database["address"], "3306", secret, "payments")
+    assert job["kmsKeyArn"] == key
+    ingress = [r["inputs"] for r in run["resources"] if r["type"] == INGRESS
+               and r["inputs"]["securityGroupId"] == database["security_group_id"]]
+    (rule,) = ingress
+    lambda_group = found["payments-report-lambda-sg"]["id"]
+    assert (rule["referencedSecurityGroupId"], rule["fromPort"], rule["toPort"]) == (lambda_group, 3306, 3306)
+    policy = {s["Sid"]: s for s in json.loads(
+        found["payments-report-LambdaExecRole-publish-and-read-secret"]["inputs"]["policy"])["Statement"]}
+    assert policy["PublishNotification"]["Resource"] == topic
+    assert policy["PublishToTheEncryptedTopic"]["Resource"] == topic_key
+    assert policy["UseTheKeyThroughItsServices"]["Resource"] == key
+    alarm = found["payments-report-db-cpu"]["inputs"]
+    assert alarm["dimensions"] == {"DBInstanceIdentifier": "payments-db"}
+
+
+def test_s3_reader_example_reads_through_a_gateway_endpoint(installed_consumer: Path, tmp_path: Path) -> None:
+    run = evaluate(installed_consumer, ROOT / "examples" / "s3-reader" / "__main__.py",
+                   {**EXISTING_VPC_CONFIG, "consumer:bucket": "example-reports"}, tmp_path / "s3-reader",
+                   facts={"route_tables": [{"id": "rtb-0a1b2c3d", "vpcId": "vpc-0a1b2c3d", "subnets": [],
+                                            "main": True}]})
+    found = by_name(run)
+    gateway = found["report-reader-endpoint-s3-gateway"]["inputs"]
+    assert (gateway["vpcEndpointType"], gateway["serviceName"], gateway["routeTableIds"]) == (
+        "Gateway", "com.amazonaws.us-east-1.s3", ["rtb-0a1b2c3d"])
+    (statement,) = json.loads(gateway["policy"])["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("s3:GetObject",
+                                                            "arn:aws:s3:::example-reports/reports/latest.csv")
+    assert "subnetIds" not in gateway and "securityGroupIds" not in gateway
+    rule = found["report-reader-lambda-sg-egress-443-s3-gateway"]["inputs"]
+    prefix_list = found["report-reader-endpoint-s3-gateway"]["outputs"]["prefixListId"]
+    assert prefix_list.startswith("pl-")
+    assert (rule["prefixListId"], rule["fromPort"], rule["ipProtocol"]) == (prefix_list, 443, "tcp")
+    assert not [r for r in run["resources"] if "cidrIpv4" in r["inputs"]], "no CIDR rule"
+    role_policy = json.loads(found["report-reader-LambdaExecRole-publish-and-read-secret"]["inputs"]["policy"])
+    permission = next(s for s in role_policy["Statement"] if s["Sid"] == "FunctionPermission1S3")
+    assert (permission["Action"], permission["Resource"]) == ("s3:GetObject",
+                                                              "arn:aws:s3:::example-reports/reports/latest.csv")
+    with zipfile.ZipFile(function_package(run, "report-reader-function")) as archive:
+        assert "read_report.py" in archive.namelist()
+

@@ -215,3 +215,24 @@ def test_a_job_of_ones_own_is_a_stack_like_this_repositorys(tmp_path: Path) -> N
     assert set(model.run.exports["security_group_ids"]) == {"lambda-sg", "rds-sg", "endpoint-sg", "placeholder-sg"}
     assert model.job_function.inputs["handler"] == "audit_job.handler"
     assert model.package_path.is_relative_to(tmp_path / "work"), "built in the rehearsal's work directory"
+
+
+@pytest.mark.integration
+def test_the_queue_consumer_is_rehearsed_end_to_end_and_only_the_poisoned_record_comes_back() -> None:
+    """`make local ARGS="--example queue-consumer"`: the example's messages in moto's SQS (one not
+    JSON), polled as Lambda's event source mapping does, the real package run per batch: the four
+    good orders are stored and deleted at once, the bad one alone comes back on every receive until
+    the redrive moves it to the dead-letter queue, and nothing is lost."""
+    code, out, outcome = rehearse("--example", "queue-consumer")
+    assert code == 0, out
+    assert outcome["statusCode"] == 200 and outcome["handler"] == "orders.handler"
+    assert (outcome["sent"], outcome["stored"], outcome["lost"]) == (5, 4, [])
+    (poisoned,) = outcome["first_batch"]["failed"]
+    assert outcome["first_batch"]["records"] == 5
+    assert outcome["returned"] == [poisoned], "it alone comes back"
+    assert outcome["dead_lettered"] == [poisoned], "after max_receive_count (3) receives, in the dead-letter queue"
+    assert outcome["polls"] == 3
+    assert out.count('"event": "record_failed"') == 3 and '"error_type": "RecordError"' in out
+    assert '"records": 5, "succeeded": 4, "failed": 1, "not_started": 0' in out
+    assert '"applied": ["0001_orders.sql"]' in out
+    assert "Lambda polls the queue from outside the VPC: no SQS endpoint" in out

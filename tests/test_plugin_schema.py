@@ -99,3 +99,30 @@ def test_every_output_with_its_description(schema: dict[str, Any]) -> None:
     assert outputs["securityGroupIds"]["type"] == "object"
     for name, prop in outputs.items():
         assert prop.get("description"), f"output {name} has no description"
+
+
+def test_the_new_inputs_are_plain_values_other_languages_can_give(schema: dict[str, Any]) -> None:
+    inputs = schema["resources"][TYPE_TOKEN]["inputProperties"]
+    types = schema["types"]
+
+    def type_of(prop: dict[str, Any]) -> dict[str, Any]:
+        return dict(types[prop["$ref"].split("/")[-1]])
+
+    for name in ("schedule", "existingTopicArn", "existingTopicKmsKeyArn", "existingKmsKeyArn"):
+        assert inputs[name]["type"] == "string", name
+    queue = type_of(inputs["queue"])
+    assert set(queue["properties"]) == {"queueArn", "kmsKeyArn", "batchSize", "maximumBatchingWindowSeconds",
+                                        "maximumConcurrency", "maxReceiveCount"}
+    assert queue["properties"]["batchSize"]["type"] == "integer" and not queue.get("required")
+    database = type_of(inputs["existingDatabase"])
+    assert set(database["properties"]) == set(database["required"]) == {
+        "address", "port", "securityGroupId", "secretArn", "resourceId"}
+    assert database["properties"]["port"]["type"] == "integer"
+    assert inputs["functionPermissions"]["type"] == "array"
+    permission = type_of(inputs["functionPermissions"]["items"])
+    assert set(permission["properties"]) == {"service", "actions", "resources", "allowWildcards"}
+    assert sorted(permission["required"]) == ["actions", "resources", "service"]
+    assert inputs["gatewayRouteTableIds"]["type"] == "array"
+    assert inputs["transforms"]["type"] == "object", "a map of functions: Python programs only"
+    outputs = schema["resources"][TYPE_TOKEN]["properties"]
+    assert outputs["queueArn"]["type"] == outputs["queueUrl"]["type"] == "string"

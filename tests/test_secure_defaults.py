@@ -72,8 +72,13 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     statements = {s["Sid"]: s for s in policy(run.one("aws:kms/key:Key"))["Statement"]}
     assert set(statements) == {"AccountAdministration", "CloudWatchLogsForThisComponentsLogGroups",
                                "FunctionRoleThroughTheServicesItCalls", "CloudWatchAlarmsToTheEncryptedAlarmTopic"}
-    assert statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]["Principal"] == {
-        "Service": "cloudwatch.amazonaws.com"}
+    alarms = statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:123456789012:alarm:*"},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }, "CloudWatch may use the key for this account's alarms in this region only"
     assert statements["AccountAdministration"]["Principal"] == {"AWS": f"arn:{partition}:iam::123456789012:root"}
     logs = statements["CloudWatchLogsForThisComponentsLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{region}.{suffix}"}
@@ -123,15 +128,28 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
     assert params["parameters"] == [
         {"name": "require_secure_transport", "value": "1", "applyMethod": "immediate"},
         {"name": "slow_query_log", "value": "1", "applyMethod": "immediate"},
+        {"name": "log_output", "value": "FILE", "applyMethod": "immediate"},
         {"name": "long_query_time", "value": "1", "applyMethod": "immediate"},
     ]
     assert db["parameterGroupName"] == run.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
 
 
-def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
+def test_the_database_waits_for_its_monitoring_roles_policy(component: tuple[ProgramRun, str]) -> None:
+    """RDS refuses a monitoring role that does not yet have its policy: the instance waits for the
+    attachment, not only for the role."""
     run, _ = component
+    waits_for = run.one(INSTANCE).depends_on
+    assert {"svc-db-monitoring-role", "svc-db-monitoring-policy"} <= set(waits_for)
+    assert run.one(INSTANCE).inputs["monitoringRoleArn"] == run.one(
+        "aws:iam/role:Role", "svc-db-monitoring-role").outputs["arn"]
+
+
+def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
+    run, partition = component
     job = run.one(FUNCTION, "svc-function").inputs
-    assert job["tracingConfig"] == {"mode": "Active"}
+    # Lambda has no X-Ray integration in AWS China: tracing is on everywhere else.
+    expected = "PassThrough" if partition == "aws-cn" else "Active"
+    assert {f.inputs["tracingConfig"]["mode"] for f in run.of_type(FUNCTION)} == {expected}
     assert job["deadLetterConfig"] == {"targetArn": run.value["dead_letter_queue_arn"]}
     # db.t4g.micro: 1 GiB less 256 MiB -> max_connections 64; half of it, less one for the migration.
     assert default_max_connections("db.t4g.micro") == 64
@@ -259,7 +277,9 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
     differing = {f.name for f in dataclasses.fields(dev_settings)
                  if getattr(dev_settings, f.name) != getattr(prod_settings, f.name)}
     naming = {"topic_name", "tags", "vpc_id", "private_subnet_ids"}
-    assert differing - naming == set(DEV_RELAXATIONS) | set(PROD_SETTINGS)
+    # When the job runs is each stack's own (hourly in dev, daily in prod), not a relaxation.
+    assert (dev_settings.schedule, prod_settings.schedule) == ("rate(1 hour)", "cron(0 6 * * ? *)")
+    assert differing - naming - {"schedule"} == set(DEV_RELAXATIONS) | set(PROD_SETTINGS)
     assert {name: getattr(dev_settings, name) for name in DEV_RELAXATIONS} == DEV_RELAXATIONS
     assert {name: getattr(prod_settings, name) for name in PROD_SETTINGS} == PROD_SETTINGS
     assert dev_settings.function_reserved_concurrency is None and not dev_settings.function_reserved_concurrency_auto, (
@@ -281,6 +301,8 @@ def test_dev_differs_from_prod_only_by_the_listed_relaxations() -> None:
         (FUNCTION, "reservedConcurrentExecutions"), (INSTANCE, "applyImmediately"),
         # prod keeps its key (and its final snapshot) after destroy; dev keeps nothing
         ("aws:kms/key:Key", "retainOnDelete"),
+        ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"),
+        ("aws:cloudwatch/eventRule:EventRule", "description"),
     }
 
 

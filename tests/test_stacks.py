@@ -75,11 +75,30 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
         "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
         "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
-        "alarm_topic_arn", "dashboard_name",
+        "alarm_topic_arn", "dashboard_name", "queue_arn", "queue_url",
     }
     assert run.exports["topic_arn"] == f"arn:aws-cn:sns:cn-northwest-1:123456789012:{config[f'{PROJECT}:topicName']}"
     tags = config[f"{PROJECT}:tags"]
     assert all(r.inputs["tags"]["environment"] == tags["environment"] for r in run.resources if "tags" in r.inputs)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_runs_without_xray_in_aws_china(stack: str) -> None:
+    """Lambda has no X-Ray integration in the China Regions: no tracing, no X-Ray policy."""
+    assert stack_config(stack)["aws:region"].startswith("cn-")
+    run = run_stack(stack)
+    functions = run.of_type("aws:lambda/function:Function")
+    assert len(functions) == 2
+    assert {f.inputs["tracingConfig"]["mode"] for f in functions} == {"PassThrough"}
+    policies = [a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert policies and not [arn for arn in policies if "XRay" in arn]
+
+
+def test_tracing_asked_for_in_a_china_stack_is_refused_naming_the_key() -> None:
+    with pytest.raises(ArgumentError) as caught:
+        run_stack("prod", {f"{PROJECT}:functionTracing": True})
+    assert caught.value.arguments == {f"{PROJECT}:functionTracing"}
+    assert "X-Ray integration (active tracing) is not available for Lambda in partition 'aws-cn'" in str(caught.value)
 
 
 def test_dev_mirrors_the_article() -> None:
@@ -157,3 +176,64 @@ def test_bad_stack_config_is_refused_naming_the_key(overrides: dict[str, Any], e
         run_stack("dev", overrides)
     assert expected in str(caught.value)
     assert str(caught.value).startswith("stack config: invalid arguments:")
+
+
+def test_dev_runs_the_articles_job_every_hour_and_prod_as_its_stack_file_says() -> None:
+    for stack, expression in (("dev", "rate(1 hour)"), ("prod", "cron(0 6 * * ? *)")):
+        run = run_stack(stack)
+        name = stack_config(stack)[f"{PROJECT}:componentName"]
+        rule = run.one("aws:cloudwatch/eventRule:EventRule", f"{name}-schedule").inputs
+        assert (rule["scheduleExpression"], rule["name"]) == (expression, f"{name}-{stack}-schedule")
+        target = run.one("aws:cloudwatch/eventTarget:EventTarget").inputs
+        assert target["arn"] == run.exports["function_arn"]
+        assert target["deadLetterConfig"] == {"arn": run.exports["dead_letter_queue_arn"]}
+
+
+def test_nested_arguments_take_camel_case_fields_from_stack_config() -> None:
+    queue_key = "arn:aws-cn:kms:cn-northwest-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"
+    run = run_stack("dev", {
+        f"{PROJECT}:queue": {"batchSize": 20, "maximumBatchingWindowSeconds": 2, "maxReceiveCount": 2},
+        f"{PROJECT}:functionPermissions": [{"service": "s3", "actions": ["s3:GetObject"],
+                                            "resources": ["arn:aws-cn:s3:::reports/latest.csv"],
+                                            "allowWildcards": False}],
+    })
+    mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (20, 2)
+    queue = run.one("aws:sqs/queue:Queue", "lambda-test-queue").inputs
+    assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == 2
+    # The program's own VPC: its subnets are Outputs, so it gives the gateway endpoint its route table.
+    route_table = run.one("aws:ec2/routeTable:RouteTable")
+    gateway = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "lambda-test-endpoint-s3-gateway").inputs
+    assert (gateway["serviceName"], gateway["routeTableIds"]) == ("com.amazonaws.cn-northwest-1.s3",
+                                                                  [route_table.id])
+    with pytest.raises(ArgumentError) as caught:
+        run_stack("dev", {f"{PROJECT}:queue": {"batchSize": 10, "kmsKeyArn": queue_key}})
+    assert caught.value.arguments == {f"{PROJECT}:queue"}
+    assert "kms_key_arn is the key of an existing queue (queue_arn)" in str(caught.value)
+
+
+def test_an_existing_database_from_stack_config() -> None:
+    from components.testing.pulumi_mocks import AwsMocks
+
+    config = {**stack_config("dev"), f"{PROJECT}:vpcId": "vpc-0e1f2a3b4c",
+              f"{PROJECT}:privateSubnetIds": ["subnet-1", "subnet-2"],
+              f"{PROJECT}:existingDatabase": {
+                  "address": "orders.c0abc.cn-northwest-1.rds.amazonaws.com.cn", "port": 3306,
+                  "securityGroupId": "sg-0123456789abcdef0",
+                  "secretArn": "arn:aws-cn:secretsmanager:cn-northwest-1:123456789012:secret:orders-AbCdEf",
+                  "resourceId": "db-ABCDEFGHIJKLMNOP"}}
+    for relaxation in ("dbMultiAz", "dbBackupRetentionDays", "dbDeletionProtection", "dbFinalSnapshot",
+                       "dbApplyImmediately"):
+        config.pop(f"{PROJECT}:{relaxation}")
+    mocks = AwsMocks(partition="aws-cn", region="cn-northwest-1",
+                     security_groups={"sg-0123456789abcdef0": "vpc-0e1f2a3b4c"},
+                     databases=[{"dbInstanceIdentifier": "orders", "resourceId": "db-ABCDEFGHIJKLMNOP",
+                                 "engine": "mysql", "address": "orders.c0abc.cn-northwest-1.rds.amazonaws.com.cn",
+                                 "port": 3306, "dbInstanceClass": "db.t4g.micro", "allocatedStorage": 20,
+                                 "vpcSecurityGroups": ["sg-0123456789abcdef0"], "dbParameterGroups": ["orders-tls"],
+                                 "dbSubnetGroup": "orders", "vpcId": "vpc-0e1f2a3b4c"}])
+    run = run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")) and None, project=PROJECT, stack="dev",
+                      config=as_pulumi_config(config), mocks=mocks)
+    assert not run.of_type("aws:rds/instance:Instance")
+    assert run.exports["db_address"] == "orders.c0abc.cn-northwest-1.rds.amazonaws.com.cn"
+    assert run.exports["security_group_ids"]["rds-sg"] == "sg-0123456789abcdef0"

@@ -18,6 +18,7 @@ errors below (Lambda reports the class name as ``errorType``). Importing it does
 What commits, what rolls back and what "outcome unknown" means: ``docs/function.md``.
 """
 
+from .batch import QueueRecord
 from .errors import (
     ConfigurationError,
     ConnectionBusyError,
@@ -27,10 +28,12 @@ from .errors import (
     DatabaseTimeoutError,
     DatabaseTLSError,
     DatabaseUnreachableError,
+    EventError,
     HandlerError,
     JobError,
     MigrationError,
     NotificationError,
+    RecordError,
     SecretError,
     TableMissingError,
     TransactionError,
@@ -45,13 +48,14 @@ from .job import (
     get_settings,
     invocation,
     notify,
+    process_batch,
     query,
     stream,
     transaction,
 )
 
-API = ("invocation", "stream", "query", "execute", "transaction", "connection", "notify", "get_logger",
-       "get_settings", "current_invocation")
+API = ("invocation", "stream", "query", "execute", "transaction", "connection", "notify", "process_batch",
+       "get_logger", "get_settings", "current_invocation")
 """The functions a job calls, in the order the README documents them."""
 
 __all__ = [
@@ -64,11 +68,14 @@ __all__ = [
     "DatabaseTLSError",
     "DatabaseTimeoutError",
     "DatabaseUnreachableError",
+    "EventError",
     "HandlerError",
     "Invocation",
     "JobError",
     "MigrationError",
     "NotificationError",
+    "QueueRecord",
+    "RecordError",
     "SecretError",
     "TableMissingError",
     "TransactionError",
@@ -80,6 +87,7 @@ __all__ = [
     "get_settings",
     "invocation",
     "notify",
+    "process_batch",
     "query",
     "stream",
     "transaction",

@@ -105,3 +105,14 @@ class JobError(HandlerError):
     """A failure of the job's own code. A job may raise it for its own errors; when an exception
     of any other type escapes a job, the failure line is labelled with this type and names the
     exception's own class as ``error_class`` (Lambda still reports the original exception)."""
+
+
+class EventError(HandlerError):
+    """The event is not what the job expects: a queue's job invoked with something other than an
+    SQS batch, or a record without the ``messageId`` its failure would be reported by. The whole
+    batch comes back to the queue."""
+
+
+class RecordError(HandlerError):
+    """One queue record cannot be processed (a body that is not JSON, a value the job refuses): the
+    job raises it for that record, which alone is reported failed and comes back to the queue."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import sns
+from .batch import BATCH_RESERVE_S, QueueRecord, process
 from .budget import Budget, Phase
 from .database import FETCH_BATCH_ROWS, PUBLISH_RESERVE_S, ROLLED_BACK, Ending, query_rows, stream_batches
 from .database import execute as execute_statement
@@ -244,3 +245,15 @@ def notify(message: Mapping[str, Any] | str, *, subject: str | None = None, emai
     default = message if isinstance(message, str) else sns.to_json(message)
     texts = {"default": default, **({"email": email} if email is not None else {})}
     return sns.publish(get_runtime().settings, texts, subject or None, current_invocation().budget)
+
+
+def process_batch(event: Any, handle: Callable[[QueueRecord], Any], *,
+                  reserve_seconds: float = BATCH_RESERVE_S) -> dict[str, list[dict[str, str]]]:
+    """For a job run by a queue: call ``handle(record)`` for each SQS record of the batch (a
+    ``QueueRecord``: ``message_id``, ``body``, ``json()``, ``receive_count``) and return the partial batch
+    response. A record whose ``handle`` raises is reported failed (one ``record_failed`` line with its error
+    type) and comes back alone; when no more than ``reserve_seconds`` of the time budget is left, the records
+    not yet started are reported failed too, so none is lost; after a failure in a FIFO queue, the rest. An
+    event that is not an SQS batch raises ``EventError``."""
+    return process(event, handle, current_invocation().budget, _get_logger(), reserve_seconds)
+

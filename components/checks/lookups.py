@@ -249,3 +249,188 @@ def existing_endpoint(invoke: pulumi.InvokeOptions, vpc_id: str, service_name: s
 def endpoint_owner(name: str) -> str:
     """The `endpoint-owner` tag of the endpoints a component of this program and stack creates."""
     return names.endpoint_owner(pulumi.get_project(), pulumi.get_stack(), name)
+
+
+# ------------------------------------------------------------------ the user's existing resources
+
+
+@dataclass(frozen=True)
+class Found:
+    """A look-up's answer: found, or why not."""
+
+    found: bool
+    error: str | None = None
+
+
+def topic(invoke: pulumi.InvokeOptions, name: str) -> Found:
+    """Whether a topic of this name exists in the program's account and region."""
+
+    def ask() -> Found:
+        try:
+            _aws().sns.get_topic(name=name, opts=invoke)
+        except Exception as error:
+            return Found(False, str(error))
+        return Found(True)
+
+    return _remembered(invoke, ("topic", name), ask)
+
+
+def queue(invoke: pulumi.InvokeOptions, name: str) -> Found:
+    """Whether a queue of this name exists in the program's account and region."""
+
+    def ask() -> Found:
+        try:
+            _aws().sqs.get_queue(name=name, opts=invoke)
+        except Exception as error:
+            return Found(False, str(error))
+        return Found(True)
+
+    return _remembered(invoke, ("queue", name), ask)
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    arn: str
+    found: bool = False
+    enabled: bool = False
+    key_state: str = ""
+    key_usage: str = ""
+    key_spec: str = ""
+    key_manager: str = ""
+    error: str | None = None
+
+
+def kms_key(invoke: pulumi.InvokeOptions, arn: str) -> KeyFacts:
+    def ask() -> KeyFacts:
+        try:
+            key = _aws().kms.get_key(key_id=arn, opts=invoke)
+        except Exception as error:
+            return KeyFacts(arn, error=str(error))
+        return KeyFacts(arn, True, bool(key.enabled), str(key.key_state or ""), str(key.key_usage or ""),
+                        str(key.key_spec or key.customer_master_key_spec or ""), str(key.key_manager or ""))
+
+    return _remembered(invoke, ("kms-key", arn), ask)
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    """An existing RDS instance, found by its resource ID."""
+
+    resource_id: str
+    identifier: str | None = None
+    engine: str = ""
+    address: str = ""
+    port: int | None = None
+    instance_class: str = ""
+    allocated_storage_gb: int | None = None
+    security_group_ids: tuple[str, ...] = ()
+    parameter_groups: tuple[str, ...] = ()
+    vpc_id: str | None = None
+    error: str | None = None
+
+
+def database_by_resource_id(invoke: pulumi.InvokeOptions, resource_id: str) -> DatabaseFacts:
+    """`rds.get_instances` filtered by `dbi-resource-id`, then the instance and its subnet group."""
+
+    def ask() -> DatabaseFacts:
+        aws = _aws()
+        try:
+            listed = aws.rds.get_instances(filters=[{"name": "dbi-resource-id", "values": [resource_id]}],
+                                           opts=invoke)
+        except Exception as error:
+            return DatabaseFacts(resource_id, error=str(error))
+        identifiers = list(listed.instance_identifiers or ())
+        if len(identifiers) != 1:
+            return DatabaseFacts(resource_id, error=f"{len(identifiers)} instances have this resource ID in the "
+                                                    "account and region")
+        try:
+            instance = aws.rds.get_instance(db_instance_identifier=identifiers[0], opts=invoke)
+        except Exception as error:
+            return DatabaseFacts(resource_id, identifiers[0], error=str(error))
+        vpc_id = None
+        if instance.db_subnet_group:
+            try:
+                vpc_id = str(aws.rds.get_subnet_group(name=instance.db_subnet_group, opts=invoke).vpc_id)
+            except Exception as error:
+                return DatabaseFacts(resource_id, identifiers[0], error=f"its subnet group: {error}")
+        return DatabaseFacts(
+            resource_id, identifiers[0], str(instance.engine or ""), str(instance.address or ""),
+            int(instance.port) if instance.port is not None else None, str(instance.db_instance_class or ""),
+            int(instance.allocated_storage) if instance.allocated_storage is not None else None,
+            tuple(instance.vpc_security_groups or ()), tuple(instance.db_parameter_groups or ()), vpc_id)
+
+    return _remembered(invoke, ("database", resource_id), ask)
+
+
+def security_group_vpc(invoke: pulumi.InvokeOptions, group_id: str) -> Found | str:
+    """The VPC of a security group, or why it cannot be looked up."""
+
+    def ask() -> Found | str:
+        try:
+            return str(_aws().ec2.get_security_group(id=group_id, opts=invoke).vpc_id)
+        except Exception as error:
+            return Found(False, str(error))
+
+    return _remembered(invoke, ("security-group", group_id), ask)
+
+
+def route_tables(invoke: pulumi.InvokeOptions, vpc_id: str, subnet_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The route tables of the subnets: each subnet's explicitly associated table, or the VPC's main
+    table for a subnet with none (as EC2 routes it)."""
+
+    def ask() -> tuple[str, ...]:
+        def ids(name: str, value: str) -> list[str]:
+            try:
+                return list(_aws().ec2.get_route_tables(vpc_id=vpc_id, filters=[{"name": name, "values": [value]}],
+                                                        opts=invoke).ids or [])
+            except Exception:  # none found, as the provider may report it
+                return []
+
+        found: list[str] = []
+        unassociated = False
+        for subnet in subnet_ids:
+            associated = ids("association.subnet-id", subnet)
+            found += [i for i in associated if i not in found]
+            unassociated = unassociated or not associated
+        if unassociated:
+            found += [i for i in ids("association.main", "true") if i not in found]
+        return tuple(found)
+
+    return _remembered(invoke, ("route-tables", vpc_id, subnet_ids), ask)
+
+
+def gateway_endpoint_service(invoke: pulumi.InvokeOptions, region: str, service: str) -> EndpointService:
+    """A gateway endpoint service (S3, DynamoDB) under both names it can have."""
+    candidates = endpoint_service_candidates(region, service)
+
+    def ask() -> EndpointService:
+        try:
+            found = _aws().ec2.get_vpc_endpoint_service(
+                filters=[{"name": "service-name", "values": list(candidates)}],
+                service_type="Gateway",
+                opts=invoke,
+            )
+        except Exception as error:
+            return EndpointService(service, candidates, error=str(error))
+        return EndpointService(service, candidates, name=found.service_name,
+                               policy_supported=bool(found.vpc_endpoint_policy_supported))
+
+    return _remembered(invoke, ("gateway-endpoint-service", region, service), ask)
+
+
+def existing_gateway_endpoint(invoke: pulumi.InvokeOptions, vpc_id: str, service_name: str) -> ExistingEndpoint | None:
+    """A gateway endpoint for `service_name` already in the VPC (exactly one), if any."""
+
+    def ask() -> ExistingEndpoint | None:
+        try:
+            found = _aws().ec2.get_vpc_endpoint(
+                vpc_id=vpc_id,
+                service_name=service_name,
+                filters=[{"name": "vpc-endpoint-type", "values": ["Gateway"]}],
+                opts=invoke,
+            )
+        except Exception:
+            return None
+        return ExistingEndpoint(str(found.id), False, (found.tags or {}).get(names.OWNER_TAG))
+
+    return _remembered(invoke, ("existing-gateway-endpoint", vpc_id, service_name), ask)

@@ -20,6 +20,7 @@ import pulumi
 
 from ..build import function_code
 from ..build.packaging import FunctionPackage, shipped_ca_bundle
+from ..model import partition_features
 from ..model.database_sizing import concurrency_problems, function_concurrency_budget
 from ..model.endpoint_set import EndpointSet, endpoint_set
 from ..model.network_rules import network_facts
@@ -28,9 +29,11 @@ from ..model.settings import Settings
 from ..program import current_program
 from . import lookups
 from .availability import database_offer_problems, endpoint_service_problems, zone_problems
+from .integrations import Integrations, check_integrations, with_integrations
 from .lookups import DatabaseOffer, EndpointService, Place
 from .reachability import PathVerdict, assess, blocked_path_problems
 from .validation import (
+    alarm_action_problems,
     check_component_name,
     check_subnet_ids,
     is_unknown,
@@ -42,7 +45,8 @@ from .validation import (
 # What each look-up needs to be valid before it is worth asking.
 DATABASE_ARGUMENTS = {"db_engine_version", "db_instance_class", "db_allocated_storage_gb", "db_multi_az",
                       "db_monitoring_interval_seconds"}
-NETWORK_ARGUMENTS = {"interface_endpoints", "nat_egress", "db_port", "endpoints"}
+NETWORK_ARGUMENTS = {"interface_endpoints", "nat_egress", "db_port", "endpoints", "function_permissions",
+                     "existing_database"}
 DNS_COMMANDS = {
     "DNS support": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-support '{{\"Value\":true}}'",
     "DNS host names": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-hostnames '{{\"Value\":true}}'",
@@ -123,10 +127,12 @@ class Checked:
     reserved_concurrency: int | None
     package: FunctionPackage | None = None
     """The function's deployment package, built (or found in the build cache) at preview."""
+    integrations: Integrations = dataclasses.field(default_factory=Integrations)
+    """The triggers, the user's existing resources and the declared calls, checked."""
 
     def zone_problems(self, subnet_azs: Mapping[str, str]) -> list[Problem]:
-        return zone_problems(subnet_azs, list(self.endpoint_services.values()), self.database,
-                             self.settings.db_multi_az)
+        offer = self.database if self.integrations.existing.database is None else None
+        return zone_problems(subnet_azs, list(self.endpoint_services.values()), offer, self.settings.db_multi_az)
 
 
 def known_subnet_ids(value: Any) -> list[str] | None:
@@ -147,6 +153,11 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     settings = settings_from(args)
     invoke = lookups.invoke_options(opts)
     place = lookups.place(invoke)
+    bad = arguments(problems)
+    problems += partition_features.problems({k: v for k, v in args.items() if k not in bad}, place.partition)
+    settings = partition_features.with_defaults(settings, place.partition)
+    if "alarm_actions" not in bad:
+        problems += alarm_action_problems(settings.alarm_actions, place.partition, place.region)
 
     if settings.db_ca_bundle_file is None and shipped_ca_bundle(place.partition) is None:
         problems.append(Problem(
@@ -159,8 +170,13 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     if isinstance(shared, EndpointSet):
         settings = dataclasses.replace(settings, endpoints=shared)
     bad = arguments(problems)
+    subnet_ids = known_subnet_ids(settings.private_subnet_ids) if "private_subnet_ids" not in bad else None
+    integrations, found = check_integrations(name, args, settings, place, invoke, bad, subnet_ids)
+    problems += found
+    settings = with_integrations(settings, integrations)
+    bad = arguments(problems)
     services: dict[str, EndpointService] = {}
-    if shared is None and "interface_endpoints" not in bad:
+    if shared is None and "interface_endpoints" not in bad and settings.interface_endpoints is not None:
         services = {s: lookups.endpoint_service(invoke, place.region, s) for s in settings.interface_endpoints}
         problems += endpoint_service_problems(list(services.values()), place.region)
         if "vpc_id" not in bad and "name" not in bad:
@@ -168,17 +184,18 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
                                         f"VpcLambdaWithPrivateServices {name!r}")
 
     database = DatabaseOffer(settings.db_engine_version, settings.db_instance_class)
-    if not bad & DATABASE_ARGUMENTS:
+    if not bad & DATABASE_ARGUMENTS and integrations.existing.database is None and "existing_database" not in bad:
         database = lookups.database_offer(invoke, settings.db_engine_version, settings.db_instance_class)
         problems += database_offer_problems(database, place.region, settings.db_multi_az,
                                             settings.db_allocated_storage_gb, settings.db_monitoring_interval_seconds)
 
-    if not bad & {"function_reserved_concurrency", "function_reserved_concurrency_auto", "db_instance_class"}:
+    if not bad & {"function_reserved_concurrency", "function_reserved_concurrency_auto", "db_instance_class",
+                  "existing_database"}:
         problems += concurrency_problems(settings)
 
     verdicts: list[PathVerdict] = []
     if not bad & NETWORK_ARGUMENTS:
-        verdicts = assess(network_facts(settings))
+        verdicts = assess(network_facts(settings, integrations.dependencies))
         problems += blocked_path_problems(verdicts, "interface_endpoints" if shared is None else "endpoints")
 
     vpc_id = settings.vpc_id
@@ -191,8 +208,7 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
         problems += package_problems
 
     checked = Checked(settings, place, services, database, verdicts,
-                      function_concurrency_budget(settings), package)
-    subnet_ids = known_subnet_ids(settings.private_subnet_ids)
+                      function_concurrency_budget(settings), package, integrations)
     if subnet_ids is not None and "private_subnet_ids" not in bad:
         subnets = {s: lookups.subnet(invoke, s) for s in subnet_ids}
         problems += checked.zone_problems({s: facts.availability_zone for s, facts in subnets.items()})

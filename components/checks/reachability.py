@@ -37,11 +37,14 @@ def _names(groups: Iterable[str]) -> str:
     return ", ".join(groups) or "no security group"
 
 
-def _egress_allows(facts: NetworkFacts, port: int, peers: Sequence[str] = (), cidr: str | None = None) -> bool:
+def _egress_allows(facts: NetworkFacts, port: int, peers: Sequence[str] = (), cidr: str | None = None,
+                   prefix_list: str | None = None) -> bool:
     for rule in facts.rules:
         if rule.direction != "egress" or rule.group not in facts.function_security_groups or not rule.covers(port):
             continue
         if rule.peer_group is not None and rule.peer_group in peers:
+            return True
+        if prefix_list is not None and rule.prefix_list == prefix_list:
             return True
         if rule.cidr == ANYWHERE or (cidr is not None and rule.cidr == cidr):
             return True
@@ -77,7 +80,14 @@ def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
         return PathVerdict(service, True, "function outside the VPC uses Lambda's own internet access",
                            via="internet")
     fn = _names(facts.function_security_groups)
-    endpoint = next((e for e in facts.endpoints if e.service == service), None)
+    gateway = next((e for e in facts.endpoints if e.service == service and e.kind == "gateway"), None)
+    if gateway is not None and gateway.subnets:
+        if _egress_allows(facts, HTTPS_PORT, prefix_list=service):
+            return PathVerdict(service, True, f"gateway endpoint for {service} in the subnets' route tables",
+                               via="gateway")
+        return PathVerdict(service, False, f"{fn} allows no TCP 443 to the prefix list of the {service} gateway "
+                                           f"endpoint: {action} times out")
+    endpoint = next((e for e in facts.endpoints if e.service == service and e.kind == "interface"), None)
     if endpoint is not None and endpoint.private_dns and endpoint.subnets:
         ep = _names(endpoint.security_groups)
         if not _egress_allows(facts, HTTPS_PORT, endpoint.security_groups):

@@ -19,9 +19,14 @@ import pulumi
 
 from ..model import aws_limits as limits
 from ..model.alarm_specs import threshold_problems
+from ..model.child_roles import transform_problems
+from ..model.dependencies import GATEWAY_SERVICES
+from ..model.existing import existing_problems
 from ..model.names import COMPONENT_TAG_KEYS, MAX_COMPONENT_NAME, MAX_JOB_FUNCTION_NAME
+from ..model.permissions import check_permissions
 from ..model.problems import Problem
 from ..model.settings import REQUIRED_ARGS, Settings
+from ..model.triggers import queue_problems, schedule_problems
 
 LAMBDA = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -68,6 +73,7 @@ BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function
 SLOW_QUERY_SECONDS = (0, 31_536_000)
 """RDS MySQL's range for `long_query_time` (seconds, fractions allowed)."""
 SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
+ROUTE_TABLE_PATTERN = r"rtb-[0-9a-f]+"
 SERVICE_PATTERN = r"[a-z0-9][a-z0-9.-]*"
 RESERVED_CONCURRENCY = (1, 100_000)
 
@@ -185,6 +191,23 @@ def check_alarm_arguments(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def alarm_action_problems(actions: Sequence[Any], partition: str, region: str) -> list[Problem]:
+    """CloudWatch notifies SNS topics of the alarm's own region only (and so of its partition):
+    a topic elsewhere is refused when the alarm is created, after everything else was deployed."""
+    problems = []
+    for action in actions:
+        if not isinstance(action, str) or not re.fullmatch(TOPIC_ARN_PATTERN, action):
+            continue  # `check_alarm_arguments` names it
+        _, topic_partition, _, topic_region, *_ = action.split(":")
+        if (topic_partition, topic_region) != (partition, region):
+            problems.append(Problem("alarm_actions", f"{action!r} is a topic in {topic_region} (partition "
+                                                     f"{topic_partition!r}); the alarms are in {region} (partition "
+                                                     f"{partition!r}) and CloudWatch notifies only SNS topics of the "
+                                                     f"alarm's own region: name a topic in {region}, or leave "
+                                                     "alarm_actions unset for a topic of the component's own"))
+    return problems
+
+
 def check_tags(tags: Any) -> list[Problem]:
     if tags is None or is_unknown(tags):
         return []
@@ -222,6 +245,35 @@ def check_values(args: Mapping[str, Any]) -> list[Problem]:
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))
     problems += check_ca_bundle_file(args.get("db_ca_bundle_file"))
+    problems += check_integrations(args)
+    return problems
+
+
+def check_integrations(args: Mapping[str, Any]) -> list[Problem]:
+    """The triggers, the user's existing resources, the declared calls and the transforms: their
+    form (what AWS says of them is judged at preview, `checks/integrations.py`)."""
+    problems = schedule_problems(args.get("schedule"))
+    problems += queue_problems(args.get("queue"))[1]
+    problems += existing_problems(args)[1]
+    permissions, found = check_permissions(args.get("function_permissions"))
+    problems += found
+    problems += check_route_table_ids(args.get("gateway_route_table_ids"),
+                                      any(p.service in GATEWAY_SERVICES for p in permissions) or bool(found))
+    problems += transform_problems(args.get("transforms"))
+    return problems
+
+
+def check_route_table_ids(value: Any, gateway_needed: bool) -> list[Problem]:
+    name = "gateway_route_table_ids"
+    if value is None or is_unknown(value):
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        return [Problem(name, f"got {value!r}; expected a list of route table IDs (rtb-...)")]
+    problems = [Problem(name, f"{t!r} is not a route table ID (rtb-...)") for t in value
+                if not is_unknown(t) and (not isinstance(t, str) or not re.fullmatch(ROUTE_TABLE_PATTERN, t))]
+    if not problems and not gateway_needed:
+        problems.append(Problem(name, "no gateway endpoint is made (function_permissions names no "
+                                      f"{' or '.join(sorted(GATEWAY_SERVICES))}); remove it"))
     return problems
 
 

@@ -12,6 +12,8 @@
    the function's real package through the real Lambda runtime interface client.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
    migrations, given to the dev stack as stack config), seeded with the example's seed.sql;
+   `--example queue-consumer` sends the example's messages to its queue in moto's SQS and plays
+   Lambda's event source mapping until the queue is empty (`queue_rehearsal`).
    `--source DIR --handler module.function` (with `--requirements`, `--migrations`, `--seed`)
    rehearses a job of one's own, from an installed copy too (`python -m vpclambda.local`), given
    to a program of one component in a private VPC; `--stack-config FILE` reads the same from a
@@ -54,6 +56,7 @@ from ..checks.reachability import assess
 from ..model.names import RUNBOOK_PAGE
 from ..model.network_rules import NetworkFacts, network_facts
 from ..model.problems import ArgumentError
+from ..model.settings import QueueTriggerSettings
 from . import netns
 from .blackhole import BlackHole
 from .examples import Example, load_example, rehearsable
@@ -61,6 +64,7 @@ from .jobs import Job, job_from_options
 from .local_lambda import InvocationResult, LocalLambda, Placement
 from .netns import NamespaceError, Namespaces
 from .packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from .queue_rehearsal import messages_of, rehearse_queue
 from .security_groups import (
     GroupRule,
     PathVerdict,
@@ -202,7 +206,7 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
         if job is not None:
             model = evaluate_job(job, pki.ca, work)
-            example = Example(job.name, {}, job.seed) if job.seed else None
+            example = Example(job.name, {}, job.seed)  # no seed: nothing seeded
         else:
             model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
         printer.section(f"The {model.stack} stack declares ({len(model.run.resources)} resources)")
@@ -394,14 +398,17 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     if not migration.ok:
         return finish(printer, failure(printer, migration, "migration", base) | wiring.report(), started)
     printer.line(f"  -> {json.dumps(migration.payload)}")
-    if example is not None:
+    if example is not None and example.seed is not None:
         db.execute(*split_statements(example.seed.read_text()))
         printer.line(f"  seeded from {shown_path(example.seed)}")
-    else:
+    elif example is None:
         db.add_employees(employees)
         printer.line(f"  seeded {employees} employees")
 
     handler = str(fn_inputs["handler"])
+    if example is not None and example.messages is not None:
+        return finish(printer, queue_run(model, example, package_dir, wiring, printer) | base | wiring.report(),
+                      started)
     printer.section(f"Invocation ({handler} through awslambdaric)")
     result = run_function(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
                           timeout_s, memory_mb, printer, {}, wiring.job_placement)
@@ -430,14 +437,39 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     return finish(printer, outcome | wiring.report(), started)
 
 
+def queue_run(model: StackModel, example: Example, package_dir: Path, wiring: Wiring,
+              printer: Printer) -> dict[str, Any]:
+    """The job run by its queue: the example's messages through the event source mapping's steps."""
+    fn_inputs = model.job_function.inputs
+    handler = str(fn_inputs["handler"])
+    settings = QueueTriggerSettings(**(model.component.settings.queue or {}))
+    queue_name = str(model.run.one("aws:sqs/queue:Queue", f"{model.component_name}-queue").outputs["name"])
+    printer.section(f"The queue runs the job ({handler} through awslambdaric, batches as Lambda polls them)")
+    printer.line("  Lambda polls the queue from outside the VPC: no SQS endpoint, no rule in lambda-sg")
+    assert example.messages is not None and example.stored_query is not None, "a queue example says what it stores"
+    query = example.stored_query
+    with LocalLambda(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
+                     float(fn_inputs["timeout"]), memory_mb=int(fn_inputs["memorySize"]),
+                     on_log=lambda line: printer.line(f"  | {line}"), placement=wiring.job_placement) as function:
+        outcome = rehearse_queue(wiring.aws, queue_name, settings, messages_of(example.messages), function,
+                                 printer.line, lambda: {str(row[0]) for row in wiring.db.query(query)})
+    printer.line(f"  -> {outcome['stored']} stored, returned {outcome['returned']}, dead-lettered "
+                 f"{outcome['dead_lettered']}, lost {outcome['lost']}")
+    return {**outcome, "handler": handler}
+
+
 def shown_path(path: Path) -> str:
     """A path as the user gave it: relative to the working directory when it is under it."""
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def succeeded(outcome: dict[str, Any]) -> bool:
+    """No function failed, nothing was lost (a queue's messages), and the job's status code, if it
+    returned one, is a success."""
     status = outcome.get("statusCode")
-    return "failed" not in outcome and (status is None or (isinstance(status, int) and 200 <= status < 300))
+    if "failed" in outcome or outcome.get("lost") or ("polls" in outcome and status != 200):
+        return False
+    return status is None or (isinstance(status, int) and 200 <= status < 300)
 
 
 def judged(outcome: dict[str, Any], blocked: Sequence[str], printer: Printer) -> dict[str, Any]:
@@ -502,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="the stack of this repository whose program is rehearsed "
                                                        "(default dev)")
     parser.add_argument("--example", choices=rehearsable(),
-                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
-                             "in place of the built-in one")
+                        help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql, or "
+                             "messages.json for a job run by its queue) in place of the built-in one")
     own = parser.add_argument_group(
         "your own job", "rehearse your function's code (paths relative to the current directory), given to a "
                         "program of one component in a private VPC")

@@ -75,7 +75,8 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
 def evaluate_stack(stack: str = "dev", overrides: dict[str, Any] | None = None,
                    project_dir: Path = PROJECT_DIR) -> StackModel:
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
-    config = {**stack_config(stack, project_dir), **(overrides or {})}
+    # A key overridden with null is removed (an example's stack config unsets the dev stack's schedule).
+    config = {k: v for k, v in {**stack_config(stack, project_dir), **(overrides or {})}.items() if v is not None}
     region = str(config.get("aws:region", "us-east-1"))
     partition = "aws-cn" if region.startswith("cn-") else "aws"
     captured: dict[str, Any] = {}

@@ -11,10 +11,82 @@ from typing import Required, TypedDict
 
 import pulumi
 
+from .child_roles import ChildTransform
 from .endpoint_set import SharedEndpoints
 from .settings import REQUIRED_ARGS, Settings
 
-__all__ = ["REQUIRED_ARGS", "Settings", "VpcLambdaWithPrivateServicesArgs"]
+__all__ = ["REQUIRED_ARGS", "ChildTransform", "ExistingDatabase", "FunctionPermission", "QueueTrigger", "Settings",
+           "VpcLambdaWithPrivateServicesArgs"]
+
+
+class QueueTrigger(TypedDict, total=False):
+    """An SQS queue whose messages run the job, in batches (`queue`): a queue the component makes, or
+    an existing one (`queue_arn`). A record the job fails comes back alone; the others are deleted."""
+
+    queue_arn: str
+    """ARN of an existing queue in the function's region to consume instead of making one (its visibility
+    timeout must be at least the function's timeout). Default: none (the component makes a queue, encrypted
+    with its key, with its own dead-letter queue)."""
+
+    kms_key_arn: str
+    """The key an existing queue (`queue_arn`) is encrypted with, when it is a customer-managed key: the
+    job's role may decrypt with it through SQS. Default: none."""
+
+    batch_size: int
+    """Records per invocation at most (1-10,000; 10 for a FIFO queue; above 10 needs a batching window).
+    Default: `10`."""
+
+    maximum_batching_window_seconds: int
+    """How long Lambda gathers records before it invokes the job with fewer than `batch_size` (0-300).
+    Default: `0`."""
+
+    maximum_concurrency: int
+    """Concurrent invocations the queue may cause at most (2-1000), so a backlog cannot exhaust the
+    database's connections. Default: none (the job's reserved concurrency, if any, caps them)."""
+
+    max_receive_count: int
+    """Receives of a message before the queue the component makes moves it to its dead-letter queue
+    (1-1000). Default: `5`."""
+
+
+class ExistingDatabase(TypedDict):
+    """An RDS MySQL instance the user has (`existing_database`): no instance, subnet group or parameter
+    group is created; lambda-sg gets its egress rule, and the instance's security group the ingress rule
+    from lambda-sg."""
+
+    address: str
+    """The instance's host name, without the port (its `Endpoint.Address`). Required."""
+
+    port: int
+    """The port it listens on (RDS MySQL: 1150-65535). Required."""
+
+    security_group_id: str
+    """A security group of the instance, in `vpc_id`: the component adds the ingress rule from lambda-sg to
+    it. Required."""
+
+    secret_arn: str
+    """A Secrets Manager secret holding `username` and `password` for the functions (the RDS-managed master
+    secret, or another user's). Required."""
+
+    resource_id: str
+    """The instance's resource ID (`DbiResourceId`, `db-...`): the preview finds the instance by it, and the
+    alarms watch it. Required."""
+
+
+class FunctionPermission(TypedDict, total=False):
+    """One AWS call the job makes (`function_permissions`)."""
+
+    service: Required[str]
+    """The service's IAM prefix (`s3`, `dynamodb`, `sqs`, ...). Required."""
+
+    actions: Required[Sequence[str]]
+    """The actions, each `<service>:<Action>` (`s3:GetObject`). Required."""
+
+    resources: Required[Sequence[str]]
+    """The ARNs they act on, in the program's partition and region. Required."""
+
+    allow_wildcards: bool
+    """Accept `*` and `?` in the actions and resources of this entry. Default: `false`."""
 
 
 class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
@@ -85,6 +157,23 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     topic_name: str
     """Name of the SNS topic. Default: a name generated from the component's name."""
 
+    existing_topic_arn: str
+    """Publish to this topic (in the program's region) instead of one of the component's: no topic is
+    created, the role and the endpoint policy name it. Default: none."""
+
+    existing_topic_kms_key_arn: str
+    """The customer-managed key the existing topic is encrypted with: the job's role may use it
+    through SNS. Default: none."""
+
+    existing_kms_key_arn: str
+    """Encrypt with this key instead of a key of the component's; its policy must hold the statements
+    of docs/existing-resources.md. Default: none (the component creates a key)."""
+
+    existing_database: ExistingDatabase
+    """Use this RDS MySQL instance instead of creating one (`{address, port, security_group_id,
+    secret_arn, resource_id}`); the `db_*` arguments of a created instance are then refused, `db_name`
+    names the database in it. Default: none."""
+
     function_name: str
     """Name of the Lambda function (its log group is `/aws/lambda/<name>`).
     Default: `<component name>-<stack>`."""
@@ -119,7 +208,9 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     prod stack sets `true`)."""
 
     function_tracing: bool
-    """X-Ray active tracing. Default: `true`."""
+    """X-Ray active tracing (the execution role then gets the X-Ray write policy). Not available for
+    Lambda in AWS China, where setting it to true is refused. Default: on (`true`), except in AWS China
+    (`aws-cn`): off."""
 
     function_source: str
     """Directory of the function's Python code (yours): shipped at the package's root beside the
@@ -141,6 +232,22 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Extra environment variables of the job and the migration function (the component's own
     `DB_*` and `TOPIC_ARN` are refused; with them, at most Lambda's 4 KB). Default: none."""
 
+    function_permissions: Sequence[FunctionPermission]
+    """AWS calls the job makes beyond the component's own, each `{service, actions, resources}`: a
+    statement of the job's role, and an endpoint (a gateway one for S3 and DynamoDB) whose policy lets
+    exactly those calls through. Checked at preview against AWS's services and actions; wildcards
+    only with `allow_wildcards`. Default: none."""
+
+    schedule: str
+    """Run the job on a schedule: `rate(1 hour)`, `rate(15 minutes)` or a six-field `cron(0 6 * * ? *)`
+    (UTC), through an EventBridge rule whose undeliverable events go to the dead-letter queue.
+    Default: none (the dev stack sets `rate(1 hour)`)."""
+
+    queue: QueueTrigger
+    """Run the job for the messages of an SQS queue (`{}`: a queue the component makes), in batches;
+    a failed record comes back alone (partial batch responses). Lambda polls the queue itself: no SQS
+    endpoint. Default: none."""
+
     migrations_source: str
     """Directory of the schema migrations (`<version>_<description>.sql`) the migration function
     applies during `pulumi up`; a changed or added file runs it again. Default: the built-in
@@ -156,8 +263,13 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     interface_endpoints: Sequence[str]
     """AWS services to create interface endpoints (with private DNS) for; without NAT egress every
-    API the function calls needs one. Default: `["sns", "secretsmanager"]` (the APIs the function
-    calls)."""
+    API the function calls needs one. Default: the APIs the function calls, `sns` and `secretsmanager`,
+    and the services of `function_permissions` (S3 and DynamoDB through gateway endpoints instead)."""
+
+    gateway_route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Route tables of the private subnets, for the gateway endpoints of `function_permissions` (S3,
+    DynamoDB). Default: looked up at preview (the subnets' route tables, or the VPC's main one); given
+    subnets made in the same program need them given."""
 
     nat_egress: bool
     """Whether the private subnets route to a NAT gateway. When true and an API the function
@@ -191,3 +303,9 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     tags: Mapping[str, str]
     """Tags added to every taggable resource. Default: none."""
+
+    transforms: Mapping[str, ChildTransform]
+    """Python programs only: a function `transform(args, opts)` by child role (`function`, `database`,
+    `topic`, `queue`, `security_group`, ...: docs/resource-transforms.md), called with the child's
+    keyword arguments (a dict) and options just before it is created; change them in place or return
+    `(args, opts)`. Default: none."""

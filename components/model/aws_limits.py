@@ -271,8 +271,14 @@ GENERIC_TAGS = Tags("Tagging AWS resources: tag naming limits and requirements")
 
 
 
-def rds_identifier(source: str, max_len: int) -> Text:
-    """RDS's identifier rule: a letter, then letters, digits or hyphens; no `--`, no trailing `-`."""
+def rds_identifier(source: str, max_len: int, lowercase: bool = False) -> Text:
+    """RDS's identifier rule: a letter, then letters, digits or hyphens; no `--`, no trailing `-`.
+    `lowercase`: upper case refused too (RDS stores instance identifiers in lower case, and the
+    provider refuses anything but `^[0-9a-z-]+$` for them)."""
+    if lowercase:
+        return Text(source, max_len, 1, r"[a-z][a-z0-9-]*",
+                    "a lowercase letter, then lowercase letters, digits or hyphens",
+                    no_double_hyphen=True, no_trailing_hyphen=True)
     return Text(source, max_len, 1, r"[A-Za-z][A-Za-z0-9-]*", "a letter, then letters, digits or hyphens",
                 no_double_hyphen=True, no_trailing_hyphen=True)
 
@@ -310,6 +316,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
         "description": Text("EC2 API: SecurityGroupRuleRequest/IpRange Description", 255, 0,
                             EC2_DESCRIPTION_PATTERN, EC2_DESCRIPTION_ALLOWED),
+        "prefixListId": Text("EC2 API: SecurityGroupRuleRequest PrefixListId", 32, 4, r"pl-[0-9a-f]+",
+                             "pl- then hex digits (a gateway endpoint's prefix list)"),
         "fromPort": Number("EC2 API: IpPermission FromPort (TCP)", 0, 65535),
         "toPort": Number("EC2 API: IpPermission ToPort (TCP)", 0, 65535),
         "ipProtocol": Choice("EC2 API: IpPermission IpProtocol (the component uses TCP only)", ("tcp",)),
@@ -318,7 +326,9 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": {
         "policy": PolicyDocument("VPC PrivateLink guide: endpoint policies are at most 20,480 characters, "
                                  "whitespace included", 20480),
-        "vpcEndpointType": Choice("EC2 API: CreateVpcEndpoint VpcEndpointType", ("Interface",)),
+        "vpcEndpointType": Choice("EC2 API: CreateVpcEndpoint VpcEndpointType", ("Interface", "Gateway")),
+        "routeTableIds": Items("EC2 API: CreateVpcEndpoint RouteTableIds (gateway endpoints)", 255,
+                               Text("EC2 API: route table ID", 32, 5, r"rtb-[0-9a-f]+", "rtb- then hex digits")),
         "serviceName": Text("EC2 API: CreateVpcEndpoint ServiceName", 255, 1,
                             r"(cn\.)?com\.amazonaws\.[a-z0-9-]+\.[a-z0-9.-]+",
                             "com.amazonaws.<region>.<service> or cn.com.amazonaws.<region>.<service>"),
@@ -344,7 +354,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "tags": EC2_TAGS,
     },
     "aws:rds/instance:Instance": {
-        "identifier": rds_identifier("RDS API: CreateDBInstance DBInstanceIdentifier", 63),
+        "identifier": rds_identifier("RDS API: CreateDBInstance DBInstanceIdentifier (stored in lower case); "
+                                     "pulumi-aws: identifier ^[0-9a-z-]+$", 63, lowercase=True),
         "dbName": Text("RDS API: CreateDBInstance DBName (MySQL)", 64, 1, r"[A-Za-z][A-Za-z0-9_]*",
                        "a letter, then letters, digits or underscores"),
         "username": Text("RDS API: CreateDBInstance MasterUsername (MySQL)", 16, 1, r"[A-Za-z][A-Za-z0-9_]*",
@@ -396,7 +407,52 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "name": Text("SQS API: CreateQueue QueueName", 80, 1, r"[A-Za-z0-9_-]+(\.fifo)?",
                      "letters, digits, hyphens or underscores"),
         "messageRetentionSeconds": Number("SQS API: SetQueueAttributes MessageRetentionPeriod", 60, 1209600),
+        "visibilityTimeoutSeconds": Number("SQS API: SetQueueAttributes VisibilityTimeout", 0, 43200),
+        "redrivePolicy": Text("SQS API: SetQueueAttributes RedrivePolicy (JSON)", 4096, 2,
+                              r"\{\"deadLetterTargetArn\": \"arn:aws[a-z-]*:sqs:[^\"]+\", \"maxReceiveCount\": "
+                              r"([1-9]\d{0,2}|1000)\}", "{deadLetterTargetArn, maxReceiveCount 1 to 1000}"),
         "tags": Tags("SQS developer guide: queue tags (50 tags, key 128, value 256)"),
+    },
+    "aws:sqs/queuePolicy:QueuePolicy": {
+        "policy": PolicyDocument("SQS developer guide: policy quotas (8,192 bytes, 20 statements)", 8192, "bytes",
+                                 max_statements=20),
+    },
+    "aws:cloudwatch/eventRule:EventRule": {
+        "name": Text("EventBridge API: PutRule Name", 64, 1, r"[\.\-_A-Za-z0-9]+",
+                     "letters, digits and .-_"),
+        "description": Text("EventBridge API: PutRule Description", 512, 0),
+        "scheduleExpression": Text("EventBridge API: PutRule ScheduleExpression", 256, 1,
+                                   r"(rate|cron)\(.+\)", "rate(...) or cron(...)"),
+        "state": Choice("EventBridge API: PutRule State", ("ENABLED", "DISABLED")),
+        "tags": Tags("EventBridge API: TagResource (50 tags, key 128, value 256)"),
+    },
+    "aws:cloudwatch/eventTarget:EventTarget": {
+        "targetId": Text("EventBridge API: Target Id", 64, 1, r"[\.\-_A-Za-z0-9]+", "letters, digits and .-_"),
+        "retryPolicy.maximumRetryAttempts": Number("EventBridge API: RetryPolicy MaximumRetryAttempts", 0, 185),
+        "retryPolicy.maximumEventAgeInSeconds": Number("EventBridge API: RetryPolicy MaximumEventAgeInSeconds", 60,
+                                                       86400),
+    },
+    "aws:lambda/permission:Permission": {
+        "statementId": Text("Lambda API: AddPermission StatementId", 100, 1, r"[a-zA-Z0-9-_]+",
+                            "letters, digits, hyphens or underscores"),
+        "action": Choice("Lambda API: AddPermission Action (the component grants invocation only)",
+                         ("lambda:InvokeFunction",)),
+        "principal": Choice("Lambda API: AddPermission Principal (the service the component lets invoke)",
+                            ("events.amazonaws.com",)),
+        "sourceArn": Text("Lambda API: AddPermission SourceArn", 1024, 12,
+                          r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:rule/[\.\-_A-Za-z0-9]+", "an EventBridge rule ARN"),
+    },
+    "aws:lambda/eventSourceMapping:EventSourceMapping": {
+        "batchSize": Number("Lambda API: CreateEventSourceMapping BatchSize (SQS: 1 to 10,000)", 1, 10000),
+        "maximumBatchingWindowInSeconds": Number("Lambda API: CreateEventSourceMapping "
+                                                 "MaximumBatchingWindowInSeconds", 0, 300),
+        "functionResponseTypes": Items("Lambda API: CreateEventSourceMapping FunctionResponseTypes", 1,
+                                       Choice("Lambda API: FunctionResponseType", ("ReportBatchItemFailures",))),
+        "scalingConfig.maximumConcurrency": Number("Lambda API: ScalingConfig MaximumConcurrency (SQS)", 2, 1000),
+        "eventSourceArn": Text("Lambda API: CreateEventSourceMapping EventSourceArn (an SQS queue)", 1024, 12,
+                               r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?",
+                               "an SQS queue ARN"),
+        "tags": LAMBDA_TAGS,
     },
     "aws:iam/role:Role": {
         "name": Text("IAM API: CreateRole RoleName (roleNameType)", 64, 1, r"[\w+=,.@-]+",
@@ -543,12 +599,12 @@ API_MEMBERS: Mapping[str, Mapping[str, ApiMember]] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
         **_members("ec2", "AuthorizeSecurityGroupEgress", description="IpPermissions.IpRanges.Description",
                    fromPort="IpPermissions.FromPort", toPort="IpPermissions.ToPort",
-                   ipProtocol="IpPermissions.IpProtocol"),
+                   ipProtocol="IpPermissions.IpProtocol", prefixListId="IpPermissions.PrefixListIds.PrefixListId"),
         "tags": _ec2_tags("AuthorizeSecurityGroupEgress"),
     },
     "aws:ec2/vpcEndpoint:VpcEndpoint": {
         **_members("ec2", "CreateVpcEndpoint", policy="PolicyDocument", vpcEndpointType="VpcEndpointType",
-                   serviceName="ServiceName"),
+                   serviceName="ServiceName", routeTableIds="RouteTableIds"),
         "tags": _ec2_tags("CreateVpcEndpoint"),
     },
     "aws:ec2/vpc:Vpc": {"cidrBlock": ApiMember("ec2", "CreateVpc", "CidrBlock"), "tags": _ec2_tags("CreateVpc")},
@@ -580,7 +636,26 @@ API_MEMBERS: Mapping[str, Mapping[str, ApiMember]] = {
     # The policy is the topic's Policy attribute.
     "aws:sns/topicPolicy:TopicPolicy": _members("sns", "SetTopicAttributes", policy="AttributeValue"),
     "aws:sqs/queue:Queue": _members("sqs", "CreateQueue", name="QueueName",
-                                    messageRetentionSeconds="Attributes.MessageRetentionPeriod", tags="tags"),
+                                    messageRetentionSeconds="Attributes.MessageRetentionPeriod",
+                                    visibilityTimeoutSeconds="Attributes.VisibilityTimeout",
+                                    redrivePolicy="Attributes.RedrivePolicy", tags="tags"),
+    # The policy is the queue's Policy attribute.
+    "aws:sqs/queuePolicy:QueuePolicy": _members("sqs", "SetQueueAttributes", policy="Attributes.Policy"),
+    "aws:cloudwatch/eventRule:EventRule": _members(
+        "events", "PutRule", name="Name", description="Description", scheduleExpression="ScheduleExpression",
+        state="State", tags="Tags"),
+    "aws:cloudwatch/eventTarget:EventTarget": _members(
+        "events", "PutTargets", targetId="Targets.Id", **{
+            "retryPolicy.maximumRetryAttempts": "Targets.RetryPolicy.MaximumRetryAttempts",
+            "retryPolicy.maximumEventAgeInSeconds": "Targets.RetryPolicy.MaximumEventAgeInSeconds"}),
+    "aws:lambda/permission:Permission": _members(
+        "lambda", "AddPermission", statementId="StatementId", action="Action", principal="Principal",
+        sourceArn="SourceArn"),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": _members(
+        "lambda", "CreateEventSourceMapping", batchSize="BatchSize",
+        maximumBatchingWindowInSeconds="MaximumBatchingWindowInSeconds",
+        functionResponseTypes="FunctionResponseTypes", eventSourceArn="EventSourceArn", tags="Tags",
+        **{"scalingConfig.maximumConcurrency": "ScalingConfig.MaximumConcurrency"}),
     "aws:iam/role:Role": _members("iam", "CreateRole", name="RoleName", description="Description",
                                   assumeRolePolicy="AssumeRolePolicyDocument", tags="Tags"),
     "aws:iam/rolePolicy:RolePolicy": _members("iam", "PutRolePolicy", name="PolicyName", policy="PolicyDocument"),
@@ -633,7 +708,7 @@ DOCUMENTATION_ONLY: frozenset[tuple[str, str]] = frozenset().union(
     _covered("aws:ec2/securityGroup:SecurityGroup"),
     _covered("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
     _covered("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
-    _covered("aws:ec2/vpcEndpoint:VpcEndpoint", "policy", "serviceName", "tags"),
+    _covered("aws:ec2/vpcEndpoint:VpcEndpoint", "policy", "serviceName", "tags", "routeTableIds"),
     _covered("aws:ec2/vpc:Vpc"),
     _covered("aws:ec2/subnet:Subnet"),
     _covered("aws:ec2/routeTable:RouteTable"),
@@ -647,6 +722,7 @@ DOCUMENTATION_ONLY: frozenset[tuple[str, str]] = frozenset().union(
     _covered("aws:sns/topicPolicy:TopicPolicy"),
     _covered("aws:sns/topicSubscription:TopicSubscription"),
     _covered("aws:sqs/queue:Queue"),
+    _covered("aws:sqs/queuePolicy:QueuePolicy"),
     _covered("aws:cloudwatch/logGroup:LogGroup", "retentionInDays"),
     _covered("aws:cloudwatch/metricAlarm:MetricAlarm", "extendedStatistic"),
     _covered("aws:cloudwatch/dashboard:Dashboard"),
@@ -661,7 +737,19 @@ POLICY_QUOTA = "the policy quota in the table's source, and JSON; the model stat
 OWN_UPPER_BOUND = "an upper bound of the table's own, far above any account's; the model states only the minimum"
 
 STRICTER_THAN_MODEL: Mapping[tuple[str, str], str] = {
-    ("aws:ec2/vpcEndpoint:VpcEndpoint", "vpcEndpointType"): "the component creates interface endpoints only",
+    ("aws:ec2/vpcEndpoint:VpcEndpoint", "vpcEndpointType"):
+        "the component creates interface endpoints, and gateway endpoints for S3 and DynamoDB, only",
+    ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"):
+        "a rate or cron expression (its syntax checked by the component); the model states only 256 characters",
+    ("aws:cloudwatch/eventRule:EventRule", "state"): "the component's rules are enabled or disabled, never the "
+                                                     "CloudTrail management-event mode",
+    ("aws:cloudwatch/eventRule:EventRule", "tags"): TAG_RULES,
+    ("aws:lambda/permission:Permission", "action"): "the component grants invocation only",
+    ("aws:lambda/permission:Permission", "principal"): "the component lets EventBridge invoke, no one else",
+    ("aws:lambda/permission:Permission", "sourceArn"): "an EventBridge rule's ARN; the model takes any ARN",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "eventSourceArn"):
+        "an SQS queue's ARN; the model takes any ARN",
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", "tags"): TAG_RULES,
     ("aws:sns/topic:Topic", "tags"): TAG_RULES,
     ("aws:iam/role:Role", "assumeRolePolicy"): POLICY_QUOTA,
     ("aws:iam/role:Role", "tags"): TAG_RULES,

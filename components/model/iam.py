@@ -49,3 +49,25 @@ def deny_publish_without_tls(topic_arn: str) -> str:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }],
     })
+
+
+def queue_policy(queue_arn: str, senders: dict[str, str] | None = None) -> str:
+    """A queue's policy: every access without TLS refused; and `senders` (service principal ->
+    the ARN of the one source it may send for) allowed to send."""
+    statements: list[dict[str, object]] = [{
+        "Sid": "DenyAccessWithoutTLS",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": queue_arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]
+    statements += [{
+        "Sid": "SendFromTheSchedule" if principal.startswith("events.") else f"SendFrom{principal.split('.')[0]}",
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
+    } for principal, source_arn in (senders or {}).items()]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

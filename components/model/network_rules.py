@@ -8,11 +8,18 @@ no CIDR rule and nothing open to the world (only the opt-in NAT rule below has a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .dependencies import FUNCTION_AWS_APIS
+from .dependencies import (
+    FUNCTION_AWS_APIS,
+    FUNCTION_DEPENDENCIES,
+    AwsDependency,
+    called_services,
+    gateway_services,
+    interface_services,
+)
 from .settings import Settings
 
 HTTPS_PORT = 443
@@ -20,6 +27,9 @@ ANYWHERE = "0.0.0.0/0"
 PLACEHOLDER = "placeholder-sg"
 DB_PORT = "db-port"
 """Placeholder in the table for the database port, which is an argument."""
+PREFIX_LIST = "prefix-list:"
+"""A peer `prefix-list:<service>`: the prefix list of the service's gateway endpoint (AWS's list of the
+service's addresses in the region), the one peer besides a security group for S3 and DynamoDB."""
 
 # Group key -> description. Keys are the article's names.
 SECURITY_GROUPS: Mapping[str, str] = {
@@ -28,6 +38,12 @@ SECURITY_GROUPS: Mapping[str, str] = {
     "endpoint-sg": "The interface VPC endpoints the function calls",
     PLACEHOLDER: "No rules - swapped onto the function interfaces at destroy so they are released fast",
 }
+
+HELD_BY_FUNCTION_INTERFACES = ("lambda-sg", PLACEHOLDER)
+"""The groups the functions' network interfaces are in: lambda-sg while the functions run, and the
+placeholder from the update that precedes their deletion. Lambda deletes those interfaces by
+itself, some time after the function is gone, and a group cannot be deleted while an
+interface is in it: both wait for that on destroy."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,11 @@ class SecurityGroupRule:
     @property
     def peer_is_cidr(self) -> bool:
         return "/" in self.peer
+
+    @property
+    def peer_prefix_list(self) -> str | None:
+        """The service whose gateway endpoint's prefix list is the peer, or None."""
+        return self.peer[len(PREFIX_LIST):] if self.peer.startswith(PREFIX_LIST) else None
 
 
 # The article's table, line by line: group, direction, TCP port, peer group, purpose.
@@ -64,17 +85,32 @@ def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
     return db_port if rule.port == DB_PORT else int(rule.port)
 
 
-def endpoint_services(settings: Settings) -> tuple[str, ...]:
-    """The services the function finds an endpoint for: its own, or the shared set's."""
+def gateway_rule(service: str) -> SecurityGroupRule:
+    """With a gateway endpoint (S3, DynamoDB): the function's egress to the service's prefix list.
+    The endpoint has no security group of its own; lambda-sg, which allows nothing else, needs this."""
+    return SecurityGroupRule("lambda-sg", "egress", HTTPS_PORT, f"{PREFIX_LIST}{service}",
+                             f"function to {service} through its gateway endpoint")
+
+
+def endpoint_services(settings: Settings,
+                      dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> tuple[str, ...]:
+    """The services the function finds an interface endpoint for: the shared set's, those given,
+    or (by default) those it calls."""
     if settings.endpoints is not None:
         return tuple(settings.endpoints.services)
+    if settings.interface_endpoints is None:
+        return interface_services(dependencies)
     return tuple(settings.interface_endpoints)
 
 
-def planned_rules(settings: Settings) -> tuple[SecurityGroupRule, ...]:
-    """The article's rules, plus the NAT rule when it is asked for and needed."""
-    uncovered = set(FUNCTION_AWS_APIS) - set(endpoint_services(settings))
-    return SECURITY_GROUP_RULES + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ())
+def planned_rules(settings: Settings,
+                  dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> tuple[SecurityGroupRule, ...]:
+    """The article's rules, one rule per gateway endpoint, and the NAT rule when it is asked for and
+    needed."""
+    gateways = gateway_services(dependencies)
+    uncovered = set(called_services(dependencies)) - set(endpoint_services(settings, dependencies)) - set(gateways)
+    return (SECURITY_GROUP_RULES + tuple(gateway_rule(service) for service in gateways)
+            + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ()))
 
 
 # ------------------------------------------------------------------ the network as facts
@@ -87,6 +123,8 @@ class Rule:
     port: int
     peer_group: str | None = None
     cidr: str | None = None
+    prefix_list: str | None = None
+    """The service whose gateway endpoint's prefix list the rule names."""
     protocol: str = "tcp"
     to_port: int | None = None
     """Last port of a range; defaults to `port`."""
@@ -103,6 +141,8 @@ class Endpoint:
     private_dns: bool
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
+    kind: Literal["interface", "gateway"] = "interface"
+    """A gateway endpoint is a route in the subnets' route tables: no DNS, no security group."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +160,8 @@ class NetworkFacts:
     """The AWS APIs the function calls."""
 
 
-def network_facts(settings: Settings) -> NetworkFacts:
+def network_facts(settings: Settings,
+                  dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> NetworkFacts:
     """The network the component is about to build, as reachability facts."""
     return NetworkFacts(
         function_attached=True,
@@ -132,15 +173,17 @@ def network_facts(settings: Settings) -> NetworkFacts:
                 group=r.group,
                 direction=r.direction,
                 port=rule_port(r, settings.db_port),
-                peer_group=None if r.peer_is_cidr else r.peer,
+                peer_group=None if r.peer_is_cidr or r.peer_prefix_list else r.peer,
                 cidr=r.peer if r.peer_is_cidr else None,
+                prefix_list=r.peer_prefix_list,
             )
-            for r in planned_rules(settings)
+            for r in planned_rules(settings, dependencies)
         ),
         endpoints=tuple(
             Endpoint(service, private_dns=True, subnets=("private",), security_groups=("endpoint-sg",))
-            for service in endpoint_services(settings)
-        ),
+            for service in endpoint_services(settings, dependencies)
+        ) + tuple(Endpoint(service, private_dns=False, subnets=("private",), security_groups=(), kind="gateway")
+                  for service in gateway_services(dependencies)),
         nat_egress=settings.nat_egress,
-        services=FUNCTION_AWS_APIS,
+        services=called_services(dependencies),
     )

@@ -11,8 +11,6 @@ import pulumi
 
 from vpclambda_runtime.contract import DEFAULT_JOB_HANDLER
 
-from .dependencies import FUNCTION_AWS_APIS
-
 REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
 
 
@@ -46,7 +44,9 @@ class Settings:
     function_architecture: str = "arm64"
     function_reserved_concurrency: int | None = None
     function_reserved_concurrency_auto: bool = False
-    function_tracing: bool = True
+    function_tracing: bool | None = None
+    """None until the partition is known: then on, except where Lambda has no X-Ray integration
+    (`partition_features`)."""
     function_source: str | None = None
     function_handler: str = DEFAULT_JOB_HANDLER
     function_requirements: Sequence[str] = ()
@@ -54,7 +54,8 @@ class Settings:
     migrations_source: str | None = None
     log_retention_days: int = 30
     vpc_flow_logs: bool = False
-    interface_endpoints: Sequence[str] = FUNCTION_AWS_APIS
+    interface_endpoints: Sequence[str] | None = None
+    """None: the interface services of the APIs the function calls (`dependencies.interface_services`)."""
     nat_egress: bool = False
     alarms: bool = True
     alarm_email: str | None = None
@@ -63,3 +64,35 @@ class Settings:
     endpoints: Any = None
     """The shared endpoints as an `endpoint_set.EndpointSet` once checked, or None."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    schedule: str | None = None
+    queue: Mapping[str, Any] | None = None
+    """The `queue` argument as given; `QueueTriggerSettings` holds its fields' defaults."""
+    existing_topic_arn: str | None = None
+    existing_topic_kms_key_arn: str | None = None
+    existing_kms_key_arn: str | None = None
+    existing_database: Mapping[str, Any] | None = None
+    function_permissions: Sequence[Mapping[str, Any]] = ()
+    gateway_route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    transforms: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueTriggerSettings:
+    """The fields of the `queue` argument with their defaults (defaults live here and only here)."""
+
+    queue_arn: str | None = None
+    kms_key_arn: str | None = None
+    batch_size: int = 10
+    maximum_batching_window_seconds: int = 0
+    maximum_concurrency: int | None = None
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class FunctionPermissionSettings:
+    """One entry of `function_permissions` with its defaults."""
+
+    service: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    allow_wildcards: bool = False

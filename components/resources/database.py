@@ -21,9 +21,13 @@ from ..model.database_sizing import (
 )
 from ..model.iam import managed_policy_arn, service_trust_policy
 from ..model.settings import Settings
+from .children import child
+from .encryption import KeyRef
 
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
 @dataclass(frozen=True)
 class Database:
     instance: aws.rds.Instance
@@ -39,7 +43,7 @@ def create_database(
     settings: Settings,
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     security_group_id: pulumi.Input[str],
-    key: aws.kms.Key,
+    key: aws.kms.Key | KeyRef,
     partition: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
@@ -47,7 +51,8 @@ def create_database(
     opts = pulumi.ResourceOptions(parent=parent)
     kms_key_arn = key.arn
     log_groups = tuple(
-        aws.cloudwatch.LogGroup(
+        child(
+            "log_group", aws.cloudwatch.LogGroup,
             f"{name}-db-{export}-logs",
             name=log_name,
             retention_in_days=settings.log_retention_days,
@@ -57,14 +62,16 @@ def create_database(
         )
         for export, log_name in zip(LOG_EXPORTS, db_log_group_names(identifier), strict=True)
     )
-    subnet_group = aws.rds.SubnetGroup(
+    subnet_group = child(
+        "database_subnet_group", aws.rds.SubnetGroup,
         f"{name}-db-subnets",
         subnet_ids=subnet_ids,
         description=f"Private subnets of the {name} database",
         tags=dict(tags),
         opts=opts,
     )
-    parameter_group = aws.rds.ParameterGroup(
+    parameter_group = child(
+        "database_parameter_group", aws.rds.ParameterGroup,
         f"{name}-db-params",
         family=parameter_group_family(settings.db_engine_version),
         description=f"{name}: TLS required, slow query log on",
@@ -73,22 +80,26 @@ def create_database(
         opts=opts,
     )
     monitoring_role_arn = None
+    monitoring_grants: list[pulumi.Resource] = []
     if settings.db_monitoring_interval_seconds:
-        monitoring_role = aws.iam.Role(
+        monitoring_role = child(
+            "monitoring_role", aws.iam.Role,
             f"{name}-db-monitoring-role",
             assume_role_policy=service_trust_policy(MONITORING_PRINCIPAL),
             description=f"Enhanced monitoring of the {name} database",
             tags=dict(tags),
             opts=opts,
         )
-        aws.iam.RolePolicyAttachment(
+        monitoring_grants.append(child(
+            "monitoring_role", aws.iam.RolePolicyAttachment,
             f"{name}-db-monitoring-policy",
             role=monitoring_role.name,
             policy_arn=managed_policy_arn(partition, MONITORING_POLICY),
             opts=opts,
-        )
+        ))
         monitoring_role_arn = monitoring_role.arn
-    instance = aws.rds.Instance(
+    instance = child(
+        "database", aws.rds.Instance,
         f"{name}-db",
         identifier=identifier,
         engine="mysql",
@@ -121,8 +132,9 @@ def create_database(
                                    if settings.db_final_snapshot else None),
         apply_immediately=settings.db_apply_immediately,
         tags=dict(tags),
-        # The exported logs' groups exist first, encrypted and with a retention.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(log_groups)),
+        # The exported logs' groups exist first, encrypted and with a retention; the monitoring
+        # role has its policy before RDS is told to use it (RDS checks the role when it is set).
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*log_groups, *monitoring_grants]),
     )
     secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
     return Database(instance=instance, subnet_group=subnet_group, parameter_group=parameter_group,

@@ -13,12 +13,29 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from ..model.alarm_specs import CLOUDWATCH_PRINCIPAL, alarms_of_this_account
 from ..model.dependencies import key_via_services
+from .children import child
 
 # Services that use the key on the function role's behalf (kms:ViaService).
 ROLE_VIA_SERVICES = key_via_services()
 ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """The key the component encrypts with: its own (`create_key`), or the user's
+    (`existing_kms_key_arn`), whose ID is the ARN's last part."""
+
+    arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    key: aws.kms.Key | None = None
+    """The key resource, when the component made it."""
+
+    @classmethod
+    def given(cls, arn: str) -> KeyRef:
+        return cls(pulumi.Output.from_input(arn), pulumi.Output.from_input(arn.rsplit("/", 1)[-1]))
 
 
 @dataclass(frozen=True)
@@ -38,10 +55,15 @@ def via_service(service: str, region: str, dns_suffix: str) -> str:
     return f"{service}.{region}.{dns_suffix}"
 
 
-CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+OWNER_STATEMENTS = ("AccountAdministration", "FunctionRoleThroughTheServicesItCalls")
+"""Statements of a key the component owns that a user's key (`existing_kms_key_arn`) does without:
+its own administration, and the role's use, which the role's policy then holds (`key_dependency`;
+the key's policy lets IAM policies grant it, as AWS's default key policy does)."""
 
 
-def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], alarm_topic: bool = False) -> str:
+def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], alarm_topic: bool = False,
+               schedule_rule_arn: str | None = None) -> str:
     log_group_arns = [f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
                       for name in log_group_names]
     return json.dumps(
@@ -83,12 +105,28 @@ def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], a
                     "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "Resource": "*",
+                    "Condition": alarms_of_this_account(ctx.partition, ctx.region, ctx.account_id),
                 }] if alarm_topic else []),
+                *([{
+                    # The schedule's undeliverable events go to the encrypted dead-letter queue.
+                    "Sid": "EventBridgeToTheEncryptedDeadLetterQueue",
+                    "Effect": "Allow",
+                    "Principal": {"Service": EVENTS_PRINCIPAL},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"aws:SourceArn": schedule_rule_arn}},
+                }] if schedule_rule_arn else []),
             ],
         }
     )
 
 
+def existing_key_statements(ctx: AwsContext, log_group_names: Sequence[str], alarm_topic: bool = False,
+                            schedule_rule_arn: str | None = None) -> list[dict[str, object]]:
+    """What the policy of a user's key (`existing_kms_key_arn`) must hold for the component: the
+    statements of `key_policy` for the services that use the key, written by the same code."""
+    statements = json.loads(key_policy(ctx, "", log_group_names, alarm_topic, schedule_rule_arn))["Statement"]
+    return [s for s in statements if s["Sid"] not in OWNER_STATEMENTS]
 
 
 def create_key(
@@ -101,20 +139,23 @@ def create_key(
     parent: pulumi.Resource,
     retain_on_delete: bool = False,
     alarm_topic: bool = False,
+    schedule_rule_arn: str | None = None,
 ) -> aws.kms.Key:
     """The key; with `retain_on_delete` (a final snapshot is taken, encrypted with it) destroy
     leaves it enabled, so the snapshot stays restorable after the stack is gone."""
-    key = aws.kms.Key(
+    key = child(
+        "key", aws.kms.Key,
         f"{name}-key",
         description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names,
-                                                                               alarm_topic)),
+                                                                               alarm_topic, schedule_rule_arn)),
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
     )
-    aws.kms.Alias(
+    child(
+        "key_alias", aws.kms.Alias,
         f"{name}-key-alias",
         name=alias,
         target_key_id=key.key_id,

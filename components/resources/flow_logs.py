@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..model.iam import service_trust_policy
+from .children import child
 
 FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 FLOW_LOG_RETENTION_DAYS = 365
@@ -42,29 +43,33 @@ def create_flow_logs(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> aws.ec2.FlowLog:
-    child = pulumi.ResourceOptions(parent=parent)
-    log_group = aws.cloudwatch.LogGroup(
+    opts = pulumi.ResourceOptions(parent=parent)
+    log_group = child(
+        "log_group", aws.cloudwatch.LogGroup,
         f"{name}-flow-logs",
         name=settings.log_group_name,
         retention_in_days=settings.retention_days,
         kms_key_id=settings.kms_key_arn,
         tags=dict(tags),
-        opts=child,
+        opts=opts,
     )
-    role = aws.iam.Role(
+    role = child(
+        "flow_logs", aws.iam.Role,
         f"{name}-flow-logs-role",
         assume_role_policy=service_trust_policy(FLOW_LOGS_PRINCIPAL),
         description=f"Delivers the flow logs of {name}",
         tags=dict(tags),
-        opts=child,
+        opts=opts,
     )
-    aws.iam.RolePolicy(
+    child(
+        "flow_logs", aws.iam.RolePolicy,
         f"{name}-flow-logs-delivery",
         role=role.id,
         policy=log_group.arn.apply(delivery_policy),
-        opts=child,
+        opts=opts,
     )
-    return aws.ec2.FlowLog(
+    return child(
+        "flow_logs", aws.ec2.FlowLog,
         f"{name}-flow-log",
         vpc_id=vpc_id,
         traffic_type="ALL",
@@ -72,5 +77,5 @@ def create_flow_logs(
         log_destination=log_group.arn,
         iam_role_arn=role.arn,
         tags=dict(tags),
-        opts=child,
+        opts=opts,
     )

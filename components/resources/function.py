@@ -9,21 +9,18 @@ import pulumi
 import pulumi_aws as aws
 
 from ..build.packaging import FunctionPackage
-from ..model.dependencies import Resource, function_policy
+from ..model.dependencies import FUNCTION_DEPENDENCIES, AwsDependency, Resource, function_policy
 from ..model.iam import managed_policy_arn, service_trust_policy
 from ..model.names import function_log_group_name
+from ..model.partition_features import XRAY_WRITE_POLICY
 from ..model.settings import Settings
+from .children import child
 
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 """The same in every partition, AWS China included."""
 
 VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 """Lets the function create and delete its network interfaces, and write its logs."""
-
-XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"
-"""Lets Lambda send the function's trace segments (X-Ray has no resource-level permissions)."""
-
-
 
 @dataclass(frozen=True)
 class ExecutionRole:
@@ -33,7 +30,8 @@ class ExecutionRole:
 
 
 def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
-    return aws.iam.Role(
+    return child(
+        "role", aws.iam.Role,
         f"{name}-LambdaExecRole",
         assume_role_policy=service_trust_policy(LAMBDA_SERVICE_PRINCIPAL),
         description=f"Execution role of the {name} functions",
@@ -46,16 +44,20 @@ def grant_execution_role(
     name: str,
     role: aws.iam.Role,
     partition: str,
-    resource_arns: Mapping[Resource, pulumi.Output[str]],
+    resource_arns: Mapping[Resource, pulumi.Input[str]],
     tracing: bool,
     parent: pulumi.Resource,
+    dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES,
+    region: str = "",
+    dns_suffix: str = "",
 ) -> ExecutionRole:
     """The managed policies the function needs, and its own policy from the dependency table, on
-    exactly the resources named by `resource_arns`."""
+    exactly the resources named by `resource_arns` (and the ARNs the declared calls name)."""
     opts = pulumi.ResourceOptions(parent=parent)
     managed = [("vpc-access", VPC_ACCESS_POLICY)] + ([("xray-write", XRAY_WRITE_POLICY)] if tracing else [])
     grants: list[pulumi.Resource] = [
-        aws.iam.RolePolicyAttachment(
+        child(
+            "role_policy", aws.iam.RolePolicyAttachment,
             f"{name}-LambdaExecRole-{suffix}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
@@ -64,11 +66,12 @@ def grant_execution_role(
         for suffix, policy in managed
     ]
     keys = list(resource_arns)
-    grants.append(aws.iam.RolePolicy(
+    grants.append(child(
+        "role_policy", aws.iam.RolePolicy,
         f"{name}-LambdaExecRole-publish-and-read-secret",
         role=role.id,
         policy=pulumi.Output.all(*resource_arns.values()).apply(
-            lambda arns: function_policy(dict(zip(keys, arns, strict=True)))),
+            lambda arns: function_policy(dict(zip(keys, arns, strict=True)), dependencies, region, dns_suffix)),
         opts=opts,
     ))
     return ExecutionRole(role=role, grants=tuple(grants))
@@ -105,12 +108,16 @@ def create_vpc_function(
     handler: str,
     wiring: FunctionWiring,
     reserved_concurrency: int | None = None,
+    child_role: str = "function",
 ) -> VpcFunction:
+    """The function and its log group; `child_role` names it for `transforms` (`function` for the
+    job, `migration_function`)."""
     settings, package, role, tags, parent = (wiring.settings, wiring.package, wiring.role, wiring.tags,
                                              wiring.parent)
     environment, kms_key_arn = wiring.environment, wiring.kms_key_arn
     # Created before the function so Lambda does not create it without a retention.
-    log_group = aws.cloudwatch.LogGroup(
+    log_group = child(
+        "log_group", aws.cloudwatch.LogGroup,
         f"{logical_name}-logs",
         name=function_log_group_name(function_name),
         retention_in_days=settings.log_retention_days,
@@ -118,7 +125,8 @@ def create_vpc_function(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    function = aws.lambda_.Function(
+    function = child(
+        child_role, aws.lambda_.Function,
         logical_name,
         name=function_name,
         role=role.role.arn,
@@ -139,10 +147,13 @@ def create_vpc_function(
             "log_format": "JSON",
             "log_group": log_group.name,
             "application_log_level": "INFO",
-            "system_log_level": "WARN",
+            # Lambda's own records at INFO: START, and the REPORT line with the duration, the
+            # billed duration, the memory used and the init duration, which WARN would drop.
+            "system_log_level": "INFO",
         },
-        # On destroy, swap the interfaces onto a rule-less group first: Lambda then
-        # releases them in minutes instead of the 20-45 minutes a VPC function can take.
+        # On destroy, the provider first updates the function onto a rule-less group, then
+        # deletes it. Lambda deletes the network interfaces later, by itself (up to 45 minutes):
+        # lambda-sg, the placeholder and the subnets wait for that (`INTERFACE_RELEASE_TIMEOUT`).
         replace_security_groups_on_destroy=True,
         replacement_security_group_ids=[wiring.replacement_security_group_id],
         tags=dict(tags),

@@ -21,6 +21,8 @@ PRIVATE_VPC_TYPE = "vpclambda:index:PrivateVpc"
 class PrivateVpc(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
+    route_table_ids: pulumi.Output[list[str]]
+    """The private subnets' route table (one, VPC-local routes only): for gateway endpoints."""
 
     def __init__(
         self,
@@ -86,4 +88,6 @@ class PrivateVpc(pulumi.ComponentResource):
             subnet_ids.append(subnet.id)
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*subnet_ids)
-        self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})
+        self.route_table_ids = pulumi.Output.all(route_table.id)
+        self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids,
+                               "route_table_ids": self.route_table_ids})

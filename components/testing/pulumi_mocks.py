@@ -56,7 +56,9 @@ CHINA_PREFIXED_SERVICES = frozenset({
     "ssm", "ssmmessages", "ec2messages", "elasticloadbalancing", "autoscaling", "application-autoscaling",
 })
 ENDPOINT_SERVICES = ("sns", "secretsmanager", "logs", "kms", "sqs", "sts", "lambda", "ec2", "xray", "monitoring",
-                     "ecr.api", "ecr.dkr", "execute-api", "states", "ssm", "events", "rds")
+                     "ecr.api", "ecr.dkr", "execute-api", "states", "ssm", "events", "rds", "s3", "dynamodb")
+GATEWAY_SERVICES = ("s3", "dynamodb")
+"""Services that also have a gateway endpoint service (same name, type Gateway)."""
 MYSQL_VERSIONS = ("8.0.39", "8.0.40", "8.0.42", "8.4.5", "8.4.6", "8.4.7")
 ORDERABLE_CLASSES = ("db.t3.micro", "db.t3.small", "db.t3.medium", "db.t4g.micro", "db.t4g.small", "db.t4g.medium",
                      "db.t4g.large", "db.m6g.large", "db.m6g.xlarge", "db.m7g.large", "db.r6g.large", "db.r7g.large")
@@ -130,6 +132,20 @@ class AwsMocks(pulumi.runtime.Mocks):
     orderable_zones: tuple[str, ...] | None = None
     """Zones where the instance classes are offered (default: a, b and c of the region)."""
     multi_az_capable: bool = True
+    topics: dict[str, str] = field(default_factory=dict)
+    """Topic name -> ARN: the topics of the account and region, answered by `sns.get_topic`."""
+    queues: dict[str, str] = field(default_factory=dict)
+    """Queue name -> ARN, answered by `sqs.get_queue`."""
+    kms_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Key ARN -> `kms.get_key` answer overrides; a key not listed does not exist."""
+    databases: list[dict[str, Any]] = field(default_factory=list)
+    """Existing RDS instances as `rds.get_instance` answers them (camelCase), with `resourceId`;
+    their subnet groups (`dbSubnetGroup`) are in `vpcId`."""
+    security_groups: dict[str, str] = field(default_factory=dict)
+    """Existing security group ID -> its VPC, answered by `ec2.get_security_group`."""
+    route_tables: list[dict[str, Any]] | None = None
+    """Route tables (`id`, `vpcId`, `subnets`, `main`), answered by `ec2.get_route_tables`; default:
+    each VPC asked about has one main table and no subnet has an explicit association."""
     registered: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -193,10 +209,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             )
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             rid = f"vpce-{self._hex(name)}"
-            out.update(
-                arn=self.arn("ec2", f"vpc-endpoint/{rid}"),
-                dnsEntries=[{"dnsName": f"{rid}.{inputs.get('serviceName', '')}", "hostedZoneId": "Z1"}],
-            )
+            out.update(arn=self.arn("ec2", f"vpc-endpoint/{rid}"))
+            if inputs.get("vpcEndpointType") == "Gateway":  # a route to the service's prefix list, no DNS
+                out.update(prefixListId=f"pl-{self._hex(inputs.get('serviceName', ''))[:8]}", dnsEntries=[])
+            else:
+                out.update(dnsEntries=[{"dnsName": f"{rid}.{inputs.get('serviceName', '')}", "hostedZoneId": "Z1"}])
         elif typ == "aws:iam/role:Role":
             rid = physical
             out.update(arn=self.arn("iam", f"role/{physical}", region=False), name=physical)
@@ -230,6 +247,15 @@ class AwsMocks(pulumi.runtime.Mocks):
             out.update(arn=self.arn("ec2", f"subnet/{rid}"))
         elif typ == "aws:ec2/routeTable:RouteTable":
             rid = f"rtb-{self._hex(name)}"
+        elif typ == "aws:cloudwatch/eventRule:EventRule":
+            rid = physical
+            out.update(arn=self.arn("events", f"rule/{physical}"), name=physical)
+        elif typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
+            rid = f"{self._hex(name)[:8]}-1234-5678-9abc-{self._hex(name)[:12]}"
+            out.update(uuid=rid, functionArn=inputs.get("functionName"), state="Enabled",
+                       arn=self.arn("lambda", f"event-source-mapping:{rid}"))
+        elif typ == "aws:sqs/queuePolicy:QueuePolicy":
+            rid = str(inputs.get("queueUrl"))
         self.registered.append(Registered(typ, name, inputs, out, id=rid if args.custom else None))
         return rid, out
 
@@ -270,13 +296,82 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"id": a["id"], "cidrBlock": "10.0.0.0/16", "enableDnsSupport": self.dns_support,
                     "enableDnsHostnames": self.dns_hostnames, **self.vpcs.get(a["id"], {})}
         if token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+            kinds = {v for f in a.get("filters") or [] if f.get("name") == "vpc-endpoint-type" for v in f["values"]}
             found = [e for e in self.existing_endpoints
-                     if e["vpcId"] == a.get("vpcId") and e["serviceName"] == a.get("serviceName")]
+                     if e["vpcId"] == a.get("vpcId") and e["serviceName"] == a.get("serviceName")
+                     and (not kinds or e.get("vpcEndpointType", "Interface") in kinds)]
             if len(found) != 1:
                 return {}, [("", "no matching EC2 VPC Endpoint found" if not found
                               else "multiple EC2 VPC Endpoints matched; use additional constraints")]
             return {"vpcEndpointType": "Interface", "state": "available", "tags": {}, **found[0]}
+        answer = self._existing_resource(token, a)
+        if answer is not None:
+            return answer
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
+
+    def _existing_resource(self, token: str, a: dict[str, Any]) -> Any:
+        """The look-ups of a user's existing resources, answered (and failed) as the provider does."""
+        if token == "aws:sns/getTopic:getTopic":
+            if a.get("name") not in self.topics:
+                return {}, [("", f"no matching SNS Topic found: {a.get('name')}")]
+            return {"id": self.topics[a["name"]], "arn": self.topics[a["name"]], "name": a["name"]}
+        if token == "aws:sqs/getQueue:getQueue":
+            if a.get("name") not in self.queues:
+                return {}, [("", f"reading SQS Queue ({a.get('name')}) URL: AWS.SimpleQueueService.NonExistentQueue")]
+            arn = self.queues[a["name"]]
+            return {"id": arn, "arn": arn, "name": a["name"],
+                    "url": f"https://sqs.{self.region}.{self.dns_suffix}/{self.account_id}/{a['name']}"}
+        if token == "aws:kms/getKey:getKey":
+            key = self.kms_keys.get(a.get("keyId", ""))
+            if key is None:
+                return {}, [("", f"reading KMS Key ({a.get('keyId')}): NotFoundException: Key '{a.get('keyId')}' "
+                                 "does not exist")]
+            return {"id": a["keyId"].rsplit("/", 1)[-1], "arn": a["keyId"], "keyId": a["keyId"].rsplit("/", 1)[-1],
+                    "enabled": True, "keyState": "Enabled", "keyUsage": "ENCRYPT_DECRYPT",
+                    "keySpec": "SYMMETRIC_DEFAULT", "customerMasterKeySpec": "SYMMETRIC_DEFAULT",
+                    "keyManager": "CUSTOMER", "awsAccountId": self.account_id, **key}
+        if token == "aws:rds/getInstances:getInstances":
+            wanted = {f["name"]: set(f["values"]) for f in a.get("filters") or []}
+            found = [d for d in self.databases
+                     if d["resourceId"] in wanted.get("dbi-resource-id", {d["resourceId"]})]
+            return {"id": self.region, "instanceIdentifiers": [d["dbInstanceIdentifier"] for d in found],
+                    "instanceArns": [self.arn("rds", f"db:{d['dbInstanceIdentifier']}") for d in found]}
+        if token == "aws:rds/getInstance:getInstance":
+            found = [d for d in self.databases if d["dbInstanceIdentifier"] == a.get("dbInstanceIdentifier")]
+            if not found:
+                return {}, [("", f"reading RDS DB Instance ({a.get('dbInstanceIdentifier')}): couldn't find resource")]
+            return {"id": found[0]["dbInstanceIdentifier"], **{k: v for k, v in found[0].items() if k != "vpcId"}}
+        if token == "aws:rds/getSubnetGroup:getSubnetGroup":
+            found = [d for d in self.databases if d.get("dbSubnetGroup") == a.get("name")]
+            if not found:
+                return {}, [("", f"reading RDS DB Subnet Group ({a.get('name')}): couldn't find resource")]
+            return {"id": a["name"], "name": a["name"], "vpcId": found[0]["vpcId"], "subnetIds": [],
+                    "arn": self.arn("rds", f"subgrp:{a['name']}"), "status": "Complete"}
+        if token == "aws:ec2/getSecurityGroup:getSecurityGroup":
+            if a.get("id") not in self.security_groups:
+                return {}, [("", "no matching EC2 Security Group found")]
+            return {"id": a["id"], "vpcId": self.security_groups[a["id"]], "name": a["id"],
+                    "arn": self.arn("ec2", f"security-group/{a['id']}")}
+        if token == "aws:ec2/getRouteTables:getRouteTables":
+            return {"id": self.region, "ids": self._route_table_ids(a)}
+        return None
+
+    def _route_table_ids(self, a: dict[str, Any]) -> list[str]:
+        vpc = a.get("vpcId")
+        tables = self.route_tables if self.route_tables is not None else [
+            {"id": f"rtb-{hashlib.sha256(str(vpc).encode()).hexdigest()[:8]}", "vpcId": vpc, "subnets": [],
+             "main": True}]
+        filters = {f["name"]: set(f["values"]) for f in a.get("filters") or []}
+        found = []
+        for table in tables:
+            if vpc and table["vpcId"] != vpc:
+                continue
+            if "association.subnet-id" in filters and not filters["association.subnet-id"] & set(table["subnets"]):
+                continue
+            if "association.main" in filters and str(table["main"]).lower() not in filters["association.main"]:
+                continue
+            found.append(table["id"])
+        return found
 
     def zones(self) -> list[str]:
         return list(self.zone_names) if self.zone_names else [f"{self.region}{s}" for s in "abc"]
@@ -285,7 +380,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         if self.endpoint_services is not None:
             return self.endpoint_services
         return {endpoint_service_name(self.partition, self.region, service):
-                {"availabilityZones": self.zones(), "vpcEndpointPolicySupported": True}
+                {"availabilityZones": self.zones(), "vpcEndpointPolicySupported": True,
+                 "serviceTypes": ("Interface", "Gateway") if service in GATEWAY_SERVICES else ("Interface",)}
                 for service in ENDPOINT_SERVICES}
 
     def _endpoint_service(self, a: dict[str, Any]) -> Any:
@@ -301,7 +397,9 @@ class AwsMocks(pulumi.runtime.Mocks):
                 values = set(entry.get("values") or [])
                 wanted = values if wanted is None else wanted & values
         catalog = self.endpoint_catalog()
-        found = [name for name in sorted(catalog) if wanted is None or name in wanted]
+        kind = a.get("serviceType")
+        found = [name for name in sorted(catalog) if (wanted is None or name in wanted)
+                 and (kind is None or kind in catalog[name].get("serviceTypes", ("Interface",)))]
         if not found:
             return {}, [("", "no matching EC2 VPC Endpoint Service found")]
         if len(found) > 1:
@@ -312,7 +410,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         return {
             "id": name,
             "serviceName": name,
-            "serviceType": "Interface",
+            "serviceType": kind or "Interface",
             "availabilityZones": list(details["availabilityZones"]),
             "vpcEndpointPolicySupported": details.get("vpcEndpointPolicySupported", True),
             "privateDnsName": f"{service}.{self.region}.{self.dns_suffix}",
