@@ -249,7 +249,8 @@ def test_scheduled_job_example_runs_the_job_on_its_schedule(installed_consumer: 
     assert target["deadLetterConfig"]["arn"] == job["deadLetterConfig"]["targetArn"]
     permission = found["employees-report-schedule-permission"]["inputs"]
     assert (permission["principal"], permission["action"]) == ("events.amazonaws.com", "lambda:InvokeFunction")
-    assert permission["sourceArn"].endswith(f":{rule['name']}")
+    assert permission["sourceArn"] == found["employees-report-schedule"]["outputs"]["arn"]
+    assert permission["sourceArn"].endswith(f":rule/{rule['name']}")
     alarm = found["employees-report-schedule-failed-invocations"]["inputs"]
     assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"]) == (
         "AWS/Events", "FailedInvocations", {"RuleName": rule["name"]})
@@ -262,19 +263,20 @@ def test_queue_consumer_example_consumes_its_queue_with_partial_batch_responses(
     found = by_name(run)
     queue, dead_letters = found["orders-queue"]["inputs"], found["orders-queue-dlq"]["inputs"]
     key = next(r for r in run["resources"] if r["type"] == "aws:kms/key:Key")
-    arn = "arn:aws:svc:us-east-1:123456789012:"
-    assert queue["kmsMasterKeyId"] == dead_letters["kmsMasterKeyId"] == f"{arn}{key['name']}"
-    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": f"{arn}orders-queue-dlq", "maxReceiveCount": 3}
+    queue_arn, dead_letters_arn = found["orders-queue"]["outputs"]["arn"], found["orders-queue-dlq"]["outputs"]["arn"]
+    assert queue_arn.startswith("arn:aws:sqs:us-east-1:123456789012:orders-queue")
+    assert queue["kmsMasterKeyId"] == dead_letters["kmsMasterKeyId"] == key["outputs"]["arn"]
+    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": dead_letters_arn, "maxReceiveCount": 3}
     assert queue["visibilityTimeoutSeconds"] == 6 * 30 + 5, "six times the function's timeout, plus the window"
     mapping = found["orders-queue-events"]["inputs"]
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (10, 5)
     assert mapping["scalingConfig"] == {"maximumConcurrency": 5}
-    assert mapping["eventSourceArn"] == "arn:aws:svc:us-east-1:123456789012:orders-queue"
+    assert mapping["eventSourceArn"] == queue_arn
     policy = json.loads(found["orders-LambdaExecRole-publish-and-read-secret"]["inputs"]["policy"])
     consume = next(s for s in policy["Statement"] if s["Sid"] == "ConsumeTheTriggerQueue")
     assert consume["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    assert consume["Resource"] == "arn:aws:svc:us-east-1:123456789012:orders-queue", "that queue only"
+    assert consume["Resource"] == queue_arn, "that queue only"
     assert not [e for e in run["resources"] if e["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
                 and e["inputs"]["serviceName"].endswith(".sqs")], "Lambda polls the queue: no SQS endpoint"
     with zipfile.ZipFile(function_package(run, "orders-function")) as archive:
