@@ -588,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
                            example=load_example(options.example) if options.example else None,
                            packets=options.packets, changes=changes, job=job)
     except KeyboardInterrupt:
+        for each in (signal.SIGINT, signal.SIGTERM):  # the clean-up is done: nothing may cut the exit short
+            signal.signal(each, signal.SIG_IGN)
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130
     except (PacketsUnavailable, UnknownRule, ServiceError, ArgumentError) as exc:
