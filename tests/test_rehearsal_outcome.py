@@ -110,17 +110,20 @@ def test_without_mariadb_the_rehearsal_says_how_to_install_it(monkeypatch: pytes
         services.require_mariadb()
 
 
-def test_without_the_local_extra_the_command_names_it() -> None:
+def test_without_the_local_extra_the_command_names_it(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """What the extra brings, missing (here moto and the runtime client): the command says which extra to
     install, before anything starts."""
-    import subprocess
-    import sys
+    import importlib.util
 
-    program = ("import runpy, sys; sys.modules['moto'] = sys.modules['awslambdaric'] = None; "
-               "runpy.run_module('components.local', run_name='__main__')")
-    result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            check=False)
-    assert result.returncode == 2, result.stderr
-    assert "moto, awslambdaric not installed" in result.stderr
-    assert "the rehearsal needs the distribution's `local` extra: pip install 'pulumi-vpc-lambda[local]'" in (
-        result.stderr)
+    from components.local import rehearsal
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(rehearsal.importlib.util, "find_spec",
+                        lambda name: None if name in ("moto", "awslambdaric") else found(name))
+    with pytest.raises(SystemExit) as exited:
+        rehearsal.main([])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "moto, awslambdaric not installed" in err
+    assert "the rehearsal needs the distribution's `local` extra: pip install 'pulumi-vpc-lambda[local]'" in err
