@@ -268,12 +268,15 @@ def timeout_s(stack_model: StackModel) -> float:
 
 @pytest.fixture
 def margin_for(run_in_package: Callable[..., subprocess.CompletedProcess[str]]) -> Callable[[float], float]:
-    """``margin_for(timeout)``: the safety margin the package's budget keeps for that timeout."""
+    """``margin_for(timeout)``: the safety margin docs/function.md promises for that timeout (10 %, at
+    least 0.5 s and at most 3 s), stated here and checked against the package's budget."""
 
     def margin(timeout: float) -> float:
+        promised = min(3.0, max(0.5, timeout * 0.1))
         result = run_in_package(f"from vpclambda_runtime import budget; print(budget.safety_margin({timeout!r}))")
         assert result.returncode == 0, result.stderr
-        return float(result.stdout)
+        assert float(result.stdout) == pytest.approx(promised), f"the package keeps {result.stdout.strip()} s"
+        return promised
 
     return margin
 
