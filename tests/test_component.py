@@ -16,7 +16,7 @@ from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateService
 from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.component import TYPE_TOKEN
 from components.model.network_rules import SECURITY_GROUP_RULES
-from components.model.problems import ArgumentError
+from components.model.problems import ArgumentError, Problem
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -391,11 +391,14 @@ def test_arguments_change_what_is_built() -> None:
 
 
 def test_required_and_unknown_arguments_are_refused() -> None:
-    with pytest.raises(ArgumentError, match="private_subnet_ids: missing"):
+    with pytest.raises(ArgumentError, match="private_subnet_ids: missing") as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("x", {"vpc_id": VPC_ID}))  # type: ignore[typeddict-item]
-    with pytest.raises(ArgumentError, match="privat_subnet_ids: unknown argument; did you mean 'private_subnet_ids'"):
+    assert caught.value.problems == [Problem("private_subnet_ids", "missing; it is required")]
+    with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("x", {  # type: ignore[typeddict-unknown-key]
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))
+    assert caught.value.problems == [
+        Problem("privat_subnet_ids", "unknown argument; did you mean 'private_subnet_ids'?")]
 
 
 def test_each_partition_verifies_against_its_own_shipped_bundle(deployed: tuple[ProgramRun, str, list[str]]) -> None:

@@ -20,6 +20,7 @@ from components.build.packaging import PackageError, PackageInputs, build_packag
 from components.model.problems import ArgumentError, Problem
 from components.stack_config import config_key
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from tests.problems import refusal
 
 
 def problems_in(args: dict[str, Any]) -> list[str]:
@@ -57,7 +58,7 @@ def refused(args: dict[str, Any]) -> tuple[str, AwsMocks]:
     mocks = AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, **args}), mocks=mocks)  # type: ignore[misc]
-    return str(caught.value), mocks
+    return refusal(caught.value), mocks
 
 
 # ------------------------------------------------------------------ checks, one argument each

@@ -17,6 +17,7 @@ from components.model.permissions import aws_services, check_permissions, endpoi
 from components.model.problems import ArgumentError
 from components.model.settings import FunctionPermissionSettings, Settings
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from tests.problems import refusal
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -139,7 +140,7 @@ def test_what_would_not_work_is_refused_at_preview(extra: dict[str, Any], mocks:
     with pytest.raises(ArgumentError) as caught:
         build(mocks=aws, **extra)
     assert caught.value.arguments == arguments
-    assert expected in str(caught.value)
+    assert expected in refusal(caught.value)
     assert aws.registered == []
 
 

@@ -14,6 +14,7 @@ from components.model.args import Settings
 from components.model.network_rules import SECURITY_GROUP_RULES, Endpoint, NetworkFacts, Rule, network_facts
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
+from tests.problems import refusal
 
 ARTICLE_RULES = (
     Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"),
@@ -145,7 +146,8 @@ def test_component_refuses_a_missing_secretsmanager_endpoint() -> None:
     with pytest.raises(ArgumentError, match="secretsmanager is unreachable") as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {
             "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "interface_endpoints": ["sns"]}))
-    assert "sns is unreachable" not in str(caught.value)
+    assert "sns is unreachable" not in refusal(caught.value)
+    assert caught.value.arguments == {"interface_endpoints"}
 
 
 def test_component_with_nat_egress_builds_without_endpoints() -> None:

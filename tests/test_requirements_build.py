@@ -16,6 +16,7 @@ from components.build.packaging import PackageInputs, build_package
 from components.build.requirements_build import RequirementsError, cache_key, install
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
+from tests.problems import refusal
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +76,7 @@ def test_a_requirement_that_does_not_exist_is_refused_at_preview(tmp_path: Path,
             "vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"],
             "function_requirements": ["vpclambda-no-such-distribution==1.0"]}), mocks=mocks)
     assert ("function_requirements: 'vpclambda-no-such-distribution==1.0' has no wheel for manylinux2014_aarch64"
-            in str(caught.value))
+            in refusal(caught.value))
     assert not [r for r in mocks.registered if r.id is not None], "nothing registered"
 
 

@@ -14,6 +14,7 @@ from components import VpcLambdaWithPrivateServices
 from components.local.stack_model import evaluate_stack
 from components.model.database_sizing import default_max_connections, function_concurrency_budget
 from components.testing.pulumi_mocks import ProgramRun, Registered, run_program
+from tests.problems import refusal
 
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -247,7 +248,7 @@ def test_a_budget_that_cannot_be_met_is_refused(extra: dict[str, Any], expected:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
             "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], **extra}))
-    assert expected in str(caught.value)
+    assert expected in refusal(caught.value)
 
 
 # --- the dev profile -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from tests.problems import refusal
 
 VPC = "vpc-0a1b2c3d"
 SUBNETS = ["subnet-0a", "subnet-0b"]
@@ -41,7 +42,7 @@ def refused(program: Any, mocks: AwsMocks | None = None) -> str:
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
     assert [r.name for r in mocks.registered if r.id is not None] == [], "refused before any cloud resource"
-    return str(caught.value)
+    return refusal(caught.value)
 
 
 def test_two_services_share_one_endpoint_per_service() -> None:
@@ -108,7 +109,7 @@ def test_a_service_the_function_calls_that_the_shared_set_lacks_is_refused() -> 
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
     assert ("endpoints: the function calls secretsmanager, which the shared PrivateServiceEndpoints has no endpoint "
-            "for") in str(caught.value)
+            "for") in refusal(caught.value)
     consumer_resources = [r.name for r in mocks.registered if r.id is not None and r.name.startswith("orders")]
     assert consumer_resources == [], "nothing of the consumer is registered"
 
@@ -141,7 +142,7 @@ def test_inconsistent_sharing_is_refused(extra: dict[str, Any], expected: str) -
 
     with pytest.raises(ArgumentError) as caught:
         run_program(program)
-    assert expected in str(caught.value)
+    assert expected in refusal(caught.value)
 
 
 def test_two_services_that_would_each_create_endpoints_in_one_vpc_are_refused() -> None:
@@ -152,7 +153,7 @@ def test_two_services_that_would_each_create_endpoints_in_one_vpc_are_refused() 
     mocks = AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
-    message = str(caught.value)
+    message = refusal(caught.value)
     assert ("interface_endpoints: VpcLambdaWithPrivateServices 'orders' in this program already creates an endpoint "
             "with private DNS for sns in the same VPC") in message
     assert "PrivateServiceEndpoints" in message

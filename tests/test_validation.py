@@ -13,6 +13,7 @@ from components.checks.availability import subnet_zone_problems as check_subnet_
 from components.checks.validation import check_subnet_ids, problems_in
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
+from tests.problems import refusal
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 
@@ -22,7 +23,7 @@ def refused(args: dict[str, Any], subnet_azs: dict[str, str] | None = None) -> t
     mocks = AwsMocks(subnet_azs=dict(subnet_azs or {}))
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", args), mocks=mocks)  # type: ignore[arg-type]
-    return str(caught.value), mocks
+    return refusal(caught.value), mocks
 
 
 def cloud_resources(mocks: AwsMocks) -> list[str]:
