@@ -104,12 +104,16 @@ def translate(problem: Problem, project: str) -> Problem:
 
 
 @contextlib.contextmanager
-def named_by_config_key(project: str) -> Iterator[None]:
-    """Re-raise argument errors with the config keys the user set."""
+def named_by_config_key(project: str, name_key: str | None = None) -> Iterator[None]:
+    """Re-raise argument errors with the config keys the user set; the component's `name` as
+    `name_key` when the program reads it from the config (`componentName`)."""
     try:
         yield
     except ArgumentError as error:
-        raise ArgumentError([translate(p, project) for p in error.problems], source="stack config") from None
+        problems = [translate(p, project) for p in error.problems]
+        if name_key is not None:
+            problems = [p.named(lambda a: f"{project}:{name_key}" if a == "name" else a) for p in problems]
+        raise ArgumentError(problems, source="stack config") from None
 
 
 def args_from_config(config: pulumi.Config) -> dict[str, Any]:

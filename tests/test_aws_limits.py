@@ -61,7 +61,8 @@ from tests.aws_models import (
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
-LONGEST_NAME = "a" + "-b2" * ((MAX_COMPONENT_NAME - 1) // 3)
+LONGEST_NAME = "a-b2-b2-b2-b2-b2-b2-b2-b2-b2-b2c"
+"""The longest component name allowed: 32 characters (stated here, not read from the check)."""
 TAGS_AT_THE_LIMIT = {f"tag-{i:02d}-{'k' * 100}": "v" * 256 for i in range(USER_TAGS.max_tags)}
 
 
@@ -163,7 +164,7 @@ PROGRAMS = {
         lambda p=p, n=n: build(p, n, **EVERYTHING_ON, function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws") for n in (2, 3)},
     **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
-                                                          function_tracing=TRACING[p]))
+                                                          function_tracing=TRACING[p], vpc_flow_logs=True))
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
     "component-aws-existing-resources": lambda: build("aws", 2, mocks=existing_resources_mocks(), **EXISTING),
@@ -266,7 +267,7 @@ def test_longest_names_really_are_at_the_limit() -> None:
     assert max(map(len, roles)) >= 50, roles
     assert run.one("aws:sns/topic:Topic", f"{LONGEST_NAME}-topic").inputs["name"] == "t" * 256
     assert len(run.one("aws:lambda/function:Function", f"{LONGEST_NAME}-migration").inputs["name"]) == 64
-    assert len(LONGEST_NAME) >= MAX_COMPONENT_NAME - 2
+    assert len(LONGEST_NAME) == MAX_COMPONENT_NAME == 32
 
 
 # --- the checks can fail ---------------------------------------------------------------------
