@@ -13,7 +13,7 @@ LOCK := requirements-dev.lock
 # `LOCK_ARGS='--upgrade-package ruff'` moves one.
 LOCK_ARGS ?=
 
-.PHONY: test unit local lint services wheelhouse bench bench-docs dist lock clean
+.PHONY: test unit local lint services wheelhouse bench bench-docs dist lock clean mutate
 
 # A new lock gets a new virtualenv, so what is installed is exactly what the lock says.
 $(STAMP): $(LOCK)
@@ -46,6 +46,16 @@ test: $(STAMP) services wheelhouse lint
 # The fast tier alone: no MariaDB, moto, rehearsal, namespaces or pip (under a minute).
 unit: $(STAMP) wheelhouse
 	$(PY) -m pytest -m "not integration"
+
+# Mutation testing, not part of CI (slow): mutmut makes one small mistake at a time in the pure modules
+# (components/model, components/checks; the runtime's budget, credentials, sns, migration_runner: see
+# [tool.mutmut] in pyproject.toml), runs the fast tests that reach it, then prints the score per module and
+# every mutant no test caught. `make mutate MODULES='vpclambda_runtime.*'` runs the matching modules only.
+# Results are kept in mutants/ (a later run re-tests only what changed); `rm -rf mutants` starts over.
+MODULES ?=
+mutate: $(STAMP) wheelhouse
+	$(VENV)/bin/mutmut run $(foreach m,$(MODULES),'$(m).*')
+	$(PY) scripts/mutation_report.py $(foreach m,$(MODULES),'$(m)')
 
 local: $(STAMP) services
 	$(PY) -m components.local $(ARGS)

@@ -357,3 +357,21 @@ def test_the_time_to_live_counts_from_the_last_read_even_an_early_one() -> None:
     clock.now = 500.0
     assert cache.get(budget).version_id == "v3"
     assert reads == [0.0, 200.0, 500.0]
+
+
+def test_a_budget_counts_what_is_left_and_nothing_below_zero() -> None:
+    clock = Clock(0.0)
+    assert Budget(0.4, clock=clock).total_s == 0.4
+    spent = Budget(-2.0, clock=clock)
+    assert (spent.total_s, spent.margin_s, spent.deadline, spent.remaining()) == (0.0, 0.5, -0.5, 0.0)
+
+
+def test_a_phase_says_how_long_it_has_run_and_none_is_current_outside_phases() -> None:
+    clock = Clock(100.0)
+    budget = Budget(30.0, clock=clock)
+    assert budget.current is None
+    with budget.phase("database", "query") as phase:
+        assert budget.current is phase
+        clock.now = 102.5
+        assert phase.elapsed() == 2.5
+    assert budget.current is None

@@ -1,0 +1,107 @@
+"""The mutation score of `make mutate`, per module and in all, and the mutants that survived.
+
+Reads what `mutmut run` recorded under `mutants/` (one `.meta` file per mutated module). A mutant
+counts as caught when a test failed (killed), when the tests ran past their time limit under it
+(timeout) or when it could not even be type checked; a mutant no test runs counts against the score
+like a survivor. `mutmut show <name>` prints a mutant's diff.
+
+    python scripts/mutation_report.py                       # every mutated module
+    python scripts/mutation_report.py 'vpclambda_runtime.*' # the modules matching a pattern
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MUTANTS = Path("mutants")
+CAUGHT = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          37: "type check", -11: "segfault", -9: "segfault"}
+"""mutmut's exit codes of the mutants a test caught (`mutmut.stats.status_by_exit_code`)."""
+MISSED = {0: "survived", 5: "no tests", 33: "no tests", 35: "suspicious"}
+"""Exit codes of the mutants no test caught (suspicious: the tests' outcome did not say)."""
+
+
+@dataclass
+class Module:
+    name: str
+    statuses: Counter[str] = field(default_factory=Counter)
+    missed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def checked(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status not in ("not checked", "skipped"))
+
+    @property
+    def caught(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status in set(CAUGHT.values()))
+
+    def score(self) -> float:
+        return 100.0 * self.caught / self.checked if self.checked else 0.0
+
+
+def status(code: int | None) -> str:
+    if code is None:
+        return "not checked"
+    if code == 34:
+        return "skipped"
+    return CAUGHT.get(code) or MISSED.get(code) or "suspicious"
+
+
+def read(directory: Path, patterns: list[str]) -> list[Module]:
+    modules = []
+    for meta in sorted(directory.rglob("*.py.meta")):
+        name = ".".join(meta.relative_to(directory).with_suffix("").with_suffix("").parts)
+        if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
+            continue
+        codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+        if not codes:
+            continue
+        module = Module(name)
+        for mutant, code in sorted(codes.items()):
+            module.statuses[status(code)] += 1
+            if code in MISSED:
+                module.missed.append((mutant, MISSED[code]))
+        modules.append(module)
+    return modules
+
+
+def report(modules: list[Module], out: list[str]) -> float:
+    width = max((len(m.name) for m in modules), default=10)
+    out.append(f"{'module':<{width}}  mutants  caught  missed  unchecked  score")
+    total = Module("total")
+    for m in modules:
+        missed = m.checked - m.caught
+        out.append(f"{m.name:<{width}}  {sum(m.statuses.values()):7d}  {m.caught:6d}  {missed:6d}  "
+                   f"{m.statuses['not checked']:9d}  {m.score():5.1f} %")
+        total.statuses.update(m.statuses)
+    out.append(f"{'total':<{width}}  {sum(total.statuses.values()):7d}  {total.caught:6d}  "
+               f"{total.checked - total.caught:6d}  {total.statuses['not checked']:9d}  {total.score():5.1f} %")
+    survivors = [(mutant, why) for m in modules for mutant, why in m.missed]
+    out.append(f"\n{len(survivors)} mutants not caught (`mutmut show <name>` prints one):")
+    out.extend(f"  {mutant}  ({why})" for mutant, why in survivors)
+    return total.score()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("patterns", nargs="*", help="module name patterns (fnmatch), e.g. 'components.model.*'")
+    parser.add_argument("--directory", type=Path, default=MUTANTS)
+    args = parser.parse_args(argv)
+    modules = read(args.directory, args.patterns)
+    if not modules:
+        print(f"no mutation results under {args.directory}/: run `make mutate` first", file=sys.stderr)
+        return 1
+    lines: list[str] = []
+    report(modules, lines)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
