@@ -51,7 +51,8 @@ unit: $(STAMP) wheelhouse
 # (components/model, components/checks; the runtime's budget, credentials, sns, migration_runner: see
 # [tool.mutmut] in pyproject.toml), runs the fast tests that reach it, then prints the score per module and
 # every mutant no test caught. `make mutate MODULES='vpclambda_runtime.*'` runs the matching modules only.
-# Results are kept in mutants/ (a later run re-tests only what changed); `rm -rf mutants` starts over.
+# Results are kept in mutants/ (a later run re-tests only the mutated modules that changed); mutmut does not
+# refresh its copy of the other files there: `rm -rf mutants` after changing them, and to start over.
 MODULES ?=
 mutate: $(STAMP) wheelhouse
 	$(VENV)/bin/mutmut run $(foreach m,$(MODULES),'$(m).*')

@@ -36,7 +36,7 @@ elif "vpc_id" not in args or "private_subnet_ids" not in args:
         source="stack config",
     )
 
-with named_by_config_key(project):
+with named_by_config_key(project, name_key="componentName"):
     service = VpcLambdaWithPrivateServices(component_name, args)
 for output_name, value in service.outputs().items():
     pulumi.export(output_name, value)
