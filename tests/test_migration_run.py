@@ -16,6 +16,7 @@ from vpclambda_runtime import migration_runner as runner
 from vpclambda_runtime.budget import Budget, Phase
 from vpclambda_runtime.contract import Migration, statement_checksum
 from vpclambda_runtime.errors import (
+    ConfigurationError,
     DatabaseQueryError,
     DatabaseTimeoutError,
     DatabaseUnreachableError,
@@ -70,10 +71,14 @@ class FakeDb:
         self.fail: dict[str, Exception] = {}
         """Statement -> the error it raises."""
         self.phases: list[tuple[str, float, float | None]] = []
+        self.dependencies: set[str] = set()
+        self.seen: set[tuple[int, int]] = set()
+        """(id of the connection, id of the settings) of every statement."""
 
     def _run(self, phase: Phase, sql: str, args: Any, wait_cap: float | None) -> list[tuple[Any, ...]]:
         self.sent.append((" ".join(sql.split()) if "CREATE TABLE" not in sql else sql, args))
         self.phases.append((phase.name, phase.deadline, wait_cap))
+        self.dependencies.add(phase.dependency)
         if sql in self.fail:
             raise self.fail.pop(sql)
         if sql.startswith("SELECT GET_LOCK"):
@@ -105,10 +110,12 @@ class FakeDb:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         def query_rows(conn: Any, settings: Settings, phase: Phase, sql: str, args: Any = None,
                        wait_cap: float | None = None) -> list[tuple[Any, ...]]:
+            self.seen.add((id(conn), id(settings)))
             return self._run(phase, sql, args, wait_cap)
 
         def execute(conn: Any, settings: Settings, phase: Phase, sql: str, args: Any = None,
                     wait_cap: float | None = None) -> int:
+            self.seen.add((id(conn), id(settings)))
             self._run(phase, sql, args, wait_cap)
             return 0
 
@@ -171,7 +178,10 @@ SECOND = migration(2, "ALTER TABLE a ADD b INT")
 
 def test_a_first_run_applies_every_migration_statement_by_statement(db: FakeDb,
                                                                     logged: list[logging.LogRecord]) -> None:
-    report = new_run().run([FIRST, SECOND])
+    run = new_run()
+    report = run.run([FIRST, SECOND])
+    assert db.seen == {(id(run.conn), id(run.settings))}, "every statement on the run's connection and settings"
+    assert db.dependencies == {"database"}
     assert report == MigrationReport(applied=("0001_m1.sql", "0002_m2.sql"), baselined=(), current_version=2)
     s1, s2, s3 = (statement_checksum(s) for s in (*FIRST.statements, *SECOND.statements))
     assert db.sent == [
@@ -211,6 +221,34 @@ def test_the_phases_and_bounds_of_a_run(db: FakeDb) -> None:
     assert all(p[2] is None for p in db.phases if p[0] == "history")
 
 
+def test_the_lock_wait_is_rounded_to_a_tenth_and_never_negative(db: FakeDb) -> None:
+    clock = Clock()
+    budget = Budget(30.0, clock=clock)  # the budget ends at 27 s
+    clock.now = 0.26  # 26.74 s left: the lock phase 13.37 s, less 1.5 s and 1 s: 10.87 s
+    MigrationRun(Conn(), settings(), budget).run([SECOND])  # type: ignore[arg-type]
+    assert db.sent[0] == ("SELECT GET_LOCK(%s, %s)", (LOCK, 10.9))
+    db.sent.clear()
+    db.history.clear()
+    MigrationRun(Conn(), settings(), Budget(2.0, clock=Clock())).run([SECOND])  # type: ignore[arg-type]
+    assert db.sent[0] == ("SELECT GET_LOCK(%s, %s)", (LOCK, 0.0))
+
+
+def test_a_migration_s_duration_is_recorded_and_logged_in_milliseconds(db: FakeDb, monkeypatch: pytest.MonkeyPatch,
+                                                                       logged: list[logging.LogRecord]) -> None:
+    ticks = iter([10.0, 11.5])
+
+    class Time:
+        @staticmethod
+        def monotonic() -> float:
+            return next(ticks)
+
+    monkeypatch.setattr(runner, "time", Time)
+    new_run().run([SECOND])
+    assert (RECORD, (2, "0002_m2.sql", "sha-2", "applied", 1500)) in db.sent
+    (applied,) = [r for r in logged if getattr(r, "event", None) == "migration_applied"]
+    assert applied.duration_ms == 1500  # type: ignore[attr-defined]
+
+
 def test_a_second_run_finds_nothing_to_do(db: FakeDb) -> None:
     new_run().run([FIRST])
     db.sent.clear()
@@ -222,8 +260,10 @@ def test_a_second_run_finds_nothing_to_do(db: FakeDb) -> None:
 
 def test_a_lock_held_by_another_run_is_refused_and_nothing_runs(db: FakeDb) -> None:
     db.lock_free = False
+    run = new_run()
     with pytest.raises(MigrationError) as raised:
-        new_run().run([FIRST])
+        run.run([FIRST])
+    assert run.lock_released is True, "nothing to release: the connection may be kept"
     assert str(raised.value) == ("another migration run holds the lock 'migrations:app' (waited 0.0 s); the server "
                                  "releases it when that run ends or its connection closes")
     assert db.sent == [("SELECT GET_LOCK(%s, %s)", (LOCK, 11.0))]
@@ -314,6 +354,28 @@ def test_a_run_resumes_after_the_statements_an_earlier_run_applied(db: FakeDb,
     ]
 
 
+def test_a_statement_that_cannot_be_forgotten_stays_recorded_as_started(db: FakeDb) -> None:
+    db.fail["CREATE TABLE a (id INT)"] = DatabaseQueryError("syntax")
+    db.fail[FORGET] = DatabaseUnreachableError("gone")
+    with pytest.raises(MigrationError) as raised:
+        new_run().run([FIRST])
+    assert str(raised.value).endswith(
+        "(it stays recorded as started, the connection being lost: record that it was not applied with DELETE FROM "
+        "schema_history_statements WHERE version = 1 AND statement = 1)")
+    forget = [p for p in db.phases if p[0] == "history"][-1]
+    assert forget[1] == 1.0, "forgetting it is a clean-up: at most 1 s (a phase would end with the budget)"
+
+
+def test_a_rollback_that_fails_does_not_hide_the_failure(db: FakeDb) -> None:
+    class Failing(Conn):
+        def rollback(self) -> None:
+            raise OSError("closed")
+
+    db.fail[CLEAR] = DatabaseQueryError("lost")
+    with pytest.raises(DatabaseQueryError, match=r"^lost$"):
+        new_run(Failing()).run([SECOND])
+
+
 def test_recording_a_migration_that_fails_rolls_back(db: FakeDb) -> None:
     db.fail[CLEAR] = DatabaseQueryError("lost")
     conn = Conn()
@@ -351,6 +413,8 @@ def test_a_database_of_release_0_1_0_is_baselined_not_migrated_again(db: FakeDb,
     db.tables = {"schema_migrations", "employees"}
     db.legacy = ["other", LEGACY_SCHEMA_SHA256]
     report = new_run().run([LEGACY, SECOND])
+    assert {p[0] for p in db.phases} == {"lock", "history", "migrate", "unlock"}
+    assert db.dependencies == {"database"}
     assert report == MigrationReport(applied=("0002_m2.sql",), baselined=("0001_employees.sql",), current_version=2)
     assert (EXISTS, ("schema_migrations",)) in db.sent and (EXISTS, ("employees",)) in db.sent
     assert (RECORD, (1, "0001_employees.sql", LEGACY_MIGRATION_SHA256, "baselined", 0)) in db.sent
@@ -359,6 +423,10 @@ def test_a_database_of_release_0_1_0_is_baselined_not_migrated_again(db: FakeDb,
         {"event": "migration_baselined", "migration": "0001_employees.sql",
          "reason": "`employees` was created by release 0.1.0's schema (schema_migrations)",
          "message": "migration baselined"}]
+    db.sent.clear()
+    assert new_run().run([LEGACY, SECOND]) == MigrationReport(applied=(), baselined=(), current_version=2)
+    assert [sql for sql, _ in db.sent if sql in (EXISTS, "SELECT checksum FROM `schema_migrations`")] == [], (
+        "a database with a history is not looked at for release 0.1.0's tables")
 
 
 @pytest.mark.parametrize(("tables", "legacy", "first"), [
@@ -407,3 +475,61 @@ def test_with_nothing_applied_every_migration_is_pending_even_version_1() -> Non
     applied = migration(2, "SELECT 2")
     with pytest.raises(MigrationError, match=r"^0001_m1\.sql not applied but migration 2 is"):
         runner.pending_migrations([runner.Recorded(2, applied.filename, "sha-2", WHEN)], [first, applied])
+
+
+def test_partly_applied_migrations_are_refused_with_what_was_applied_when(db: FakeDb) -> None:
+    first = migration(1, "CREATE TABLE a (id INT)", "CREATE INDEX i ON a (id)", "ALTER TABLE a ADD c INT")
+    started, finished = datetime(2026, 11, 30, 12, 0, 1, 500), datetime(2026, 11, 30, 12, 0, 9, 900)
+    db.progress[(1, 1)] = [1, 1, first.filename, statement_checksum(first.statements[0]), "applied", started, WHEN]
+    db.progress[(1, 2)] = [1, 2, first.filename, "sha-of-another", "applied", WHEN, finished]
+    with pytest.raises(MigrationError) as raised:
+        new_run().run([first])
+    assert str(raised.value) == (
+        "migration 0001_m1.sql was partly applied: statements 1 to 2 of it were applied 2026-11-30 12:00:01 to "
+        f"2026-11-30 12:00:09, but statement 2 is no longer the one applied (its SHA-256 was sha-of-another, it is "
+        f"now {statement_checksum(first.statements[1])}). Repair: restore statements 1 to 2 as they were applied "
+        "and change only what follows them; or undo what they did by hand, then DELETE FROM "
+        "schema_history_statements WHERE version = 1, and deploy again")
+
+
+def test_a_statement_of_unknown_outcome_is_refused_with_both_repairs(db: FakeDb) -> None:
+    db.progress[(1, 1)] = [1, 1, FIRST.filename, statement_checksum(FIRST.statements[0]), "running", WHEN, None]
+    with pytest.raises(MigrationError) as raised:
+        new_run().run([FIRST])
+    assert str(raised.value) == (
+        "statement 1 of 0001_m1.sql was started 2026-11-30 12:00:00 and its outcome is unknown (outcome unknown: "
+        "the run that sent it ended before the database answered, killed at the function's timeout or cut off from "
+        "the database, and the server may have applied it after). Check whether it took effect, then record what "
+        "happened: if it did, UPDATE schema_history_statements SET state = 'applied' WHERE version = 1 AND "
+        "statement = 1; if it did not, DELETE FROM schema_history_statements WHERE version = 1 AND statement = 1; "
+        "then deploy again (the run resumes after the last applied statement)")
+
+
+def test_progress_beyond_the_file_is_refused_as_missing(db: FakeDb) -> None:
+    db.progress[(2, 1)] = [2, 1, SECOND.filename, statement_checksum(SECOND.statements[0]), "applied", WHEN, WHEN]
+    db.progress[(2, 2)] = [2, 2, SECOND.filename, "sha-x", "applied", WHEN, None]
+    with pytest.raises(MigrationError) as raised:
+        new_run().run([SECOND])
+    assert str(raised.value) == (
+        "migration 0002_m2.sql was partly applied: statements 1 to 2 of it were applied 2026-11-30 12:00:00 to at an "
+        "unrecorded time, but statement 2 is no longer the one applied (its SHA-256 was sha-x, it is now missing). "
+        "Repair: restore statements 1 to 2 as they were applied and change only what follows them; or undo what they "
+        "did by hand, then DELETE FROM schema_history_statements WHERE version = 2, and deploy again")
+
+
+def test_migration_files_are_read_from_their_directory(tmp_path: Any) -> None:
+    (tmp_path / "0002_b.sql").write_text("ALTER TABLE a ADD b INT;\n")
+    (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (id INT);\n")
+    (tmp_path / "notes.txt").write_text("not a migration")
+    loaded = runner.load_migrations(tmp_path)
+    assert [(m.version, m.filename, m.statements) for m in loaded] == [
+        (1, "0001_a.sql", ("CREATE TABLE a (id INT)",)), (2, "0002_b.sql", ("ALTER TABLE a ADD b INT",))]
+    assert loaded[0].checksum == hashlib.sha256(b"CREATE TABLE a (id INT);\n").hexdigest()
+    with pytest.raises(MigrationError, match=f"^no migration files \\(<version>_<description>\\.sql\\) in "
+                                             f"{tmp_path / 'empty'}$"):
+        (tmp_path / "empty").mkdir()
+        runner.load_migrations(tmp_path / "empty")
+    missing = tmp_path / "gone"
+    with pytest.raises(ConfigurationError) as raised:
+        runner.load_migrations(missing)
+    assert str(raised.value) == f"the migrations directory {missing} does not exist (MIGRATIONS_DIR)"

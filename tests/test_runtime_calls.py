@@ -124,8 +124,21 @@ def test_a_secret_read_with_no_time_left_is_not_attempted(client: FakeClient) ->
     assert (raised.value.dependency, raised.value.phase) == ("secretsmanager", "secret")
     with pytest.raises(SecretError) as raised:
         fetch_pending_from_secrets_manager(settings(), budget)
-    assert str(raised.value).startswith(f"Secrets Manager GetSecretValue (AWSPENDING) for {ARN} not attempted")
+    assert str(raised.value) == (f"Secrets Manager GetSecretValue (AWSPENDING) for {ARN} not attempted: 0.0 s left "
+                                 "of the invocation's time budget (phase: secret)")
+    assert (raised.value.dependency, raised.value.phase) == ("secretsmanager", "secret")
     assert client.calls == []
+
+
+def test_a_secret_read_that_is_not_credentials_names_the_secret(client: FakeClient) -> None:
+    client.answers["get_secret_value"] = {"SecretString": "nope", "VersionId": "v1"}
+    client.answers["get_secret_value/pending"] = {"SecretString": "[]", "VersionId": "v2"}
+    with pytest.raises(SecretError) as raised:
+        fetch_from_secrets_manager(settings(), Budget(30.0))
+    assert str(raised.value) == f'secret {ARN} is not JSON; expected {{"username": ..., "password": ...}}'
+    with pytest.raises(SecretError) as raised:
+        fetch_pending_from_secrets_manager(settings(), Budget(30.0))
+    assert str(raised.value) == f"secret {ARN} is JSON but not an object; expected username and password fields"
 
 
 @pytest.mark.parametrize(("secret", "expected"), [
