@@ -164,7 +164,9 @@ def migration(version: int, *statements: str, checksum: str | None = None) -> Mi
 
 
 def new_run(conn: Conn | None = None, remaining: float = 30.0) -> MigrationRun:
-    return MigrationRun(conn or Conn(), settings(), Budget(remaining, clock=Clock()))  # type: ignore[arg-type]
+    run = MigrationRun(conn or Conn(), settings(), Budget(remaining, clock=Clock()))  # type: ignore[arg-type]
+    run.given = (id(run.conn), id(run.settings))  # type: ignore[attr-defined]
+    return run
 
 
 def events(records: list[logging.LogRecord]) -> list[dict[str, Any]]:
@@ -178,9 +180,10 @@ SECOND = migration(2, "ALTER TABLE a ADD b INT")
 
 def test_a_first_run_applies_every_migration_statement_by_statement(db: FakeDb,
                                                                     logged: list[logging.LogRecord]) -> None:
-    run = new_run()
+    conn, config = Conn(), settings()
+    run = MigrationRun(conn, config, Budget(30.0, clock=Clock()))  # type: ignore[arg-type]
     report = run.run([FIRST, SECOND])
-    assert db.seen == {(id(run.conn), id(run.settings))}, "every statement on the run's connection and settings"
+    assert db.seen == {(id(conn), id(config))}, "every statement on the run's connection and settings"
     assert db.dependencies == {"database"}
     assert report == MigrationReport(applied=("0001_m1.sql", "0002_m2.sql"), baselined=(), current_version=2)
     s1, s2, s3 = (statement_checksum(s) for s in (*FIRST.statements, *SECOND.statements))
@@ -357,11 +360,14 @@ def test_a_run_resumes_after_the_statements_an_earlier_run_applied(db: FakeDb,
 def test_a_statement_that_cannot_be_forgotten_stays_recorded_as_started(db: FakeDb) -> None:
     db.fail["CREATE TABLE a (id INT)"] = DatabaseQueryError("syntax")
     db.fail[FORGET] = DatabaseUnreachableError("gone")
+    run = new_run()
     with pytest.raises(MigrationError) as raised:
-        new_run().run([FIRST])
+        run.run([FIRST])
+    assert db.seen == {run.given}  # type: ignore[attr-defined]
     assert str(raised.value).endswith(
         "(it stays recorded as started, the connection being lost: record that it was not applied with DELETE FROM "
         "schema_history_statements WHERE version = 1 AND statement = 1)")
+    assert db.dependencies == {"database"}
     forget = [p for p in db.phases if p[0] == "history"][-1]
     assert forget[1] == 1.0, "forgetting it is a clean-up: at most 1 s (a phase would end with the budget)"
 
@@ -412,7 +418,9 @@ def test_a_database_of_release_0_1_0_is_baselined_not_migrated_again(db: FakeDb,
                                                                      logged: list[logging.LogRecord]) -> None:
     db.tables = {"schema_migrations", "employees"}
     db.legacy = ["other", LEGACY_SCHEMA_SHA256]
-    report = new_run().run([LEGACY, SECOND])
+    run = new_run()
+    report = run.run([LEGACY, SECOND])
+    assert db.seen == {run.given}  # type: ignore[attr-defined]
     assert {p[0] for p in db.phases} == {"lock", "history", "migrate", "unlock"}
     assert db.dependencies == {"database"}
     assert report == MigrationReport(applied=("0002_m2.sql",), baselined=("0001_employees.sql",), current_version=2)
@@ -478,16 +486,17 @@ def test_with_nothing_applied_every_migration_is_pending_even_version_1() -> Non
 
 
 def test_partly_applied_migrations_are_refused_with_what_was_applied_when(db: FakeDb) -> None:
-    first = migration(1, "CREATE TABLE a (id INT)", "CREATE INDEX i ON a (id)", "ALTER TABLE a ADD c INT")
+    first = migration(1, "CREATE TABLE a (id INT)", "CREATE INDEX i ON a (id)", "ALTER TABLE a ADD c INT", "SELECT 4")
     started, finished = datetime(2026, 11, 30, 12, 0, 1, 500), datetime(2026, 11, 30, 12, 0, 9, 900)
     db.progress[(1, 1)] = [1, 1, first.filename, statement_checksum(first.statements[0]), "applied", started, WHEN]
-    db.progress[(1, 2)] = [1, 2, first.filename, "sha-of-another", "applied", WHEN, finished]
+    db.progress[(1, 2)] = [1, 2, first.filename, "sha-of-another", "applied", WHEN, WHEN]
+    db.progress[(1, 3)] = [1, 3, first.filename, statement_checksum(first.statements[2]), "applied", WHEN, finished]
     with pytest.raises(MigrationError) as raised:
         new_run().run([first])
     assert str(raised.value) == (
-        "migration 0001_m1.sql was partly applied: statements 1 to 2 of it were applied 2026-11-30 12:00:01 to "
+        "migration 0001_m1.sql was partly applied: statements 1 to 3 of it were applied 2026-11-30 12:00:01 to "
         f"2026-11-30 12:00:09, but statement 2 is no longer the one applied (its SHA-256 was sha-of-another, it is "
-        f"now {statement_checksum(first.statements[1])}). Repair: restore statements 1 to 2 as they were applied "
+        f"now {statement_checksum(first.statements[1])}). Repair: restore statements 1 to 3 as they were applied "
         "and change only what follows them; or undo what they did by hand, then DELETE FROM "
         "schema_history_statements WHERE version = 1, and deploy again")
 
@@ -533,3 +542,8 @@ def test_migration_files_are_read_from_their_directory(tmp_path: Any) -> None:
     with pytest.raises(ConfigurationError) as raised:
         runner.load_migrations(missing)
     assert str(raised.value) == f"the migrations directory {missing} does not exist (MIGRATIONS_DIR)"
+
+
+def test_applying_a_migration_alone_starts_at_its_first_statement(db: FakeDb) -> None:
+    new_run().apply(SECOND)
+    assert [sql for sql, _ in db.sent if sql == "ALTER TABLE a ADD b INT"] == ["ALTER TABLE a ADD b INT"]
