@@ -21,10 +21,18 @@ from .checks.preview_checks import Checked, check_everything, checked_subnet_ids
 from .model import names
 from .model.args import VpcLambdaWithPrivateServicesArgs
 from .model.database_sizing import db_log_group_names
-from .model.dependencies import BY_SERVICE, FUNCTION_AWS_APIS, Resource, endpoint_policy
+from .model.dependencies import (
+    BY_SERVICE,
+    FUNCTION_AWS_APIS,
+    FUNCTIONS,
+    Principal,
+    Resource,
+    callers,
+    endpoint_policy,
+)
 from .model.iam import account_endpoint_policy
 from .model.log_metrics import log_metrics
-from .model.network_rules import planned_rules
+from .model.network_rules import PROXY_PORT, function_groups, planned_groups, planned_rules
 from .model.settings import Settings
 from .resources.alarms import Watched, create_operations
 from .resources.database import Database, create_database
@@ -39,6 +47,7 @@ from .resources.function import (
 )
 from .resources.messaging import create_messaging
 from .resources.network import SecurityGroups, create_interface_endpoints, create_security_groups
+from .resources.proxy import DatabaseProxy, create_proxy
 
 TYPE_TOKEN = "vpclambda:index:VpcLambdaWithPrivateServices"
 COMPONENT = "VpcLambdaWithPrivateServices"
@@ -56,8 +65,8 @@ def output_names() -> list[str]:
 
 
 def _endpoint_policy(service: str, arns: list[str]) -> str:
-    resource_arn, role_arn = arns
-    return endpoint_policy(service, resource_arn, role_arn)
+    resource_arn, *role_arns = arns
+    return endpoint_policy(service, resource_arn, role_arns)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +113,17 @@ class Plan:
                                     custom=self.settings.db_ca_bundle_file is not None)
 
     @property
+    def job_ca_bundle(self) -> str:
+        """What the job verifies what it connects to with: the proxy's trust store with `db_proxy`."""
+        return ca_bundle_in_package(self.package, self.place.partition,
+                                    custom=self.settings.db_ca_bundle_file is not None, proxy=self.settings.db_proxy)
+
+    def db_user_arn(self, resource_id: str) -> str:
+        """The application user at a database or proxy, as `rds-db:connect` names it."""
+        return contract.db_user_arn(self.place.partition, self.place.region, self.place.account_id, resource_id,
+                                    self.settings.db_app_user)
+
+    @property
     def encrypted_log_groups(self) -> list[str]:
         """Every log group the component's key encrypts (its policy names them)."""
         return [names.function_log_group_name(self.function_name), names.function_log_group_name(self.migration_name),
@@ -112,16 +132,21 @@ class Plan:
 
 @dataclasses.dataclass(frozen=True)
 class Resources:
-    """The component's resources the function acts on, by the dependency table's names
-    (`model.dependencies.Resource`)."""
+    """The component's resources the functions and the proxy act on, by the dependency table's
+    names (`model.dependencies.Resource`)."""
 
     topic: pulumi.Output[str]
     db_secret: pulumi.Output[str]
     dead_letter_queue: pulumi.Output[str]
+    db_user: pulumi.Output[str]
+    """The application user at what the job connects to (the proxy, or the instance)."""
+    instance_db_user: pulumi.Output[str]
+    """The application user at the instance."""
 
     @property
     def arns(self) -> dict[Resource, pulumi.Output[str]]:
-        return {"topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue}
+        return {"topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue,
+                "db-user": self.db_user, "instance-db-user": self.instance_db_user}
 
 
 class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
@@ -146,10 +171,16 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """Port of the RDS instance."""
 
     db_secret_arn: pulumi.Output[str]
-    """ARN of the RDS-managed Secrets Manager secret holding the master credentials."""
+    """ARN of the RDS-managed Secrets Manager secret holding the master credentials (the migration's only)."""
+
+    db_proxy_endpoint: pulumi.Output[str]
+    """Host name of the database proxy the job connects to (empty without `db_proxy`)."""
 
     role_arn: pulumi.Output[str]
-    """ARN of the functions' execution role."""
+    """ARN of the job's execution role (its permissions: the topic, the application user, the queue)."""
+
+    migration_role_arn: pulumi.Output[str]
+    """ARN of the migration's execution role (its permission: the master secret)."""
 
     log_group_name: pulumi.Output[str]
     """Log group of the function, `/aws/lambda/<function name>`."""
@@ -161,7 +192,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """What the deploy-time schema migration returned (JSON)."""
 
     security_group_ids: pulumi.Output[dict[str, str]]
-    """Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`."""
+    """Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg` (with
+    `db_proxy`, `proxy-sg` and `migration-sg`)."""
 
     endpoint_ids: pulumi.Output[dict[str, str]]
     """Interface endpoint IDs by AWS service (`sns`, `secretsmanager`)."""
@@ -194,33 +226,50 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         plan = Plan.of(name, self.settings, checked)
 
         groups = self._security_groups(plan)
-        role = create_execution_role(name, plan.tags, self)
-        key = self._key(plan, role)
+        roles = {principal: create_execution_role(name, plan.tags, self, principal) for principal in FUNCTIONS}
+        role_arns: dict[Principal, pulumi.Output[str]] = {principal: role.arn for principal, role in roles.items()}
+        key = self._key(plan, role_arns)
         if plan.flow_log_group is not None:
             create_flow_logs(name, plan.settings.vpc_id, FlowLogSettings(plan.flow_log_group, kms_key_arn=key.arn),
                              plan.tags, self)
         database = create_database(name, plan.db_identifier, plan.settings, plan.settings.private_subnet_ids,
                                    groups.id("rds-sg"), key, plan.place.partition, plan.tags, self)
         messaging = create_messaging(name, plan.settings.topic_name, key.arn, plan.tags, self)
+        instance_db_user = database.instance.resource_id.apply(plan.db_user_arn)
+        proxy = None
+        if plan.settings.db_proxy:
+            proxy = create_proxy(name, names.proxy_name(plan.db_identifier), plan.settings,
+                                 plan.settings.private_subnet_ids, groups.id("proxy-sg"), database.instance,
+                                 instance_db_user, plan.tags, self)
         resources = Resources(topic=messaging.topic.arn, db_secret=database.secret_arn,
-                              dead_letter_queue=messaging.dead_letter_queue.arn)
-        grants = grant_execution_role(name, role, plan.place.partition, resources.arns,
-                                      plan.settings.function_tracing, self)
-        endpoints = self._endpoints(plan, groups, role, resources)
-        wiring = FunctionWiring(
-            settings=plan.settings, package=plan.package, role=grants,
-            environment=self._environment(plan, database, resources), subnet_ids=plan.settings.private_subnet_ids,
-            security_group_id=groups.id("lambda-sg"), replacement_security_group_id=groups.id("placeholder-sg"),
+                              dead_letter_queue=messaging.dead_letter_queue.arn,
+                              db_user=proxy.resource_id.apply(plan.db_user_arn) if proxy else instance_db_user,
+                              instance_db_user=instance_db_user)
+        grants = {principal: grant_execution_role(name, role, plan.place.partition, resources.arns,
+                                                  plan.settings.function_tracing, self, principal)
+                  for principal, role in roles.items()}
+        endpoints = self._endpoints(plan, groups, role_arns, resources)
+        groups_of = function_groups(plan.settings)
+        job_wiring = FunctionWiring(
+            settings=plan.settings, package=plan.package, role=grants["job"],
+            environment=self._job_environment(plan, database, proxy, resources),
+            subnet_ids=plan.settings.private_subnet_ids,
+            security_group_ids=[groups.id(group) for group in groups_of["job"]],
+            replacement_security_group_id=groups.id("placeholder-sg"),
             kms_key_arn=key.arn, dead_letter_queue_arn=resources.dead_letter_queue, tags=plan.tags, parent=self,
         )
-        job = create_vpc_function(f"{name}-function", plan.function_name, plan.settings.function_handler, wiring,
+        migration_wiring = dataclasses.replace(
+            job_wiring, role=grants["migration"], environment=self._migration_environment(plan, database, resources),
+            security_group_ids=[groups.id(group) for group in groups_of["migration"]], dead_letter_queue_arn=None)
+        job = create_vpc_function(f"{name}-function", plan.function_name, plan.settings.function_handler, job_wiring,
                                   reserved_concurrency=checked.reserved_concurrency)
-        migration = create_vpc_function(f"{name}-migration", plan.migration_name, MIGRATION_HANDLER, wiring)
+        migration = create_vpc_function(f"{name}-migration", plan.migration_name, MIGRATION_HANDLER, migration_wiring)
         schema_migration = self._migrate_during_deployment(plan, migration, database, groups, endpoints)
         operations = create_operations(
             name, plan.settings,
             Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, plan.db_identifier,
-                    plan.place.region, plan.place.partition, plan.place.account_id),
+                    plan.place.region, plan.place.partition, plan.place.account_id,
+                    proxy_name=proxy.proxy.name if proxy else None),
             plan.function_name, log_metrics(), key.arn, plan.tags, self,
         )
 
@@ -230,7 +279,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.db_address = database.instance.address
         self.db_port = database.instance.port
         self.db_secret_arn = database.secret_arn
-        self.role_arn = role.arn
+        self.db_proxy_endpoint = proxy.proxy.endpoint if proxy else pulumi.Output.from_input("")
+        self.role_arn = roles["job"].arn
+        self.migration_role_arn = roles["migration"].arn
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result
@@ -250,11 +301,12 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         return create_security_groups(
             plan.name, plan.settings.vpc_id, planned_rules(plan.settings), plan.settings.db_port, plan.tags, self,
             shared={"endpoint-sg": shared.security_group_id} if shared is not None else None,
+            groups_to_create=planned_groups(plan.settings),
         )
 
-    def _key(self, plan: "Plan", role: aws.iam.Role) -> aws.kms.Key:
+    def _key(self, plan: "Plan", role_arns: dict[Principal, pulumi.Output[str]]) -> aws.kms.Key:
         key = create_key(
-            plan.name, plan.context, role.arn, plan.encrypted_log_groups, f"alias/{plan.function_name}", plan.tags,
+            plan.name, plan.context, role_arns, plan.encrypted_log_groups, f"alias/{plan.function_name}", plan.tags,
             self,
             # The final snapshot is encrypted with this key: it must outlive the stack.
             retain_on_delete=plan.settings.db_final_snapshot,
@@ -262,15 +314,16 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         )
         return key
 
-    def _endpoints(self, plan: "Plan", groups: SecurityGroups, role: aws.iam.Role,
+    def _endpoints(self, plan: "Plan", groups: SecurityGroups, role_arns: dict[Principal, pulumi.Output[str]],
                    resources: "Resources") -> dict[str, aws.ec2.VpcEndpoint]:
-        """Endpoints of the APIs the function calls let through only what it does with them, and
-        only for its role; any other endpoint only this account's principals on its resources."""
+        """Endpoints of the APIs the functions call let through only what is done with them, and
+        only for the roles of the functions that call them (the dependency table's function
+        column); any other endpoint only this account's principals on its resources."""
         policies: dict[str, pulumi.Input[str]] = {}
         for service in plan.endpoint_services:
             if service in FUNCTION_AWS_APIS:
                 resource_arn = resources.arns[BY_SERVICE[service].resource]
-                policies[service] = pulumi.Output.all(resource_arn, role.arn).apply(
+                policies[service] = pulumi.Output.all(resource_arn, *(role_arns[p] for p in callers(service))).apply(
                     functools.partial(_endpoint_policy, service))
             else:
                 policies[service] = account_endpoint_policy(plan.place.account_id)
@@ -280,31 +333,52 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _environment(plan: "Plan", database: Database, resources: "Resources") -> dict[str, pulumi.Input[str]]:
+    def _job_environment(plan: "Plan", database: Database, proxy: DatabaseProxy | None,
+                         resources: "Resources") -> dict[str, pulumi.Input[str]]:
+        """The job logs in as the application user with a token it signs: no secret in sight."""
+        return {
+            **plan.settings.function_environment,
+            contract.DB_HOST: proxy.proxy.endpoint if proxy else database.instance.address,
+            contract.DB_PORT: str(PROXY_PORT) if proxy else database.instance.port.apply(str),
+            contract.DB_NAME: plan.settings.db_name,
+            contract.DB_USER: plan.settings.db_app_user,
+            contract.DB_PROXY: "true" if proxy else "false",
+            contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
+            # Always explicit: the bundle of the partition (the proxy's), or the one given as an argument.
+            contract.DB_CA_BUNDLE: plan.job_ca_bundle,
+            contract.TOPIC_ARN: resources.topic,
+        }
+
+    @staticmethod
+    def _migration_environment(plan: "Plan", database: Database,
+                               resources: "Resources") -> dict[str, pulumi.Input[str]]:
+        """The migration logs in to the instance as the master user and keeps the application user."""
         return {
             **plan.settings.function_environment,
             contract.DB_HOST: database.instance.address,
             contract.DB_PORT: database.instance.port.apply(str),
             contract.DB_NAME: plan.settings.db_name,
             contract.DB_SECRET_ARN: resources.db_secret,
+            contract.DB_APP_USER: plan.settings.db_app_user,
+            contract.DB_APP_GRANTS: ",".join(plan.settings.db_app_grants),
             contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
-            # Always explicit: the bundle of the partition, or the one given as an argument.
             contract.DB_CA_BUNDLE: plan.ca_bundle,
-            contract.TOPIC_ARN: resources.topic,
         }
 
     def _migrate_during_deployment(self, plan: "Plan", migration: VpcFunction, database: Database,
                                    groups: SecurityGroups, endpoints: dict[str, aws.ec2.VpcEndpoint]
                                    ) -> aws.lambda_.Invocation:
         """The migrations are applied inside the VPC during `pulumi up`, once the database, the
-        network path and the Secrets Manager endpoint exist; a changed or added file runs them again."""
+        network path and the Secrets Manager endpoint exist, and the application user is kept; a
+        changed or added file, or a changed user or grant, runs them again."""
         shared = plan.settings.endpoints
         digest = plan.package.migrations_sha256
+        app_user = {"db_app_user": plan.settings.db_app_user, "db_app_grants": ",".join(plan.settings.db_app_grants)}
         return aws.lambda_.Invocation(
             f"{plan.name}-schema-migration",
             function_name=migration.function.name,
-            input=json.dumps({"migrations_sha256": digest}),
-            triggers={"migrations_sha256": digest, "db_instance": database.instance.id},
+            input=json.dumps({"migrations_sha256": digest, **app_user}),
+            triggers={"migrations_sha256": digest, "db_instance": database.instance.id, **app_user},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[database.instance, *groups.rules, *endpoints.values(),
                                          *([shared.resource] if shared is not None and shared.resource else [])]

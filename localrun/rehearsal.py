@@ -6,10 +6,14 @@
    rehearses the article's three stages: 1, the function not attached to the VPC; 2, attached
    without the SNS endpoint; 3, the component's design (the default).
 3. Stand up local stand-ins for what the stack would create: MariaDB with TLS required for
-   RDS, moto for the secret and the topic (with a queue subscribed to read back deliveries).
-   A path judged blocked is wired to a black hole, so it fails the way AWS would: a timeout.
-4. Apply the schema with the package's migration entry point, seed a few employees, and run
-   the function's real package through the real Lambda runtime interface client.
+   RDS, and checking IAM tokens as RDS does (the verifier behind its PAM service knows the
+   rehearsal's key and what the stack's job role allows), moto for the secret and the topic
+   (with a queue subscribed to read back deliveries). A path judged blocked is wired to a black
+   hole, so it fails the way AWS would: a timeout.
+4. Apply the schema with the package's migration entry point (as the master user, with the
+   secret; it creates the application user), seed a few employees, and run the function's real
+   package through the real Lambda runtime interface client: it signs a token and logs in as
+   the application user, which the database admits only once the token is verified.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
    migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
 5. Print the invocation's logs and, last, one JSON line with the outcome.
@@ -37,7 +41,7 @@ from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda
 from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
-from localrun.wiring import extract_package, local_function_env
+from localrun.wiring import DUMMY_CREDENTIALS, extract_package, local_function_env
 from vpclambda_runtime.contract import split_statements
 
 STAGES = {
@@ -113,9 +117,12 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         printer.section("Local stand-ins")
         db = start_mariadb(work / "mariadb", pki)
         cleanup.callback(db.stop)
-        printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}")
-        aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
+        reachable = local_services(db, aws := AwsEmulator(topic_name=model.topic_name, region=model.region))
         cleanup.callback(aws.stop)
+        db.trust(model.token_trust(reachable.db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                   DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+        printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}; IAM tokens "
+                     "checked by a verifier behind PAM")
         printer.line(f"  SNS, Secrets Manager -> moto at {aws.endpoint} ({model.region})")
         printer.line(f"  topic {aws.topic_arn}, with a subscribed queue")
         hole = cleanup.enter_context(BlackHole())
@@ -124,13 +131,12 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
 
         package_dir = extract_package(model.package_path, work / "task")
         fn_inputs = model.job_function.inputs
-        reachable = local_services(db, aws)
 
         # Deploy time: the schema is applied inside the VPC, where the database is reachable.
         migration_handler = str(model.migration_function.inputs["handler"])
         printer.section(f"Schema migration ({migration_handler}, as `pulumi up` runs it)")
         logging_config = model.job_function.inputs["loggingConfig"]
-        migration_env = local_function_env(model.function_environment, reachable, logging_config=logging_config,
+        migration_env = local_function_env(model.migration_environment, reachable, logging_config=logging_config,
                                            user_variables=model.user_variables)
         migration = run_function(package_dir, migration_handler, migration_env,
                                  function_arn(model, str(model.migration_function.inputs["name"])),
@@ -140,6 +146,10 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
             return finish(printer, {"statusCode": None, "error": migration.error_message, "delivered": False,
                                     "stage": stage}, started)
         printer.line(f"  -> {json.dumps(migration.payload)}")
+        app_user = (migration.payload or {}).get("app_user") or {}
+        printer.line(f"  application user {app_user.get('user')!r}: created {app_user.get('created')}, granted "
+                     f"{', '.join(app_user.get('granted') or []) or 'nothing new'}, revoked "
+                     f"{', '.join(app_user.get('revoked') or []) or 'nothing'}")
         if example is not None:
             db.execute(*split_statements(example.seed.read_text()))
             printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
@@ -154,8 +164,12 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         env = local_function_env(model.function_environment, services,
                                  {svc: hole.url for svc in blocked if svc != "database"}, logging_config,
                                  model.user_variables)
+        seen = len(db.token_events())
         result = run_function(package_dir, handler, env, function_arn(model, str(fn_inputs["name"])),
                               float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
+        tokens = db.token_events()[seen:]
+        for event in tokens:
+            printer.line(token_line(event))
         if not result.ok:
             printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
             printer.line(f"  what it means and what to check: {runbook_entry(result.error_type)}")
@@ -166,11 +180,22 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         envelope = aws.delivered(body["message_id"])
         # With MessageStructure=json an SQS subscriber receives the "default" text.
         printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
+        verified = [e for e in tokens if e.get("event") == "iam_token_verified"]
         outcome = {"statusCode": result.payload["statusCode"], "handler": handler,
                    "delivered": envelope.get("MessageId") == body["message_id"],
-                   "message_id": body["message_id"], "stage": stage}
+                   "message_id": body["message_id"], "stage": stage,
+                   "db_user": verified[0]["user"] if verified else None, "token_verified": bool(verified)}
         outcome.update({"employees": body["employees"]} if example is None else {"body": body})
         return finish(printer, outcome, started)
+
+
+def token_line(event: dict[str, Any]) -> str:
+    """The local database's verdict on a token, as the rehearsal prints it."""
+    if event.get("event") == "iam_token_verified":
+        return (f"  database: IAM token verified, login as {event['user']!r} admitted (host {event['host']}, action "
+                f"{event['action']}, signed by key {event['access_key']}, rds-db:connect on {event['resource']}, "
+                f"expires in {event['expires_in_s']} s)")
+    return f"  database: IAM token refused for {event.get('user')!r}: {event.get('reason')}"
 
 
 def runbook_entry(error_type: str | None) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
-from localrun.pulumi_mocks import ProgramRun, Registered, run_program
+from components.resources.function import POLICY_NAMES, ROLE_NAMES
+from localrun.pulumi_mocks import ACCOUNT_ID, ProgramRun, Registered, run_program
+from localrun.token_verifier import TrustConfig
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -43,8 +45,30 @@ class StackModel:
 
     @property
     def function_environment(self) -> dict[str, str]:
-        """The environment the component gives the function."""
+        """The environment the component gives the job."""
         return dict(self.job_function.inputs["environment"]["variables"])
+
+    @property
+    def migration_environment(self) -> dict[str, str]:
+        """The environment the component gives the migration."""
+        return dict(self.migration_function.inputs["environment"]["variables"])
+
+    def role_policy(self, principal: str) -> dict[str, Any]:
+        """A function role's own policy (`job`, `migration`), as the component wrote it."""
+        name = f"{self.component_name}-{ROLE_NAMES[principal]}-{POLICY_NAMES[principal]}"  # type: ignore[index]
+        return dict(json.loads(self.run.one("aws:iam/rolePolicy:RolePolicy", name).inputs["policy"]))
+
+    @property
+    def instance(self) -> Registered:
+        return self.run.one("aws:rds/instance:Instance", f"{self.component_name}-db")
+
+    def token_trust(self, host: str, port: int, access_key: str, secret_key: str) -> TrustConfig:
+        """What a local database needs to check the job's tokens as IAM would: the job's key, and
+        the `rds-db:connect` resources its role's policy allows (the stand-in is the instance)."""
+        allowed = [statement["Resource"] for statement in self.role_policy("job")["Statement"]
+                   if statement["Action"] == "rds-db:connect"]
+        return TrustConfig(host, port, self.region, self.partition, ACCOUNT_ID,
+                           str(self.instance.outputs["resourceId"]), {access_key: secret_key}, {access_key: allowed})
 
     @property
     def user_variables(self) -> list[str]:

@@ -105,6 +105,9 @@ PROGRAMS = {
     **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES))
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
+    **{f"component-{p}-db-proxy": (lambda p=p: build(p, 3, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
+                                                     db_proxy=True, db_identifier="d" * 63))
+       for p in ("aws-cn", "aws")},
     "component-aws-defaults-off": lambda: build("aws", 2, function_tracing=False, db_monitoring_interval_seconds=0,
                                                 db_final_snapshot=False, db_multi_az=False),
     "stack-dev": lambda: stack("dev"),
@@ -285,6 +288,9 @@ TEXT_EXAMPLES: dict[tuple[str, str], str] = {
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "pattern"): '{ $.level = "ERROR" }',
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.name"): "Errors",
     ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "metricTransformation.namespace"): "Service",
+    ("aws:rds/proxy:Proxy", "name"): "db-proxy",
+    ("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "dbProxyName"): "db-proxy",
+    ("aws:rds/proxyTarget:ProxyTarget", "dbProxyName"): "db-proxy",
 }
 """A value AWS accepts for each text property the model states something about: the probes vary it."""
 

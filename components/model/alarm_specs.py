@@ -14,6 +14,9 @@ changes through `alarm_thresholds`), and how missing data counts:
 * the database's CPU, connections, free storage and freeable memory: missing data is
   *breaching*. RDS publishes them every minute while the instance is available; silence means it
   is stopped, failing over or gone, which the job cannot survive.
+* with `db_proxy`, the proxy's client connections and the database connections it holds, against
+  its pool: missing data is *not breaching* (RDS publishes a proxy's connection metrics while it
+  has connections; an idle proxy has none).
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .database_sizing import default_max_connections, instance_memory_bytes
+from .database_sizing import default_max_connections, instance_memory_bytes, proxy_pool_size
 from .iam import deny_publish_without_tls
 from .problems import Problem
 from .settings import Settings
 
-Subject = Literal["function", "queue", "database"]
+Subject = Literal["function", "queue", "database", "proxy"]
 MissingData = Literal["missing", "notBreaching", "breaching"]
 GIB = 1024**3
 
@@ -42,6 +45,8 @@ class Sizes:
     allocated_storage_bytes: float
     max_connections: int | None
     memory_bytes: int | None
+    proxy_pool: int | None = None
+    """The database connections the proxy may hold (`database_sizing.proxy_pool_size`)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class AlarmSpec:
     runbook: str
     """The runbook entry's anchor in docs/operations.md."""
     meaning: str
+    needs_proxy: bool = False
+    """Made only with `db_proxy` (its subject is the proxy)."""
 
 
 ALARMS: tuple[AlarmSpec, ...] = (
@@ -98,6 +105,16 @@ ALARMS: tuple[AlarmSpec, ...] = (
               "LessThanThreshold", 10, "% of the instance class's memory free for 15 minutes",
               lambda v, s: None if s.memory_bytes is None else round(s.memory_bytes * v / 100), "breaching",
               "runbook-db-freeable-memory", "the database is short of memory: it will swap, then slow down"),
+    AlarmSpec("proxy-client-connections", "AWS/RDS", "ClientConnections", "proxy", "Maximum", 300, 1,
+              "GreaterThanThreshold", 80, "% of the proxy's pool (each client session pins one of its connections)",
+              lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100), "notBreaching",
+              "runbook-proxy-client-connections",
+              "more clients than the proxy's pool can serve: the next ones wait for a connection", needs_proxy=True),
+    AlarmSpec("proxy-database-connections", "AWS/RDS", "DatabaseConnections", "proxy", "Maximum", 300, 1,
+              "GreaterThanThreshold", 80, "% of the proxy's pool (its share of max_connections)",
+              lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100), "notBreaching",
+              "runbook-proxy-database-connections",
+              "the proxy holds nearly all the database connections it may open", needs_proxy=True),
 )
 THRESHOLD_KEYS = tuple(spec.key for spec in ALARMS)
 SPECS: Mapping[str, AlarmSpec] = {spec.key: spec for spec in ALARMS}
@@ -140,7 +157,13 @@ def sizes(settings: Settings) -> Sizes:
         allocated_storage_bytes=settings.db_allocated_storage_gb * GIB,
         max_connections=default_max_connections(settings.db_instance_class),
         memory_bytes=instance_memory_bytes(settings.db_instance_class),
+        proxy_pool=proxy_pool_size(settings.db_instance_class) if settings.db_proxy else None,
     )
+
+
+def alarms_for(settings: Settings) -> tuple[AlarmSpec, ...]:
+    """The alarms these settings make (the proxy's only with `db_proxy`)."""
+    return tuple(spec for spec in ALARMS if settings.db_proxy or not spec.needs_proxy)
 
 
 def threshold_of(spec: AlarmSpec, settings: Settings) -> float | None:
@@ -177,6 +200,7 @@ def dashboard_body(
     namespace: str,
     error_metrics: Sequence[str],
     settings: Settings,
+    proxy_name: str | None = None,
 ) -> str:
     """The service on one page: invocations, errors by type, duration against the timeout, the
     dead-letter queue, the database's CPU, connections against the budget, free storage."""
@@ -213,4 +237,10 @@ def dashboard_body(
             ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db_identifier]],
             [{"label": "allocated", "value": size.allocated_storage_bytes}], stat="Minimum"),
     ]
+    if proxy_name is not None:
+        proxy = ["ProxyName", proxy_name]
+        widgets.append(widget(12, 18, "Proxy: client and database connections against its pool", [
+            ["AWS/RDS", "ClientConnections", *proxy], ["AWS/RDS", "DatabaseConnections", *proxy],
+            ["AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", *proxy]],
+            [{"label": "pool", "value": size.proxy_pool}] if size.proxy_pool else None, stat="Maximum"))
     return json.dumps({"widgets": widgets})

@@ -38,6 +38,17 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Master user of the RDS instance; its password is generated and kept by RDS in
     Secrets Manager. Default: `dbuser`."""
 
+    db_app_user: str
+    """The application user the job logs in as, with an IAM token (no password exists): created
+    and kept by the migration (`AWSAuthenticationPlugin`, TLS required), with `db_app_grants` on
+    `db_name` only. Default: `app`."""
+
+    db_app_grants: Sequence[str]
+    """What the application user may do on `db_name`, nothing else (the migration grants these and
+    revokes any other): `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXECUTE`, `SHOW VIEW`, `LOCK
+    TABLES`, `CREATE TEMPORARY TABLES`; no DDL, no GRANT. Default: `["SELECT", "INSERT", "UPDATE",
+    "DELETE", "EXECUTE"]`."""
+
     db_engine_version: str
     """RDS MySQL engine version (major or major.minor). Default: `8.4`."""
 
@@ -81,6 +92,12 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_apply_immediately: bool
     """Apply database changes (instance class, Multi-AZ, backups, monitoring, ...) during
     `pulumi up` instead of in the next maintenance window. Default: `false`."""
+
+    db_proxy: bool
+    """Put an RDS Proxy in front of the database: the job connects to it (TLS required, IAM
+    authentication from the job and from the proxy to the database), in its own security group;
+    the migration keeps a direct path of its own. docs/costs.md says when it pays off.
+    Default: `false`."""
 
     topic_name: str
     """Name of the SNS topic. Default: a name generated from the component's name."""

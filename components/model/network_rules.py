@@ -4,6 +4,11 @@ The rules are the article's table, written once as data: the resources
 (`resources/network.py`), the reachability verdicts (`checks/reachability.py`) and the local
 packet rehearsal are all made from it. Every rule references a peer security group; there is
 no CIDR rule and nothing open to the world (only the opt-in NAT rule below has a CIDR).
+
+With `db_proxy` the job reaches the database through an RDS Proxy: the job's direct rules give
+way to four through the proxy's own group, and the migration (which logs in as the master user,
+directly) gets a group of its own whose only rule leads to the database, so the database admits
+the proxy and the migration and nothing else.
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .dependencies import FUNCTION_AWS_APIS
+from .dependencies import FUNCTION_AWS_APIS, apis_called_from_the_vpc
 from .settings import Settings
 
 HTTPS_PORT = 443
+PROXY_PORT = 3306
+"""RDS Proxy listens on the engine family's port (MySQL: 3306) whatever the database's port."""
 ANYWHERE = "0.0.0.0/0"
 PLACEHOLDER = "placeholder-sg"
+PROXY_GROUP = "proxy-sg"
+MIGRATION_GROUP = "migration-sg"
 DB_PORT = "db-port"
 """Placeholder in the table for the database port, which is an argument."""
 
@@ -28,6 +37,13 @@ SECURITY_GROUPS: Mapping[str, str] = {
     "endpoint-sg": "The interface VPC endpoints the function calls",
     PLACEHOLDER: "No rules - swapped onto the function interfaces at destroy so they are released fast",
 }
+PROXY_SECURITY_GROUPS: Mapping[str, str] = {
+    PROXY_GROUP: "The RDS Proxy in front of the database",
+    MIGRATION_GROUP: "Network interfaces of the schema migration function - its own path to the database",
+}
+"""The groups `db_proxy` adds."""
+
+When = Literal["always", "direct", "proxy"]
 
 
 @dataclass(frozen=True)
@@ -38,19 +54,30 @@ class SecurityGroupRule:
     peer: str
     """A group key, or a CIDR block (only the opt-in NAT rule below has one)."""
     purpose: str
+    when: When = "always"
+    """`direct`: without `db_proxy` (the job reaches the database itself); `proxy`: with it."""
 
     @property
     def peer_is_cidr(self) -> bool:
         return "/" in self.peer
 
 
-# The article's table, line by line: group, direction, TCP port, peer group, purpose.
+# The article's table, line by line: group, direction, TCP port, peer group, purpose; then what
+# `db_proxy` puts in place of the job's direct path, and the migration's own path.
 SECURITY_GROUP_RULES: tuple[SecurityGroupRule, ...] = (
-    SecurityGroupRule("lambda-sg", "egress", DB_PORT, "rds-sg", "function to the database"),
+    SecurityGroupRule("lambda-sg", "egress", DB_PORT, "rds-sg", "function to the database", "direct"),
     SecurityGroupRule("lambda-sg", "egress", HTTPS_PORT, "endpoint-sg", "function to the interface endpoints"),
-    SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function", "direct"),
     SecurityGroupRule("endpoint-sg", "ingress", HTTPS_PORT, "lambda-sg", "endpoints accept the function"),
+    SecurityGroupRule("lambda-sg", "egress", PROXY_PORT, PROXY_GROUP, "function to the proxy", "proxy"),
+    SecurityGroupRule(PROXY_GROUP, "ingress", PROXY_PORT, "lambda-sg", "proxy accepts the function", "proxy"),
+    SecurityGroupRule(PROXY_GROUP, "egress", DB_PORT, "rds-sg", "proxy to the database", "proxy"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, PROXY_GROUP, "database accepts the proxy", "proxy"),
+    SecurityGroupRule(MIGRATION_GROUP, "egress", DB_PORT, "rds-sg", "migration to the database", "proxy"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, MIGRATION_GROUP, "database accepts the migration", "proxy"),
 )
+ARTICLE_RULES: tuple[SecurityGroupRule, ...] = tuple(r for r in SECURITY_GROUP_RULES if r.when != "proxy")
+"""The article's own four lines (the component without `db_proxy`)."""
 
 
 # Only with `nat_egress=True` and an AWS API left without an interface endpoint: the calls
@@ -60,10 +87,6 @@ NAT_EGRESS_RULE = SecurityGroupRule(
 )
 
 
-def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
-    return db_port if rule.port == DB_PORT else int(rule.port)
-
-
 def endpoint_services(settings: Settings) -> tuple[str, ...]:
     """The services the function finds an endpoint for: its own, or the shared set's."""
     if settings.endpoints is not None:
@@ -71,10 +94,28 @@ def endpoint_services(settings: Settings) -> tuple[str, ...]:
     return tuple(settings.interface_endpoints)
 
 
+def planned_groups(settings: Settings) -> Mapping[str, str]:
+    """The groups the component creates (key -> description)."""
+    return {**SECURITY_GROUPS, **(PROXY_SECURITY_GROUPS if settings.db_proxy else {})}
+
+
 def planned_rules(settings: Settings) -> tuple[SecurityGroupRule, ...]:
-    """The article's rules, plus the NAT rule when it is asked for and needed."""
+    """The table's rules for these settings, plus the NAT rule when it is asked for and needed."""
     uncovered = set(FUNCTION_AWS_APIS) - set(endpoint_services(settings))
-    return SECURITY_GROUP_RULES + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ())
+    skipped = "direct" if settings.db_proxy else "proxy"
+    rules = tuple(r for r in SECURITY_GROUP_RULES if r.when != skipped)
+    return rules + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ())
+
+
+def function_groups(settings: Settings) -> Mapping[str, tuple[str, ...]]:
+    """Each function's security groups: the migration has a group of its own with the proxy (its
+    path to the database), beside the job's, which holds its path to the endpoints."""
+    return {"job": ("lambda-sg",),
+            "migration": ("lambda-sg", MIGRATION_GROUP) if settings.db_proxy else ("lambda-sg",)}
+
+
+def rule_port(rule: SecurityGroupRule, db_port: int) -> int:
+    return db_port if rule.port == DB_PORT else int(rule.port)
 
 
 # ------------------------------------------------------------------ the network as facts
@@ -117,14 +158,22 @@ class NetworkFacts:
     nat_egress: bool = False
     """Whether the function's subnets route to a NAT gateway."""
     services: tuple[str, ...] = FUNCTION_AWS_APIS
-    """The AWS APIs the function calls."""
+    """The AWS APIs the functions call."""
+    proxy_security_groups: tuple[str, ...] = ()
+    """The database proxy's groups; none: the job connects to the database itself."""
+    proxy_port: int = PROXY_PORT
+    migration_security_groups: tuple[str, ...] = ()
+    """The migration function's groups; none: the job's."""
+    migration_services: tuple[str, ...] = ()
+    """The APIs the migration calls (judged from its groups, when it has groups of its own)."""
 
 
 def network_facts(settings: Settings) -> NetworkFacts:
     """The network the component is about to build, as reachability facts."""
+    groups = function_groups(settings)
     return NetworkFacts(
         function_attached=True,
-        function_security_groups=("lambda-sg",),
+        function_security_groups=groups["job"],
         database_security_groups=("rds-sg",),
         database_port=settings.db_port,
         rules=tuple(
@@ -143,4 +192,7 @@ def network_facts(settings: Settings) -> NetworkFacts:
         ),
         nat_egress=settings.nat_egress,
         services=FUNCTION_AWS_APIS,
+        proxy_security_groups=(PROXY_GROUP,) if settings.db_proxy else (),
+        migration_security_groups=groups["migration"] if groups["migration"] != groups["job"] else (),
+        migration_services=apis_called_from_the_vpc("migration"),
     )

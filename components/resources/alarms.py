@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ..model.alarm_specs import ALARMS, Subject, alarm_topic_policy, dashboard_body, metric_namespace, threshold_of
+from ..model.alarm_specs import Subject, alarm_topic_policy, alarms_for, dashboard_body, metric_namespace, threshold_of
 from ..model.log_metrics import LogMetric
 from ..model.names import RUNBOOK_PAGE
 from ..model.settings import Settings
@@ -35,6 +35,8 @@ class Watched:
     region: str
     partition: str
     account_id: str
+    proxy_name: pulumi.Input[str] | None = None
+    """The database proxy's name, with `db_proxy`."""
 
 
 def create_operations(
@@ -78,9 +80,10 @@ def create_operations(
         "function": {"FunctionName": watched.function_name},
         "queue": {"QueueName": watched.queue_name},
         "database": {"DBInstanceIdentifier": watched.db_identifier},
+        "proxy": {"ProxyName": watched.proxy_name or ""},
     }
     alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-    for spec in ALARMS if settings.alarms else ():
+    for spec in alarms_for(settings) if settings.alarms else ():
         threshold = threshold_of(spec, settings)
         if threshold is None:
             pulumi.log.warn(f"{name}: no {spec.key} alarm: the size of {settings.db_instance_class} is not known",
@@ -110,9 +113,9 @@ def create_operations(
     dashboard = aws.cloudwatch.Dashboard(
         f"{name}-dashboard",
         dashboard_name=function_name,
-        dashboard_body=pulumi.Output.all(watched.function_name, watched.queue_name).apply(
+        dashboard_body=pulumi.Output.all(watched.function_name, watched.queue_name, watched.proxy_name).apply(
             lambda v: dashboard_body(v[0], v[1], watched.db_identifier, watched.region, namespace,
-                                     [m.metric for m in log_metrics], settings)),
+                                     [m.metric for m in log_metrics], settings, v[2])),
         opts=opts,
     )
     return Operations(alarms, topic, filters, dashboard, namespace)

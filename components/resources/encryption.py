@@ -1,8 +1,8 @@
 """The customer-managed KMS key: one key with rotation for the topic, the function's
 environment, the log groups, the database storage, the database secret and the dead-letter
 queue. Its policy names exactly who uses it: the account's administrators, CloudWatch Logs
-(its regional, partition-aware principal, only for this component's log groups) and the
-function's role (only through the services it calls)."""
+(its regional, partition-aware principal, only for this component's log groups) and each
+function's role (only through the services that function calls, from the dependency table)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ..model.dependencies import key_via_services
+from ..model.dependencies import FUNCTIONS, Principal, key_via_services
 
-# Services that use the key on the function role's behalf (kms:ViaService).
-ROLE_VIA_SERVICES = key_via_services()
+# Services that use the key on the job role's behalf (kms:ViaService); each role has its own list.
+ROLE_VIA_SERVICES = key_via_services("job")
+ROLE_STATEMENT_SIDS: Mapping[Principal, str] = {
+    "job": "FunctionRoleThroughTheServicesItCalls",
+    "migration": "MigrationRoleThroughTheServicesItCalls",
+}
 ROLE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 
@@ -41,7 +45,8 @@ def via_service(service: str, region: str, dns_suffix: str) -> str:
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 
 
-def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], alarm_topic: bool = False) -> str:
+def key_policy(ctx: AwsContext, role_arns: Mapping[Principal, str], log_group_names: Sequence[str],
+               alarm_topic: bool = False) -> str:
     log_group_arns = [f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
                       for name in log_group_names]
     return json.dumps(
@@ -64,18 +69,19 @@ def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], a
                     "Resource": "*",
                     "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
                 },
-                {
-                    "Sid": "FunctionRoleThroughTheServicesItCalls",
+                *({
+                    "Sid": ROLE_STATEMENT_SIDS[principal],
                     "Effect": "Allow",
-                    "Principal": {"AWS": role_arn},
+                    "Principal": {"AWS": role_arns[principal]},
                     "Action": list(ROLE_KEY_ACTIONS),
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {
-                            "kms:ViaService": [via_service(s, ctx.region, ctx.dns_suffix) for s in ROLE_VIA_SERVICES]
+                            "kms:ViaService": [via_service(s, ctx.region, ctx.dns_suffix)
+                                               for s in key_via_services(principal)]
                         }
                     },
-                },
+                } for principal in FUNCTIONS if principal in role_arns),
                 *([{
                     # The alarm topic is encrypted with this key: CloudWatch must use it to publish.
                     "Sid": "CloudWatchAlarmsToTheEncryptedAlarmTopic",
@@ -94,7 +100,7 @@ def key_policy(ctx: AwsContext, role_arn: str, log_group_names: Sequence[str], a
 def create_key(
     name: str,
     ctx: AwsContext,
-    role_arn: pulumi.Input[str],
+    role_arns: Mapping[Principal, pulumi.Input[str]],
     log_group_names: Sequence[str],
     alias: str,
     tags: Mapping[str, str],
@@ -104,13 +110,14 @@ def create_key(
 ) -> aws.kms.Key:
     """The key; with `retain_on_delete` (a final snapshot is taken, encrypted with it) destroy
     leaves it enabled, so the snapshot stays restorable after the stack is gone."""
+    principals = list(role_arns)
     key = aws.kms.Key(
         f"{name}-key",
         description=f"Encrypts the {name} topic, queue, logs, database, secret and function environment",
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=pulumi.Output.from_input(role_arn).apply(lambda arn: key_policy(ctx, arn, log_group_names,
-                                                                               alarm_topic)),
+        policy=pulumi.Output.all(*role_arns.values()).apply(
+            lambda arns: key_policy(ctx, dict(zip(principals, arns, strict=True)), log_group_names, alarm_topic)),
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
     )

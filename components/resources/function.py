@@ -1,4 +1,5 @@
-"""The function, its execution role (partition-aware, least privilege) and its log group."""
+"""The functions, their execution roles (one per function: partition-aware, least privilege,
+from the dependency table) and their log groups."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..build.packaging import FunctionPackage
-from ..model.dependencies import Resource, function_policy
+from ..model.dependencies import Principal, Resource, role_policy
 from ..model.iam import managed_policy_arn, service_trust_policy
 from ..model.names import function_log_group_name
 from ..model.settings import Settings
@@ -32,11 +33,20 @@ class ExecutionRole:
     """The attachment and the inline policy: a function must not run before they exist."""
 
 
-def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
+ROLE_NAMES: Mapping[Principal, str] = {"job": "LambdaExecRole", "migration": "migration-role"}
+"""Each function's role, by the suffix of its logical name (the job's keeps the article's name,
+and with it the URN of every stack that has it)."""
+POLICY_NAMES: Mapping[Principal, str] = {"job": "publish-and-read-secret", "migration": "read-master-secret"}
+"""The logical-name suffix of each role's own policy. The job's keeps the name it had when it also
+read the secret (its URN is what existing stacks hold); its policy's name in IAM says what it is."""
+
+
+def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource,
+                          principal: Principal = "job") -> aws.iam.Role:
     return aws.iam.Role(
-        f"{name}-LambdaExecRole",
+        f"{name}-{ROLE_NAMES[principal]}",
         assume_role_policy=service_trust_policy(LAMBDA_SERVICE_PRINCIPAL),
-        description=f"Execution role of the {name} functions",
+        description=f"Execution role of the {name} {principal} function",
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -49,14 +59,16 @@ def grant_execution_role(
     resource_arns: Mapping[Resource, pulumi.Output[str]],
     tracing: bool,
     parent: pulumi.Resource,
+    principal: Principal = "job",
 ) -> ExecutionRole:
-    """The managed policies the function needs, and its own policy from the dependency table, on
-    exactly the resources named by `resource_arns`."""
+    """The managed policies a function needs, and its own policy from the dependency table (its
+    rows only), on exactly the resources named by `resource_arns`."""
     opts = pulumi.ResourceOptions(parent=parent)
+    prefix = f"{name}-{ROLE_NAMES[principal]}"
     managed = [("vpc-access", VPC_ACCESS_POLICY)] + ([("xray-write", XRAY_WRITE_POLICY)] if tracing else [])
     grants: list[pulumi.Resource] = [
         aws.iam.RolePolicyAttachment(
-            f"{name}-LambdaExecRole-{suffix}",
+            f"{prefix}-{suffix}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
             opts=opts,
@@ -65,10 +77,11 @@ def grant_execution_role(
     ]
     keys = list(resource_arns)
     grants.append(aws.iam.RolePolicy(
-        f"{name}-LambdaExecRole-publish-and-read-secret",
+        f"{prefix}-{POLICY_NAMES[principal]}",
+        name=f"{principal}-dependencies",
         role=role.id,
         policy=pulumi.Output.all(*resource_arns.values()).apply(
-            lambda arns: function_policy(dict(zip(keys, arns, strict=True)))),
+            lambda arns: role_policy(principal, dict(zip(keys, arns, strict=True)))),
         opts=opts,
     ))
     return ExecutionRole(role=role, grants=tuple(grants))
@@ -82,19 +95,22 @@ class VpcFunction:
 
 @dataclass(frozen=True)
 class FunctionWiring:
-    """What the component's functions share: their code, role, environment, network, key, dead-
-    letter queue and tags. Each function adds its name, its handler and its concurrency."""
+    """What a function is wired to: its code, role, environment, network, key, dead-letter queue
+    and tags (the functions share the code, subnets, key and tags; each has its own role,
+    environment and groups). Each function adds its name, its handler and its concurrency."""
 
     settings: Settings
     package: FunctionPackage
     role: ExecutionRole
     environment: Mapping[str, pulumi.Input[str]]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    security_group_id: pulumi.Input[str]
+    security_group_ids: Sequence[pulumi.Input[str]]
     replacement_security_group_id: pulumi.Input[str]
     """A group with no rules, swapped onto the function's interfaces at destroy."""
     kms_key_arn: pulumi.Input[str]
-    dead_letter_queue_arn: pulumi.Input[str]
+    dead_letter_queue_arn: pulumi.Input[str] | None
+    """Where failed asynchronous invocations' events go (the job; the migration is invoked
+    synchronously, during deployment, and has none)."""
     tags: Mapping[str, str]
     parent: pulumi.Resource
 
@@ -132,9 +148,10 @@ def create_vpc_function(
         environment={"variables": dict(environment)},
         kms_key_arn=kms_key_arn,
         tracing_config={"mode": "Active" if settings.function_tracing else "PassThrough"},
-        dead_letter_config={"target_arn": wiring.dead_letter_queue_arn},
+        dead_letter_config=({"target_arn": wiring.dead_letter_queue_arn}
+                            if wiring.dead_letter_queue_arn is not None else None),
         reserved_concurrent_executions=reserved_concurrency,
-        vpc_config={"subnet_ids": wiring.subnet_ids, "security_group_ids": [wiring.security_group_id]},
+        vpc_config={"subnet_ids": wiring.subnet_ids, "security_group_ids": list(wiring.security_group_ids)},
         logging_config={
             "log_format": "JSON",
             "log_group": log_group.name,
