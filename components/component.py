@@ -118,6 +118,11 @@ class Plan:
         return ca_bundle_in_package(self.package, self.place.partition,
                                     custom=self.settings.db_ca_bundle_file is not None, proxy=self.settings.db_proxy)
 
+    @property
+    def app_grants(self) -> str:
+        """`DB_APP_GRANTS`: the privileges, upper case, comma-separated."""
+        return ",".join(contract.parse_grants(",".join(self.settings.db_app_grants)))
+
     def db_user_arn(self, resource_id: str) -> str:
         """The application user at a database or proxy, as `rds-db:connect` names it."""
         return contract.db_user_arn(self.place.partition, self.place.region, self.place.account_id, resource_id,
@@ -360,7 +365,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             contract.DB_NAME: plan.settings.db_name,
             contract.DB_SECRET_ARN: resources.db_secret,
             contract.DB_APP_USER: plan.settings.db_app_user,
-            contract.DB_APP_GRANTS: ",".join(plan.settings.db_app_grants),
+            contract.DB_APP_GRANTS: plan.app_grants,
             contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
             contract.DB_CA_BUNDLE: plan.ca_bundle,
         }
@@ -373,7 +378,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         changed or added file, or a changed user or grant, runs them again."""
         shared = plan.settings.endpoints
         digest = plan.package.migrations_sha256
-        app_user = {"db_app_user": plan.settings.db_app_user, "db_app_grants": ",".join(plan.settings.db_app_grants)}
+        app_user = {"db_app_user": plan.settings.db_app_user, "db_app_grants": plan.app_grants}
         return aws.lambda_.Invocation(
             f"{plan.name}-schema-migration",
             function_name=migration.function.name,

@@ -38,7 +38,7 @@ def alarms(run: ProgramRun) -> dict[str, dict[str, Any]]:
 
 def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
     found = alarms(prod)
-    assert set(found) == set(THRESHOLD_KEYS)
+    assert set(found) == set(THRESHOLD_KEYS) - {"proxy-client-connections", "proxy-database-connections"}
     function_name = prod.exports["function_name"]
     queue_name = prod.one("aws:sqs/queue:Queue").outputs["name"]
     db_identifier = prod.one("aws:rds/instance:Instance").inputs["identifier"]
@@ -159,9 +159,32 @@ def test_dashboard_shows_the_service(prod: ProgramRun) -> None:
     assert "SecretError" in error_lines and "InvocationOverrun" in error_lines
 
 
+def test_with_the_proxy_its_connections_are_watched_against_its_pool() -> None:
+    run = build(db_proxy=True, alarm_thresholds={"proxy-database-connections": 50})
+    found = alarms(run)
+    proxy_name = run.one("aws:rds/proxy:Proxy").outputs["name"]
+    pool = 32  # the proxy's share of db.t4g.micro's 64 connections: half
+    for key, metric, threshold in (("proxy-client-connections", "ClientConnections", round(pool * 0.8)),
+                                   ("proxy-database-connections", "DatabaseConnections", round(pool * 0.5))):
+        alarm = found[key]
+        assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"], alarm["statistic"]) == (
+            "AWS/RDS", metric, {"ProxyName": proxy_name}, "Maximum"), key
+        assert (alarm["threshold"], alarm["comparisonOperator"], alarm["treatMissingData"]) == (
+            threshold, "GreaterThanThreshold", "notBreaching"), key
+        assert f"Runbook: docs/operations.md#runbook-{key}" in alarm["alarmDescription"]
+    widgets = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])["widgets"]
+    (proxy,) = [w["properties"] for w in widgets if w["properties"]["title"].startswith("Proxy:")]
+    assert [m[1] for m in proxy["metrics"]] == ["ClientConnections", "DatabaseConnections",
+                                               "DatabaseConnectionsCurrentlySessionPinned"]
+    assert proxy["annotations"]["horizontal"] == [{"label": "pool", "value": pool}]
+    assert "proxy-client-connections" not in alarms(build()), "no proxy, no proxy alarms"
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
+        ({"alarm_thresholds": {"proxy-client-connections": 90}},
+         "alarm_thresholds: proxy-client-connections: alarms on the database proxy, which exists only with db_proxy"),
         ({"alarm_email": "not-an-address"}, "alarm_email: got 'not-an-address'; expected an email address"),
         ({"alarm_actions": ["arn:aws:sqs:us-east-1:123456789012:q"]}, "alarm_actions: 'arn:aws:sqs:us-east-1"),
         ({"alarm_actions": "arn:aws:sns:us-east-1:123456789012:t"}, "alarm_actions: got 'arn:aws:sns"),
