@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import ipaddress
 import json
@@ -26,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,6 +315,17 @@ class MariaDB:
     def trust(self, config: TrustConfig) -> None:
         """What the database's token check knows from now on (keys, policies, its own names)."""
         config.write(self.trust_file)
+
+    @contextlib.contextmanager
+    def reached_through(self, port: int) -> Iterator[None]:
+        """Tokens signed for a relay on `port` (a test's stand-in between the function and this
+        database) are this database's too, while the relay lives."""
+        before = TrustConfig.read(self.trust_file)
+        self.trust(dataclasses.replace(before, relays=[*before.relays, f"{before.host}:{port}"]))
+        try:
+            yield
+        finally:
+            self.trust(before)
 
     def token_events(self) -> list[dict[str, Any]]:
         """The verifier's verdicts so far, oldest first."""
