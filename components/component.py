@@ -161,7 +161,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     log group and the function."""
 
     function_name: pulumi.Output[str]
-    """Name of the Lambda function (the job, `app.handler`)."""
+    """Name of the Lambda function (the job, `app.handler`), which logs in as `db_app_user`."""
 
     function_arn: pulumi.Output[str]
     """ARN of the Lambda function."""

@@ -249,7 +249,9 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
     assert hashlib.sha256(zip_path.read_bytes()).digest() == base64.b64decode(from_checkout.sha256_base64), (
         "the installed component builds byte-for-byte the package the checkout builds")
     invocation = next(r for r in run["resources"] if r["type"] == "aws:lambda/invocation:Invocation")["inputs"]
-    assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256}
+    assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256,
+                                               "db_app_user": "app",
+                                               "db_app_grants": "SELECT,INSERT,UPDATE,DELETE,EXECUTE"}
 
 
 def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(installed_consumer: Path,

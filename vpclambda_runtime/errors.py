@@ -33,8 +33,8 @@ class ConfigurationError(HandlerError):
 
 
 class SecretError(HandlerError):
-    """The database secret could not be read: Secrets Manager unreachable, not answering in time or
-    refusing, or a secret without a usable username and password."""
+    """The master secret (the migration's login) could not be read: Secrets Manager unreachable, not
+    answering in time or refusing, or a secret without a usable username and password."""
 
 
 class DatabaseUnreachableError(HandlerError):
@@ -59,8 +59,8 @@ class DatabaseTLSError(HandlerError):
 
 
 class DatabaseAuthenticationError(HandlerError):
-    """The database refused the credentials, even after re-reading the secret once (and, during a
-    rotation, its pending version once); the message names the rotation's state."""
+    """The database refused the master credentials of the secret, even after re-reading it once (and,
+    during a rotation, its pending version once); the message names the rotation's state."""
 
 
 class IamAuthenticationError(DatabaseAuthenticationError):

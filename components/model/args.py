@@ -128,9 +128,10 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     function_reserved_concurrency_auto: bool
     """Reserve the job's concurrency from the database's connection budget: half the instance
-    class's `max_connections`, less one for the migration (31 for db.t4g.micro). Needs the same
-    account quota as `function_reserved_concurrency`, which it replaces. Default: `false` (the
-    prod stack sets `true`)."""
+    class's `max_connections`, less one for the migration (31 for db.t4g.micro); with `db_proxy`,
+    the proxy's pool, the same half (32). Needs the same account quota as
+    `function_reserved_concurrency`, which it replaces. Default: `false` (the prod stack sets
+    `true`)."""
 
     function_tracing: bool
     """X-Ray active tracing. Default: `true`."""
@@ -178,9 +179,10 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
 
     alarms: bool
-    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue and the
-    database (CPU, free storage, connections, freeable memory), notifying the alarm topic; the
-    runbook (docs/operations.md) says what each means. Default: `true`."""
+    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue, the
+    database (CPU, free storage, connections, freeable memory) and the proxy (client and database
+    connections), notifying the alarm topic; the runbook (docs/operations.md) says what each means.
+    Default: `true`."""
 
     alarm_email: str
     """An email address subscribed to the alarm topic (AWS sends it a confirmation first).
@@ -195,7 +197,8 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     minutes), `function-throttles` (1), `function-duration` (80 % of the timeout, p99),
     `dead-letter-queue` (1 message), `db-cpu` (80 % for 15 minutes), `db-free-storage` (10 % of
     the allocated storage), `db-connections` (80 % of max_connections), `db-freeable-memory`
-    (10 % of the class's memory). Default: none (the defaults above)."""
+    (10 % of the class's memory), with `db_proxy` `proxy-client-connections` and
+    `proxy-database-connections` (80 % of its pool). Default: none (the defaults above)."""
 
     endpoints: SharedEndpoints
     """Interface endpoints shared by the services of one VPC (a `PrivateServiceEndpoints`): the
