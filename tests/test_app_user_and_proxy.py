@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from components import VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
@@ -174,6 +175,14 @@ def test_with_the_proxy_the_job_connects_to_it_as_the_application_user(proxied: 
         shipped = archive.read(env["DB_CA_BUNDLE"])
     assert hashlib.sha256(shipped).hexdigest() == AMAZON_ROOTS_SHA256
     assert shipped == (ROOT / env["DB_CA_BUNDLE"]).read_bytes()
+    certs = x509.load_pem_x509_certificates(shipped)
+    assert [c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value for c in certs] == [
+        "Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4",
+        "Starfield Services Root Certificate Authority - G2"]
+    for cert in certs:
+        assert cert.subject == cert.issuer
+        cert.verify_directly_issued_by(cert)
+    assert AMAZON_ROOTS_SHA256 in (ROOT / "vpclambda_runtime" / "certs" / "README.md").read_text()
 
 
 def test_a_proxy_in_china_needs_a_given_trust_store() -> None:

@@ -172,8 +172,13 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(installed_co
     assert len(subnet_ids) == 2 and sorted(fn["vpcConfig"]["subnetIds"]) == sorted(subnet_ids)
     db = next(r for r in resources if r["type"] == "aws:rds/instance:Instance")["inputs"]
     assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
-    # db.r6g.large: 16 GiB less 256 MiB -> max_connections 1344; half, less one for the migration.
-    assert fn["reservedConcurrentExecutions"] == 671
+    # db.r6g.large: 16 GiB less 256 MiB -> max_connections 1344; with the proxy, its pool: half.
+    assert fn["reservedConcurrentExecutions"] == 672
+    proxy = next(r for r in resources if r["type"] == "aws:rds/proxy:Proxy")["inputs"]
+    assert sorted(proxy["vpcSubnetIds"]) == sorted(subnet_ids) and proxy["defaultAuthScheme"] == "IAM_AUTH"
+    migration = next(r for r in resources if r["name"] == "payroll-migration")["inputs"]
+    assert migration["environment"]["variables"]["DB_APP_GRANTS"] == "SELECT,INSERT,UPDATE"
+    assert fn["environment"]["variables"]["DB_USER"] == "payroll_app"
 
 
 def test_shared_vpc_example_two_services_one_endpoint_set(installed_consumer: Path, tmp_path: Path) -> None:
