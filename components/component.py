@@ -214,7 +214,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     `alarms` is off)."""
 
     dashboard_name: pulumi.Output[str]
-    """Name of the service's CloudWatch dashboard."""
+    """Name of the service's CloudWatch dashboard, `<function name>-<region>` (dashboards are global to
+    the account)."""
 
     def __init__(
         self,
@@ -251,7 +252,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
                               db_user=proxy.resource_id.apply(plan.db_user_arn) if proxy else instance_db_user,
                               instance_db_user=instance_db_user)
         grants = {principal: grant_execution_role(name, role, plan.place.partition, resources.arns,
-                                                  plan.settings.function_tracing, self, principal)
+                                                  bool(plan.settings.function_tracing), self, principal)
                   for principal, role in roles.items()}
         endpoints = self._endpoints(plan, groups, role_arns, resources)
         groups_of = function_groups(plan.settings)
@@ -272,9 +273,10 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         schema_migration = self._migrate_during_deployment(plan, migration, database, groups, endpoints)
         operations = create_operations(
             name, plan.settings,
-            Watched(job.function.name, job.log_group, messaging.dead_letter_queue.name, plan.db_identifier,
+            Watched(job.function, job.log_group, plan.migration_name, migration.log_group,
+                    messaging.dead_letter_queue, database.instance, plan.db_identifier,
                     plan.place.region, plan.place.partition, plan.place.account_id,
-                    proxy_name=proxy.proxy.name if proxy else None),
+                    proxy=proxy.proxy if proxy else None),
             plan.function_name, log_metrics(), key.arn, plan.tags, self,
         )
 

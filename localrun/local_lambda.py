@@ -23,6 +23,10 @@ order in which they were written, and are attributed to the invocation during
 which they were printed.  The runtime flushes every write, and the pipe is drained
 when the event is delivered and again when the result arrives, so that
 attribution does not depend on thread timing.  POSIX only (Lambda is Linux).
+
+With a ``placement`` (a network namespace, :class:`localrun.netns.Namespace`), the runtime
+process runs inside it and the Runtime API's listening socket is made there, on its loopback,
+as Lambda serves it inside the sandbox: the function then sees only that namespace's network.
 """
 
 from __future__ import annotations
@@ -40,16 +44,30 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 from localrun.runtime_api import Invocation, RuntimeApiServer
 
-__all__ = ["InvocationResult", "LocalLambda", "Status"]
+__all__ = ["InvocationResult", "LocalLambda", "Placement", "Status"]
+
+_T = TypeVar("_T")
+
+
+class Placement(Protocol):
+    """Where a runtime runs: a network namespace (``localrun.netns.Namespace``)."""
+
+    def exec_argv(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` as a command that runs there."""
+        ...
+
+    def call(self, function: Callable[[], _T]) -> _T:
+        """``function()`` run there (a socket it creates stays there)."""
+        ...
 
 Status = Literal["ok", "function_error", "init_error", "timeout", "runtime_exit"]
 
@@ -207,11 +225,16 @@ class _Sandbox:
         cwd: Path,
         env: dict[str, str],
         on_log: Callable[[str], None] | None,
+        placement: Placement | None = None,
     ) -> None:
         self.pre_event_logs: dict[str, list[str]] = {}
         self.invocations = 0
         self.server = RuntimeApiServer(on_deliver=self._on_deliver)
-        self.server.start()
+        if placement is None:
+            self.server.start()
+        else:
+            placement.call(self.server.start)
+            command = placement.exec_argv(command)
         try:
             read_fd, write_fd = os.pipe()
         except BaseException:
@@ -268,7 +291,8 @@ class LocalLambda:
     inherits nothing from the caller but ``PATH``, so AWS credentials reach the
     function only through ``env`` (shared credential files and the instance metadata
     service are switched off unless ``env`` says otherwise).  ``AWS_REGION`` and
-    ``AWS_DEFAULT_REGION`` default to the ARN's region.
+    ``AWS_DEFAULT_REGION`` default to the ARN's region.  ``placement``: a network
+    namespace the runtime and its Runtime API are placed in (default: this machine's).
 
     Use it as a context manager: entering launches the runtime process (its init runs
     at once), leaving stops the process and its server, also on an exception or
@@ -289,6 +313,7 @@ class LocalLambda:
         runtime: str = "python3.12",
         init_timeout_s: float = DEFAULT_INIT_TIMEOUT_S,
         on_log: Callable[[str], None] | None = None,
+        placement: Placement | None = None,
     ) -> None:
         package_dir = Path(package_dir).resolve()
         if not package_dir.is_dir():
@@ -316,6 +341,7 @@ class LocalLambda:
         self.runtime = runtime
         self._user_env = dict(env)
         self._on_log = on_log
+        self.placement = placement
         self._sandbox: _Sandbox | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -403,7 +429,7 @@ class LocalLambda:
             self._discard_sandbox(grace_s=0)
         if self._sandbox is None:
             command = [self.python, "-m", "awslambdaric", self.handler]
-            self._sandbox = _Sandbox(command, self.package_dir, self.process_env(), self._on_log)
+            self._sandbox = _Sandbox(command, self.package_dir, self.process_env(), self._on_log, self.placement)
         return self._sandbox
 
     def _discard_sandbox(self, *, grace_s: float) -> list[str]:

@@ -17,6 +17,13 @@
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
    migrations, given to the dev stack as stack config), seeded with the example's seed.sql.
 5. Print the invocation's logs and, last, one JSON line with the outcome.
+
+`--packets` rehearses on network namespaces instead of loopback (localrun/packets.py): the
+function, the migration function, the database and the interface endpoints each in a namespace,
+joined by a VPC router, the rules the component registered installed as stateful packet filters;
+a stage is then a network (not attached; attached without the SNS endpoint; the design), and a
+blocked path times out because its packets are dropped. `--without-rule` / `--extra-rule` change
+that run's copy of the rules.
 """
 
 from __future__ import annotations
@@ -29,19 +36,35 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from components.checks.reachability import assess
 from components.model.names import RUNBOOK_PAGE
 from components.model.network_rules import NetworkFacts, network_facts
+from localrun import netns
 from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
-from localrun.local_lambda import InvocationResult, LocalLambda
-from localrun.services import AwsEmulator, Pki, local_services, start_mariadb
+from localrun.local_lambda import InvocationResult, LocalLambda, Placement
+from localrun.netns import NamespaceError, Namespaces
+from localrun.packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from localrun.security_groups import (
+    GroupRule,
+    PathVerdict,
+    article_table,
+    design_facts,
+    evaluated_rules,
+    findings,
+    held_to_table,
+    parse_rule,
+    table_rules,
+    with_rules,
+)
+from localrun.services import AwsEmulator, MariaDB, Pki, local_services, require_mariadb, start_mariadb
 from localrun.stack_model import StackModel, evaluate_with_ca_bundle, resource_tree
-from localrun.wiring import DUMMY_CREDENTIALS, extract_package, local_function_env
+from localrun.wiring import DUMMY_CREDENTIALS, LocalServices, Wiring, extract_package, local_function_env
+from vpclambda_runtime import contract
 from vpclambda_runtime.contract import split_statements
 
 STAGES = {
@@ -64,8 +87,13 @@ def function_arn(model: StackModel, function: str) -> str:
     return f"arn:{model.partition}:lambda:{model.region}:123456789012:function:{function}"
 
 
+def _print_now(text: str) -> None:
+    # Each line as it happens, also into a pipe: a rehearsal is watched (and interrupted) live.
+    print(text, flush=True)
+
+
 class Printer:
-    def __init__(self, out: Callable[[str], None] = print) -> None:
+    def __init__(self, out: Callable[[str], None] = _print_now) -> None:
         self.out = out
 
     def section(self, title: str) -> None:
@@ -77,27 +105,68 @@ class Printer:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Clean up on SIGTERM as on Ctrl-C."""
+    """Clean up on SIGTERM as on Ctrl-C. The first of them interrupts; from then on both are
+    ignored, so a second one cannot cut the clean-up short (a namespace or a server left behind)
+    nor change the exit status."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+
     def interrupt(signum: int, frame: Any) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {each: signal.signal(each, interrupt) for each in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            if signal.getsignal(each) is interrupt:  # not interrupted: as before
+                signal.signal(each, handler)
 
 
 def run_function(package_dir: Path, handler: str, env: dict[str, str], arn: str, timeout_s: float,
-                 memory_mb: int, printer: Printer, event: Any) -> InvocationResult:
+                 memory_mb: int, printer: Printer, event: Any, placement: Placement | None = None) -> InvocationResult:
     with LocalLambda(package_dir, handler, env, arn, timeout_s, memory_mb=memory_mb,
-                     on_log=lambda line: printer.line(f"  | {line}")) as function:
+                     on_log=lambda line: printer.line(f"  | {line}"), placement=placement) as function:
         return function.invoke(event)
 
 
+class PacketsUnavailable(RuntimeError):
+    """The packet rehearsal was asked for with rule changes, and namespaces cannot be made here."""
+
+
+class UnknownRule(ValueError):
+    """`--without-rule` names a rule the component does not have."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleChanges:
+    """Rules taken out of, or added to, a copy of the component's evaluated rules for one packet
+    rehearsal (`--without-rule`, `--extra-rule`): the component and its table are not touched."""
+
+    without: tuple[GroupRule, ...] = ()
+    extra: tuple[GroupRule, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.without or self.extra)
+
+    def apply(self, rules: Sequence[GroupRule]) -> tuple[GroupRule, ...]:
+        kept = list(rules)
+        for removed in self.without:
+            matching = [rule for rule in kept if rule.key == removed.key]
+            if not matching:
+                raise UnknownRule(f"--without-rule {removed.spec()!r}: the component has no such rule; its rules: "
+                                 f"{[rule.spec() for rule in rules]}")
+            kept.remove(matching[0])
+        return (*kept, *self.extra)
+
+
 def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None,
-             example: Example | None = None) -> dict[str, Any]:
-    """Run the whole rehearsal; return the outcome (the last line's content)."""
+             example: Example | None = None, packets: bool = False,
+             changes: RuleChanges = RuleChanges()) -> dict[str, Any]:
+    """Run the whole rehearsal; return the outcome (the last line's content). `packets`: on network
+    namespaces with the security groups as packet filters, when they can be made here (else on
+    loopback, saying why); `changes` apply to that run's copy of the rules."""
     printer = printer or Printer()
     started = time.monotonic()
     with contextlib.ExitStack() as cleanup, sigterm_as_interrupt():
@@ -108,85 +177,206 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
-        verdicts = assess(stage_facts(network_facts(model.component.settings), stage))
-        printer.section(f"Reachability, stage {stage}: {STAGES[stage]}")
-        for verdict in verdicts:
-            printer.line(f"  {'ok     ' if verdict.reachable else 'BLOCKED'}  {verdict.path}: {verdict.reason}")
-        blocked = {v.path for v in verdicts if not v.reachable}
+        wiring = None
+        if packets:
+            reason = netns.unavailable()
+            if reason is None:
+                try:
+                    wiring = packet_wiring(model, stage, pki, work, cleanup, printer, changes)
+                except NamespaceError as exc:
+                    reason = f"the network namespaces could not be made: {exc}"
+            if reason is not None:
+                if changes:
+                    raise PacketsUnavailable(f"--without-rule and --extra-rule need the packet rehearsal: {reason}")
+                printer.section("Packets: not on this machine")
+                printer.line(f"  --packets: {reason}")
+                printer.line("  rehearsing on loopback instead (a blocked path is wired to an address that drops)")
+        if wiring is None:
+            wiring = loopback_wiring(model, stage, pki, work, cleanup, printer)
+        return rehearse_functions(model, wiring, work, stage, employees, example, printer, started)
 
-        printer.section("Local stand-ins")
-        db = start_mariadb(work / "mariadb", pki)
-        cleanup.callback(db.stop)
-        reachable = local_services(db, aws := AwsEmulator(topic_name=model.topic_name, region=model.region))
-        cleanup.callback(aws.stop)
-        db.trust(model.token_trust(reachable.db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                                   DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
-        printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}; IAM tokens "
-                     "checked by a verifier behind PAM")
-        printer.line(f"  SNS, Secrets Manager -> moto at {aws.endpoint} ({model.region})")
-        printer.line(f"  topic {aws.topic_arn}, with a subscribed queue")
-        hole = cleanup.enter_context(BlackHole())
-        if blocked:
-            printer.line(f"  blocked paths ({', '.join(sorted(blocked))}) -> a black hole on 127.0.0.1:{hole.port}")
 
-        package_dir = extract_package(model.package_path, work / "task")
-        fn_inputs = model.job_function.inputs
+def print_verdicts(printer: Printer, stage: int, verdicts: Sequence[PathVerdict], note: str = "") -> None:
+    printer.section(f"Reachability, stage {stage}: {STAGES[stage]}{note}")
+    for verdict in verdicts:
+        printer.line(f"  {'ok     ' if verdict.reachable else 'BLOCKED'}  {verdict.path}: {verdict.reason}")
 
-        # Deploy time: the schema is applied inside the VPC, where the database is reachable.
-        migration_handler = str(model.migration_function.inputs["handler"])
-        printer.section(f"Schema migration ({migration_handler}, as `pulumi up` runs it)")
-        logging_config = model.job_function.inputs["loggingConfig"]
-        migration_env = local_function_env(model.migration_environment, reachable, logging_config=logging_config,
-                                           user_variables=model.user_variables)
-        migration = run_function(package_dir, migration_handler, migration_env,
-                                 function_arn(model, str(model.migration_function.inputs["name"])),
-                                 float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer,
-                                 json.loads(model.run.one("aws:lambda/invocation:Invocation").inputs["input"]))
-        if not migration.ok:
-            return finish(printer, {"statusCode": None, "error": migration.error_message, "delivered": False,
-                                    "stage": stage}, started)
-        printer.line(f"  -> {json.dumps(migration.payload)}")
-        app_user = (migration.payload or {}).get("app_user") or {}
-        printer.line(f"  application user {app_user.get('user')!r}: created {app_user.get('created')}, granted "
-                     f"{', '.join(app_user.get('granted') or []) or 'nothing new'}, revoked "
-                     f"{', '.join(app_user.get('revoked') or []) or 'nothing'}")
-        if example is not None:
-            db.execute(*split_statements(example.seed.read_text()))
-            printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
-        else:
-            db.add_employees(employees)
-            printer.line(f"  seeded {employees} employees")
 
-        handler = str(fn_inputs["handler"])
-        printer.section(f"Invocation ({handler} through awslambdaric)")
-        services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
-            if "database" in blocked else reachable
-        env = local_function_env(model.function_environment, services,
-                                 {svc: hole.url for svc in blocked if svc != "database"}, logging_config,
-                                 model.user_variables)
-        seen = len(db.token_events())
-        result = run_function(package_dir, handler, env, function_arn(model, str(fn_inputs["name"])),
-                              float(fn_inputs["timeout"]), int(fn_inputs["memorySize"]), printer, {})
-        tokens = db.token_events()[seen:]
-        for event in tokens:
-            printer.line(token_line(event))
-        if not result.ok:
-            printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
-            printer.line(f"  what it means and what to check: {runbook_entry(result.error_type)}")
-            return finish(printer, {"statusCode": None, "error": f"{result.error_type}: {result.error_message}",
-                                    "delivered": False, "stage": stage,
-                                    "runbook": runbook_entry(result.error_type)}, started)
-        body = json.loads(result.payload["body"])
-        envelope = aws.delivered(body["message_id"])
-        # With MessageStructure=json an SQS subscriber receives the "default" text.
-        printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
-        verified = [e for e in tokens if e.get("event") == "iam_token_verified"]
-        outcome = {"statusCode": result.payload["statusCode"], "handler": handler,
-                   "delivered": envelope.get("MessageId") == body["message_id"],
-                   "message_id": body["message_id"], "stage": stage,
-                   "db_user": verified[0]["user"] if verified else None, "token_verified": bool(verified)}
-        outcome.update({"employees": body["employees"]} if example is None else {"body": body})
-        return finish(printer, outcome, started)
+def loopback_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: contextlib.ExitStack,
+                    printer: Printer) -> Wiring:
+    """Everything on loopback; a path judged blocked is wired to a black hole."""
+    verdicts = assess(stage_facts(network_facts(model.component.settings), stage))
+    print_verdicts(printer, stage, verdicts)
+    blocked = {v.path for v in verdicts if not v.reachable}
+
+    printer.section("Local stand-ins")
+    db = start_mariadb(work / "mariadb", pki)
+    cleanup.callback(db.stop)
+    printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}; IAM tokens "
+                 "checked by a verifier behind PAM")
+    aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
+    cleanup.callback(aws.stop)
+    printer.line(f"  SNS, Secrets Manager -> moto at {aws.endpoint} ({model.region})")
+    printer.line(f"  topic {aws.topic_arn}, with a subscribed queue")
+    hole = cleanup.enter_context(BlackHole())
+    if blocked:
+        printer.line(f"  blocked paths ({', '.join(sorted(blocked))}) -> a black hole on 127.0.0.1:{hole.port}")
+
+    reachable = local_services(db, aws)
+    trust_tokens(model, db, reachable.db_host)
+    logging_config = model.job_function.inputs["loggingConfig"]
+    # Deploy time: the schema is applied inside the VPC, where the database is reachable.
+    migration_env = local_function_env(model.migration_environment, reachable,
+                                       logging_config=model.migration_function.inputs["loggingConfig"],
+                                       user_variables=model.user_variables)
+    services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
+        if "database" in blocked else reachable
+    env = local_function_env(model.function_environment, services,
+                             {svc: hole.url for svc in blocked if svc != "database"}, logging_config,
+                             model.user_variables)
+    return Wiring("loopback", db, aws, migration_env, env)
+
+
+def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: contextlib.ExitStack,
+                  printer: Printer, changes: RuleChanges) -> Wiring:
+    """The stage's network as namespaces, the rules the component registered as packet filters,
+    the stand-ins inside it (see localrun/packets.py). NamespaceError when the namespaces cannot
+    be made (nothing of them is left behind)."""
+    settings = model.component.settings
+    design = design_facts(settings)
+    registered = held_to_table(evaluated_rules(model.run.resources, model.run.exports["security_group_ids"]),
+                               table_rules(settings))
+    installed = changes.apply(registered)
+    facts = with_rules(stage_facts(design, stage), installed)
+    db_host = model.function_environment[contract.DB_HOST]
+    hostnames = {service: api_hostname(service, model.region) for service in design.services}
+    vpc, subnets = model_subnets(model.run.resources)
+    layout = plan_layout(stage_facts(design, stage), design, db_host, hostnames, subnets, vpc)
+
+    made = Namespaces()
+    cleanup.callback(made.close)  # after everything that runs inside them has stopped
+    try:
+        network = PacketNetwork.build(made, layout, installed)
+    except BaseException:
+        made.close()
+        raise
+    ns = network.namespaces
+    printer.section(f"Network namespaces, stage {stage}: {STAGES[stage]}")
+    for line in network.describe():
+        printer.line(f"  {line}")
+    printer.section("Security groups installed as packet filters (the rules the component registered"
+                    + (", changed for this run)" if changes else ")"))
+    for line in article_table(installed):
+        printer.line(f"  {line}")
+    members = layout.members()
+    printer.line("  stateful (replies to an allowed connection pass), allow-only, everything else dropped both ways;")
+    printer.line("  egress on the sender's interface, ingress on the receiver's; a peer group is its members: "
+                 + "; ".join(f"{group} {{{', '.join(addresses)}}}" for group, addresses in sorted(members.items())))
+    for change in changes.without:
+        printer.line(f"  left out for this run: {change}")
+    print_verdicts(printer, stage, assess(facts), " (judged on the rules installed)")
+    for finding in findings(with_rules(design, installed)):
+        printer.line(f"  FINDING  {finding}")
+
+    printer.section("Stand-ins inside the namespaces")
+    require_mariadb()
+    db_cert, db_key = pki.issue("database", [db_host])
+    db = MariaDB(work / "mariadb", pki, host=layout.database.address, port=layout.db_port,
+                 launcher=ns["database"].exec_argv([]))
+    cleanup.callback(db.stop)
+    db.install()
+    db.start(db_cert, db_key)
+    db.bootstrap()
+    trust_tokens(model, db, db_host)
+    printer.line(f"  RDS MySQL -> MariaDB at {db_host} ({layout.database.address}:{db.port}), TLS required, "
+                 "IAM tokens checked by a verifier behind PAM")
+    aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
+    cleanup.callback(aws.stop)
+    api_cert, api_key = pki.issue("apis", sorted(hostnames.values()))
+    for where in ("endpoints", "internet"):
+        front = AwsFront(ns[where], api_cert, api_key)
+        cleanup.callback(front.stop)
+    names = ", ".join(f"https://{name}" for name in hostnames.values())
+    printer.line(f"  {', '.join(hostnames)} -> moto over HTTPS ({names}) at the endpoints' and the public addresses")
+    printer.line(f"  the function verifies them with the run's CA ({pki.ca.name}, AWS_CA_BUNDLE); no endpoint override")
+
+    services = LocalServices(db_host=db_host, db_port=int(model.function_environment[contract.DB_PORT]),
+                             secret_arn=aws.secret_arn, topic_arn=aws.topic_arn, region=aws.region,
+                             aws_endpoint_url=None)
+    env = local_function_env(model.function_environment, services, None,
+                             model.job_function.inputs["loggingConfig"], model.user_variables)
+    env["AWS_CA_BUNDLE"] = str(pki.ca)
+    migration_env = local_function_env(model.migration_environment, services, None,
+                                       model.migration_function.inputs["loggingConfig"], model.user_variables)
+    migration_env["AWS_CA_BUNDLE"] = str(pki.ca)
+
+    def report() -> dict[str, Any]:
+        dropped = read_dropped(network)
+        printer.section("Connection attempts dropped (where, from > to)")
+        printer.line("\n".join(f"  {entry}" for entry in dropped) if dropped else "  none")
+        return {"dropped": dropped}
+
+    return Wiring("packets", db, aws, migration_env, env, ns["migration"], ns["function"], report)
+
+
+def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int, employees: int,
+                       example: Example | None, printer: Printer, started: float) -> dict[str, Any]:
+    """The schema migration (as `pulumi up` runs it), the seed, the invocation; the outcome."""
+    db, aws = wiring.db, wiring.aws
+    package_dir = extract_package(model.package_path, work / "task")
+    fn_inputs = model.job_function.inputs
+    timeout_s, memory_mb = float(fn_inputs["timeout"]), int(fn_inputs["memorySize"])
+    base = {"stage": stage, "network": wiring.network}
+
+    migration_handler = str(model.migration_function.inputs["handler"])
+    printer.section(f"Schema migration ({migration_handler}, as `pulumi up` runs it)")
+    migration = run_function(package_dir, migration_handler, wiring.migration_env,
+                             function_arn(model, str(model.migration_function.inputs["name"])), timeout_s,
+                             memory_mb, printer,
+                             json.loads(model.run.one("aws:lambda/invocation:Invocation").inputs["input"]),
+                             wiring.migration_placement)
+    if not migration.ok:
+        return finish(printer, failure(printer, migration, "migration", base) | wiring.report(), started)
+    printer.line(f"  -> {json.dumps(migration.payload)}")
+    app_user = (migration.payload or {}).get("app_user") or {}
+    printer.line(f"  application user {app_user.get('user')!r}: created {app_user.get('created')}, granted "
+                 f"{', '.join(app_user.get('granted') or []) or 'nothing new'}, revoked "
+                 f"{', '.join(app_user.get('revoked') or []) or 'nothing'}")
+    if example is not None:
+        db.execute(*split_statements(example.seed.read_text()))
+        printer.line(f"  seeded from {example.seed.relative_to(example.seed.parents[2])}")
+    else:
+        db.add_employees(employees)
+        printer.line(f"  seeded {employees} employees")
+
+    handler = str(fn_inputs["handler"])
+    printer.section(f"Invocation ({handler} through awslambdaric)")
+    seen = len(db.token_events())
+    result = run_function(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
+                          timeout_s, memory_mb, printer, {}, wiring.job_placement)
+    tokens = db.token_events()[seen:]
+    for event in tokens:
+        printer.line(token_line(event))
+    if not result.ok:
+        return finish(printer, failure(printer, result, "invocation", base) | wiring.report(), started)
+    body = json.loads(result.payload["body"])
+    envelope = aws.delivered(body["message_id"])
+    # With MessageStructure=json an SQS subscriber receives the "default" text.
+    printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
+    verified = [e for e in tokens if e.get("event") == "iam_token_verified"]
+    outcome = {"statusCode": result.payload["statusCode"], "handler": handler,
+               "delivered": envelope.get("MessageId") == body["message_id"],
+               "message_id": body["message_id"], **base,
+               "db_user": verified[0]["user"] if verified else None, "token_verified": bool(verified)}
+    outcome.update({"employees": body["employees"]} if example is None else {"body": body})
+    return finish(printer, outcome | wiring.report(), started)
+
+
+def trust_tokens(model: StackModel, db: MariaDB, db_host: str) -> None:
+    """The stand-in checks the job's tokens as RDS would: the rehearsal's key, and the
+    `rds-db:connect` resources the stack's job role allows."""
+    db.trust(model.token_trust(db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                               DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
 
 
 def token_line(event: dict[str, Any]) -> str:
@@ -196,6 +386,14 @@ def token_line(event: dict[str, Any]) -> str:
                 f"{event['action']}, signed by key {event['access_key']}, rds-db:connect on {event['resource']}, "
                 f"expires in {event['expires_in_s']} s)")
     return f"  database: IAM token refused for {event.get('user')!r}: {event.get('reason')}"
+
+
+def failure(printer: Printer, result: InvocationResult, phase: str, base: dict[str, Any]) -> dict[str, Any]:
+    """A failed function's outcome: its typed error and the runbook entry."""
+    printer.line(f"  -> {result.error_type}: {result.error_message} ({result.duration_s:.1f} s)")
+    printer.line(f"  what it means and what to check: {runbook_entry(result.error_type)}")
+    return {"statusCode": None, "error": f"{result.error_type}: {result.error_message}", "delivered": False,
+            "failed": phase, **base, "runbook": runbook_entry(result.error_type)}
 
 
 def runbook_entry(error_type: str | None) -> str:
@@ -217,13 +415,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example", choices=rehearsable(),
                         help="rehearse this example's own job (examples/<name>/stack-config.yaml and seed.sql) "
                              "in place of the built-in one")
+    parser.add_argument("--packets", action="store_true",
+                        help="rehearse on network namespaces, the component's security groups installed as packet "
+                             "filters (needs root; falls back to loopback when namespaces cannot be made)")
+    parser.add_argument("--without-rule", action="append", default=[], metavar="'GROUP DIRECTION PORT PEER'",
+                        help="with --packets: leave this rule out of the run's copy of the component's rules "
+                             "(for example 'rds-sg ingress 3306 lambda-sg'); repeatable")
+    parser.add_argument("--extra-rule", action="append", default=[], metavar="'GROUP DIRECTION PORT PEER'",
+                        help="with --packets: add this TCP rule to the run's copy (for example "
+                             "'lambda-sg egress 443 0.0.0.0/0'); repeatable")
     options = parser.parse_args(argv)
     try:
+        changes = RuleChanges(tuple(parse_rule(spec) for spec in options.without_rule),
+                              tuple(parse_rule(spec) for spec in options.extra_rule))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if changes and not options.packets:
+        parser.error("--without-rule and --extra-rule change the packet filters: use them with --packets")
+    try:
         outcome = rehearse(options.stage, options.employees, options.stack,
-                           example=load_example(options.example) if options.example else None)
+                           example=load_example(options.example) if options.example else None,
+                           packets=options.packets, changes=changes)
     except KeyboardInterrupt:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130
+    except (PacketsUnavailable, UnknownRule) as exc:
+        print(f"python -m localrun: {exc}", file=sys.stderr, flush=True)
+        print(json.dumps({"statusCode": None, "error": str(exc), "delivered": False}), flush=True)
+        return 2
     print(json.dumps(outcome), flush=True)
     return 0 if outcome.get("statusCode") == 200 else 1
 

@@ -28,7 +28,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,8 @@ class Pki:
     wrong_name_cert: Path
     """Signed by ``ca`` but for a host name the function does not connect to."""
     wrong_name_key: Path
+    ca_key: Path
+    """The key of ``ca``, to issue more server certificates (``issue``)."""
 
     @classmethod
     def create(cls, directory: Path) -> Pki:
@@ -182,7 +184,16 @@ class Pki:
             other_ca=_write(directory / "other-ca.pem", other_cert),
             wrong_name_cert=_write(directory / "wrong-name-cert.pem", wrong_cert),
             wrong_name_key=_write(directory / "wrong-name-key.pem", wrong_key),
+            ca_key=_write(directory / "ca-key.pem", ca_key),
         )
+
+    def issue(self, name: str, dns_names: list[str], ips: list[str] | None = None) -> tuple[Path, Path]:
+        """A server certificate signed by ``ca`` for these names: (certificate, key) files."""
+        ca_key = serialization.load_pem_private_key(self.ca_key.read_bytes(), password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca_cert = x509.load_pem_x509_certificate(self.ca.read_bytes())
+        key, cert = _issue_server_cert(ca_key, ca_cert, dns_names, ips or [])
+        return _write(self.ca.parent / f"{name}-cert.pem", cert), _write(self.ca.parent / f"{name}-key.pem", key)
 
 
 class ServiceError(RuntimeError):
@@ -216,7 +227,8 @@ def require_mariadb() -> None:
 class MariaDB:
     """A throwaway MariaDB server that accepts TLS connections only."""
 
-    def __init__(self, base: Path, pki: Pki) -> None:
+    def __init__(self, base: Path, pki: Pki, host: str = "127.0.0.1", port: int | None = None,
+                 launcher: Sequence[str] = ()) -> None:
         self.base = base
         self.datadir = base / "data"
         self.socket = base / "mariadbd.sock"
@@ -225,10 +237,17 @@ class MariaDB:
         self.trust_file = base / "iam-trust.json"
         self.token_log = base / "iam-tokens.log"
         self.pki = pki
-        self.host = "127.0.0.1"
+        self.host = host
         self.tmpdir = base / "tmp"
-        self._port = PortReservation(self.host)
-        self.port = self._port.port
+        # On loopback the port is held until the server binds it; inside a namespace of its own, the
+        # address and port are the server's alone.
+        self._port: PortReservation | None = None
+        if port is None:
+            self._port = PortReservation(self.host)
+            port = self._port.port
+        self.port: int = port
+        self.launcher = tuple(launcher)
+        """What the server's command runs under (``ip netns exec <name>``: inside a network namespace)."""
         self._proc: subprocess.Popen[bytes] | None = None
 
     # lifecycle ---------------------------------------------------------------
@@ -244,9 +263,11 @@ class MariaDB:
             f"{sys.executable} -I {VERIFIER} {self.trust_file}\n"
             f"account required {pam_module('pam_permit.so')}\n")
         self.trust(TrustConfig(DB_HOST_NAME, self.port, REGION, "aws-cn", "000000000000", "db-NONE"))
+        # The install too: installs sharing /tmp (two suites at once) fail now and then with
+        # "Unknown table 'mysql.tmp_user_sys'".
         result = subprocess.run(
             ["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={self.datadir}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
+             "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={self.tmpdir}"],
             capture_output=True, text=True, timeout=120, check=False,
         )
         if result.returncode != 0:
@@ -268,8 +289,8 @@ class MariaDB:
             "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
             "--max-connections=100", "--plugin-load-add=auth_pam_v1", "--pam-use-cleartext-plugin=ON",
         ]
-        self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        self._proc = subprocess.Popen([*self.launcher, *command], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -9,13 +9,18 @@ component's wiring cannot slip past the local rehearsal and the tests.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from components.model.dependencies import CALLED_FROM_THE_VPC
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import COMPONENT_VARIABLES, JOB_VARIABLES, MIGRATION_VARIABLES
+
+if TYPE_CHECKING:
+    from localrun.local_lambda import Placement
+    from localrun.services import AwsEmulator, MariaDB
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing"}
@@ -30,7 +35,24 @@ class LocalServices:
     secret_arn: str
     topic_arn: str
     region: str
-    aws_endpoint_url: str
+    aws_endpoint_url: str | None
+    """Where boto3 sends every call (`AWS_ENDPOINT_URL`); None: to the service's own name, as in AWS."""
+
+
+@dataclass
+class Wiring:
+    """Where a rehearsal's functions run and what their environments bind them to."""
+
+    network: str
+    """`loopback`, or `packets` (network namespaces)."""
+    db: MariaDB
+    aws: AwsEmulator
+    migration_env: dict[str, str]
+    job_env: dict[str, str]
+    migration_placement: Placement | None = None
+    job_placement: Placement | None = None
+    report: Callable[[], dict[str, Any]] = field(default=dict)
+    """Called when the functions have run: more fields for the outcome."""
 
 
 def lambda_logging_env(logging_config: Mapping[str, str] | None) -> dict[str, str]:
@@ -73,10 +95,11 @@ def local_function_env(component_env: Mapping[str, str], services: LocalServices
     env.update(
         AWS_REGION=services.region,
         AWS_DEFAULT_REGION=services.region,
-        AWS_ENDPOINT_URL=services.aws_endpoint_url,
         **DUMMY_CREDENTIALS,
         **lambda_logging_env(logging_config),
     )
+    if services.aws_endpoint_url is not None:
+        env["AWS_ENDPOINT_URL"] = services.aws_endpoint_url
     for service, url in (blocked_services or {}).items():
         env[SERVICE_ENDPOINT_VARIABLES[service]] = url
     return env

@@ -41,6 +41,7 @@ from components.model.aws_limits import (
     environment_size,
     problems_in_resource,
 )
+from components.model.partition_features import features_used, missing_in
 from localrun.pulumi_mocks import AUTONAMED_PROPERTIES, ProgramRun, Registered, run_program
 from tests.aws_models import (
     NUMBERS,
@@ -72,7 +73,6 @@ EVERYTHING_ON: dict[str, Any] = {
     "function_handler": "stock_report.handler",
     "migrations_source": str(CUSTOM_JOB / "migrations"),
     "function_environment": FULL_ENVIRONMENT,
-    "function_tracing": True,
     "db_monitoring_interval_seconds": 1,
     "db_final_snapshot": True,
     "db_multi_az": True,
@@ -99,10 +99,15 @@ def stack(name: str) -> ProgramRun:
     )
 
 
+TRACING = {"aws": True, "aws-cn": False}
+"""Everything on that the partition has: Lambda has no X-Ray integration in AWS China."""
+
 PROGRAMS = {
-    **{f"component-{p}-{n}-subnets-everything-on": (lambda p=p, n=n: build(p, n, **EVERYTHING_ON))
+    **{f"component-{p}-{n}-subnets-everything-on": (
+        lambda p=p, n=n: build(p, n, **EVERYTHING_ON, function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws") for n in (2, 3)},
-    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES))
+    **{f"component-{p}-longest-names": (lambda p=p: build(p, 2, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
+                                                          function_tracing=TRACING[p]))
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
     **{f"component-{p}-db-proxy": (lambda p=p: build(p, 3, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
@@ -158,6 +163,17 @@ def test_a_built_value_aws_refuses_turns_the_walk_red(monkeypatch: pytest.Monkey
     monkeypatch.setitem(LIMITS["aws:cloudwatch/logGroup:LogGroup"], "name",
                         Text("a table that forgot the limit", 2048))
     assert refused(run) == ([], by_model)
+
+
+def test_nothing_uses_what_lambda_lacks_in_the_partition(program: ProgramRun) -> None:
+    """AWS China's list of Lambda differences: no X-Ray, function URLs, SnapStart, recursive-loop
+    detection, asynchronous-invocation metrics or package encryption with a key of one's own."""
+    partition = program.mocks.partition
+    used = [f"{r.type} {r.name}: {feature}" for r in cloud_resources(program)
+            for feature in features_used(partition, r.type, r.inputs)]
+    assert used == []
+    if partition == "aws-cn":
+        assert missing_in(partition), "the walk judges the China programs against the list"
 
 
 def test_every_resource_type_created_has_its_limits_in_the_table(program: ProgramRun) -> None:

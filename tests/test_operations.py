@@ -54,13 +54,13 @@ def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
         "dead-letter-queue": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Maximum",
                               300, 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
         "db-cpu": ("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": db_identifier}, "Average", 300, 3,
-                   "GreaterThanThreshold", 80, "breaching"),
+                   "GreaterThanThreshold", 80, "missing"),
         "db-free-storage": ("AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": db_identifier}, "Minimum", 300, 1,
-                            "LessThanThreshold", round(20 * GIB * 0.10), "breaching"),
+                            "LessThanThreshold", round(20 * GIB * 0.10), "missing"),
         "db-connections": ("AWS/RDS", "DatabaseConnections", {"DBInstanceIdentifier": db_identifier}, "Maximum",
-                           300, 1, "GreaterThanThreshold", round(64 * 0.8), "breaching"),  # db.t4g.micro: 64
+                           300, 1, "GreaterThanThreshold", round(64 * 0.8), "notBreaching"),  # db.t4g.micro: 64
         "db-freeable-memory": ("AWS/RDS", "FreeableMemory", {"DBInstanceIdentifier": db_identifier}, "Minimum", 300,
-                               3, "LessThanThreshold", round(1 * GIB * 0.10), "breaching"),
+                               3, "LessThanThreshold", round(1 * GIB * 0.10), "missing"),
     }
     for key, (namespace, metric, dimensions, statistic, period, periods, comparison, threshold, missing) in (
             expected.items()):
@@ -73,6 +73,31 @@ def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
         assert alarm["treatMissingData"] == missing, key
         assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic], key
         assert f"Runbook: docs/operations.md#runbook-{key}" in alarm["alarmDescription"]
+
+
+WATCHED = {"function": ("aws:lambda/function:Function", "lambda-prod-function"),
+           "queue": ("aws:sqs/queue:Queue", "lambda-prod-dlq"),
+           "database": ("aws:rds/instance:Instance", "lambda-prod-db")}
+"""The type and logical name of the resource each kind of alarm watches, in the prod stack."""
+
+
+def test_every_alarm_waits_for_what_it_watches(prod: ProgramRun) -> None:
+    """A database takes 15-40 minutes to create: its alarms are created after it, not during."""
+    for typ, name in WATCHED.values():
+        prod.one(typ, name)
+    found = {r.name.removeprefix("lambda-prod-"): r for r in prod.of_type(ALARM)}
+    for spec in ALARMS:
+        assert WATCHED[spec.subject][1] in found[spec.key].depends_on, spec.key
+    database_alarms = {spec.key for spec in ALARMS if spec.subject == "database"}
+    assert database_alarms == {"db-cpu", "db-free-storage", "db-connections", "db-freeable-memory"}
+
+
+def test_no_alarm_treats_missing_data_as_breaching(prod: ProgramRun) -> None:
+    """Nothing is published while the function, the queue or the database is created or replaced:
+    a first deployment must not page the on-call topic."""
+    assert {a["treatMissingData"] for a in alarms(prod).values()} <= {"missing", "notBreaching"}
+    for spec in ALARMS:
+        assert spec.missing != "breaching" and len(spec.missing_why) > 20, spec.key
 
 
 def test_the_alarm_topic_is_its_own_encrypted_and_tls_only(prod: ProgramRun) -> None:
@@ -129,27 +154,47 @@ def test_connections_alarm_follows_the_class() -> None:
     assert found["db-freeable-memory"]["threshold"] == round(16 * GIB * 0.10)
 
 
-def test_one_log_metric_filter_per_error_type_on_the_jobs_log_group(prod: ProgramRun) -> None:
+def test_one_log_metric_filter_per_error_type_on_each_functions_log_group(prod: ProgramRun) -> None:
+    """The job and the schema migration each write their failures to their own log group
+    (a `MigrationError` only ever to the migration's): each group has every filter, counting into
+    its function's namespace."""
     error_types = [error_type.__name__ for error_type in handler_error_types()]
     assert {"DatabaseUnreachableError", "SecretError", "NotificationError", "DatabaseBusyError",
-            "DatabaseTimeoutError", "ConfigurationError"} <= set(error_types)
-    filters = {f.inputs["metricTransformation"]["name"]: f.inputs for f in prod.of_type(FILTER)}
-    assert set(filters) == {*error_types, "InvocationOverrun"}
-    for name in error_types:
-        assert filters[name]["pattern"] == f'{{ $.error_type = "{name}" }}'
-        assert filters[name]["logGroupName"] == prod.exports["log_group_name"]
-        assert filters[name]["metricTransformation"]["namespace"] == f"VpcLambda/{prod.exports['function_name']}"
-        assert filters[name]["metricTransformation"]["value"] == "1"
+            "DatabaseTimeoutError", "ConfigurationError", "MigrationError"} <= set(error_types)
+    job, migration = prod.exports["function_name"], prod.exports["migration_function_name"]
+    log_groups = {job: prod.exports["log_group_name"], migration: f"/aws/lambda/{migration}"}
+    assert prod.one("aws:lambda/function:Function", "lambda-prod-migration").inputs["loggingConfig"][
+        "logGroup"] == log_groups[migration]
+    by_group: dict[str, dict[str, dict[str, Any]]] = {}
+    for found in prod.of_type(FILTER):
+        by_group.setdefault(found.inputs["logGroupName"], {})[found.inputs["metricTransformation"]["name"]] = (
+            found.inputs)
+    assert set(by_group) == set(log_groups.values())
+    for function_name, group in log_groups.items():
+        filters = by_group[group]
+        assert set(filters) == {*error_types, "InvocationOverrun"}, group
+        for name in error_types:
+            assert filters[name]["pattern"] == f'{{ $.error_type = "{name}" }}'
+            assert filters[name]["metricTransformation"]["namespace"] == f"VpcLambda/{function_name}"
+            assert filters[name]["metricTransformation"]["value"] == "1"
+    assert prod.one(FILTER, "lambda-prod-MigrationError").inputs["logGroupName"] == log_groups[job], (
+        "the job's filters keep their names")
+    assert prod.one(FILTER, "lambda-prod-migration-MigrationError").inputs["logGroupName"] == log_groups[migration]
 
 
 def test_dashboard_shows_the_service(prod: ProgramRun) -> None:
     dashboard = prod.one("aws:cloudwatch/dashboard:Dashboard").inputs
-    assert dashboard["dashboardName"] == prod.exports["dashboard_name"] == prod.exports["function_name"]
+    assert dashboard["dashboardName"] == prod.exports["dashboard_name"] == (
+        f"{prod.exports['function_name']}-cn-northwest-1")
     widgets = json.loads(dashboard["dashboardBody"])["widgets"]
     titles = [w["properties"]["title"] for w in widgets]
     assert titles == ["Invocations, errors, throttles", "Errors by type (from the function's log lines)",
                       "Duration against the timeout (p99, max)", "Dead-letter queue depth", "Database CPU",
-                      "Database connections against max_connections", "Database free storage"]
+                      "Database connections against max_connections", "Database free storage",
+                      "Schema migration errors by type (from its log lines)"]
+    migration = [m for w in widgets for m in w["properties"]["metrics"]
+                 if w["properties"]["title"].startswith("Schema migration")]
+    assert ["VpcLambda/lambda-prod-prod-migrate", "MigrationError"] in migration
     by_title = {w["properties"]["title"]: w["properties"] for w in widgets}
     assert by_title["Duration against the timeout (p99, max)"]["annotations"]["horizontal"] == [
         {"label": "timeout", "value": 30000}]
@@ -178,6 +223,45 @@ def test_with_the_proxy_its_connections_are_watched_against_its_pool() -> None:
                                                "DatabaseConnectionsCurrentlySessionPinned"]
     assert proxy["annotations"]["horizontal"] == [{"label": "pool", "value": pool}]
     assert "proxy-client-connections" not in alarms(build()), "no proxy, no proxy alarms"
+
+
+def test_the_dashboard_name_carries_the_region() -> None:
+    """Dashboards are global to the account: the same stack in two regions must not share one
+    (and destroying one must not delete the other's)."""
+    names = {}
+    for region in ("us-east-1", "eu-west-1"):
+        run = run_program(lambda: VpcLambdaWithPrivateServices("svc", GOOD).outputs(),  # type: ignore[misc]
+                          region=region)
+        names[region] = run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"]
+        assert run.value["dashboard_name"] == names[region]
+    assert names == {"us-east-1": "svc-dev-us-east-1", "eu-west-1": "svc-dev-eu-west-1"}
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "topic"),
+    [
+        ("aws", "us-east-1", "arn:aws:sns:eu-west-1:123456789012:pager"),
+        ("aws", "us-east-1", "arn:aws-cn:sns:us-east-1:123456789012:pager"),
+        ("aws-cn", "cn-northwest-1", "arn:aws-cn:sns:cn-north-1:123456789012:pager"),
+        ("aws-cn", "cn-northwest-1", "arn:aws:sns:us-east-1:123456789012:pager"),
+    ],
+)
+def test_alarm_actions_in_another_region_or_partition_are_refused(partition: str, region: str, topic: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, "alarm_actions": [topic]}),  # type: ignore[misc]
+                    partition=partition, region=region)
+    assert caught.value.arguments == {"alarm_actions"}
+    message = caught.value.problems[0].message
+    assert topic in message and f"the alarms are in {region} (partition {partition!r})" in message
+    assert "CloudWatch notifies only SNS topics of the alarm's own region" in message
+
+
+@pytest.mark.parametrize(("partition", "region"), [("aws", "us-east-1"), ("aws-cn", "cn-northwest-1")])
+def test_alarm_actions_in_the_alarms_region_are_accepted(partition: str, region: str) -> None:
+    topic = f"arn:{partition}:sns:{region}:210987654321:pager"
+    run = run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
+        **GOOD, "alarm_actions": [topic]}).outputs(), partition=partition, region=region)
+    assert {tuple(a.inputs["alarmActions"]) for a in run.of_type(ALARM)} == {(topic,)}
 
 
 @pytest.mark.parametrize(

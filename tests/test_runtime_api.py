@@ -326,18 +326,26 @@ def test_runtime_that_dies_between_invocations_is_replaced_by_a_fresh_one(tmp_pa
     package = make_package(
         tmp_path,
         """
-        import os, threading
+        import os, threading, time
+
+        def exit_once(marker):
+            while not os.path.exists(marker):
+                time.sleep(0.01)
+            os._exit(9)
 
         def handler(event, context):
-            if event.get("exit_after_answering"):
-                threading.Timer(0.2, os._exit, (9,)).start()
+            if event.get("exit_when"):  # after answering, once the test says so (a marker, not a clock)
+                threading.Thread(target=exit_once, args=(event["exit_when"],), daemon=True).start()
             return {"pid": os.getpid()}
         """,
     )
+    marker = tmp_path / "exit-now"
     with local_lambda(package) as function:
-        first = function.invoke({"exit_after_answering": True})
+        first = function.invoke({"exit_when": str(marker)})
         pid = function.pid
-        assert pid is not None and process_gone(pid)
+        assert pid is not None, "the runtime is still running after answering"
+        marker.touch()
+        assert process_gone(pid)
         after = function.invoke({})
 
     assert first.ok and first.payload["pid"] == pid
@@ -421,18 +429,25 @@ def test_leaving_on_an_exception_stops_process_and_server(tmp_path: Path) -> Non
 
 
 def test_interrupt_during_an_invocation_stops_everything(tmp_path: Path) -> None:
-    package = make_package(tmp_path, "import time\n\ndef handler(event, context):\n    time.sleep(60)\n")
+    marker = tmp_path / "handler-started"
+    package = make_package(tmp_path, "import pathlib, sys, time\n\ndef handler(event, context):\n"
+                                     f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(60)\n")
+    interrupted_at: list[float] = []
+
+    def interrupt_once_the_handler_runs() -> None:  # a marker, not a clock: the event is being handled
+        while not marker.exists():
+            time.sleep(0.01)
+        interrupted_at.append(time.monotonic())
+        _thread.interrupt_main()
+
     with local_lambda(package, timeout_s=60.0) as function:
         pid, address = function.pid, function.runtime_api_address
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
-        started = time.monotonic()
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                function.invoke({})
-        finally:
-            timer.cancel()
-        assert time.monotonic() - started < 5
+        watcher = threading.Thread(target=interrupt_once_the_handler_runs, daemon=True)
+        watcher.start()
+        with pytest.raises(KeyboardInterrupt):
+            function.invoke({})
+        # Stopped at once, not when the 60-second handler or its timeout would have ended.
+        assert interrupted_at and time.monotonic() - interrupted_at[0] < 20
         assert function.pid is None
 
     assert pid is not None and address is not None

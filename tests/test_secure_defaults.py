@@ -73,8 +73,13 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     assert set(statements) == {"AccountAdministration", "CloudWatchLogsForThisComponentsLogGroups",
                                "FunctionRoleThroughTheServicesItCalls", "MigrationRoleThroughTheServicesItCalls",
                                "CloudWatchAlarmsToTheEncryptedAlarmTopic"}
-    assert statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]["Principal"] == {
-        "Service": "cloudwatch.amazonaws.com"}
+    alarms = statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:123456789012:alarm:*"},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }, "CloudWatch may use the key for this account's alarms in this region only"
     assert statements["AccountAdministration"]["Principal"] == {"AWS": f"arn:{partition}:iam::123456789012:root"}
     logs = statements["CloudWatchLogsForThisComponentsLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{region}.{suffix}"}
@@ -129,15 +134,28 @@ def test_database_production_settings(component: tuple[ProgramRun, str]) -> None
     assert params["parameters"] == [
         {"name": "require_secure_transport", "value": "1", "applyMethod": "immediate"},
         {"name": "slow_query_log", "value": "1", "applyMethod": "immediate"},
+        {"name": "log_output", "value": "FILE", "applyMethod": "immediate"},
         {"name": "long_query_time", "value": "1", "applyMethod": "immediate"},
     ]
     assert db["parameterGroupName"] == run.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
 
 
-def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
+def test_the_database_waits_for_its_monitoring_roles_policy(component: tuple[ProgramRun, str]) -> None:
+    """RDS refuses a monitoring role that does not yet have its policy: the instance waits for the
+    attachment, not only for the role."""
     run, _ = component
+    waits_for = run.one(INSTANCE).depends_on
+    assert {"svc-db-monitoring-role", "svc-db-monitoring-policy"} <= set(waits_for)
+    assert run.one(INSTANCE).inputs["monitoringRoleArn"] == run.one(
+        "aws:iam/role:Role", "svc-db-monitoring-role").outputs["arn"]
+
+
+def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[ProgramRun, str]) -> None:
+    run, partition = component
     job = run.one(FUNCTION, "svc-function").inputs
-    assert job["tracingConfig"] == {"mode": "Active"}
+    # Lambda has no X-Ray integration in AWS China: tracing is on everywhere else.
+    expected = "PassThrough" if partition == "aws-cn" else "Active"
+    assert {f.inputs["tracingConfig"]["mode"] for f in run.of_type(FUNCTION)} == {expected}
     assert job["deadLetterConfig"] == {"targetArn": run.value["dead_letter_queue_arn"]}
     # db.t4g.micro: 1 GiB less 256 MiB -> max_connections 64; half of it, less one for the migration.
     assert default_max_connections("db.t4g.micro") == 64

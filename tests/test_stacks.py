@@ -82,6 +82,25 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     assert all(r.inputs["tags"]["environment"] == tags["environment"] for r in run.resources if "tags" in r.inputs)
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_runs_without_xray_in_aws_china(stack: str) -> None:
+    """Lambda has no X-Ray integration in the China Regions: no tracing, no X-Ray policy."""
+    assert stack_config(stack)["aws:region"].startswith("cn-")
+    run = run_stack(stack)
+    functions = run.of_type("aws:lambda/function:Function")
+    assert len(functions) == 2
+    assert {f.inputs["tracingConfig"]["mode"] for f in functions} == {"PassThrough"}
+    policies = [a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert policies and not [arn for arn in policies if "XRay" in arn]
+
+
+def test_tracing_asked_for_in_a_china_stack_is_refused_naming_the_key() -> None:
+    with pytest.raises(ArgumentError) as caught:
+        run_stack("prod", {f"{PROJECT}:functionTracing": True})
+    assert caught.value.arguments == {f"{PROJECT}:functionTracing"}
+    assert "X-Ray integration (active tracing) is not available for Lambda in partition 'aws-cn'" in str(caught.value)
+
+
 def test_dev_mirrors_the_article() -> None:
     config = stack_config("dev")
     assert config["aws:region"] == "cn-northwest-1"

@@ -20,6 +20,7 @@ import pulumi
 
 from ..build import function_code
 from ..build.packaging import FunctionPackage, shipped_ca_bundle
+from ..model import partition_features
 from ..model.database_sizing import concurrency_problems, function_concurrency_budget
 from ..model.endpoint_set import EndpointSet, endpoint_set
 from ..model.network_rules import network_facts
@@ -31,6 +32,7 @@ from .availability import database_offer_problems, endpoint_service_problems, pr
 from .lookups import DatabaseOffer, EndpointService, Place
 from .reachability import PathVerdict, assess, blocked_path_problems
 from .validation import (
+    alarm_action_problems,
     check_component_name,
     check_subnet_ids,
     is_unknown,
@@ -147,6 +149,11 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
     settings = settings_from(args)
     invoke = lookups.invoke_options(opts)
     place = lookups.place(invoke)
+    bad = arguments(problems)
+    problems += partition_features.problems({k: v for k, v in args.items() if k not in bad}, place.partition)
+    settings = partition_features.with_defaults(settings, place.partition)
+    if "alarm_actions" not in bad:
+        problems += alarm_action_problems(settings.alarm_actions, place.partition, place.region)
 
     if settings.db_ca_bundle_file is None and shipped_ca_bundle(place.partition) is None:
         problems.append(Problem(

@@ -7,15 +7,19 @@ the database), and the migration's own path is judged as well:
 
     verdicts = assess(facts)
     blocked = [v for v in verdicts if not v.reachable]
+
+`rule_findings(facts)` judges the other way: a rule that no path of the function needs (one the
+article's table does not have, such as egress to 0.0.0.0/0 without NAT) is a finding.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..model.dependencies import purpose
-from ..model.network_rules import ANYWHERE, HTTPS_PORT, NetworkFacts
+from ..model.network_rules import ANYWHERE, HTTPS_PORT, NetworkFacts, Rule
 from ..model.problems import Problem
 
 
@@ -132,6 +136,62 @@ def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
     if endpoint is not None and not endpoint.subnets:
         return PathVerdict(service, False, f"the interface endpoint for {service} is in no subnet: {action} times out")
     return PathVerdict(service, False, f"no NAT egress and no interface endpoint for {service}: {action} times out")
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    """A rule that opens more than any path of the function needs."""
+
+    rule: Rule
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{describe_rule(self.rule)}: {self.reason}"
+
+
+def describe_rule(rule: Rule) -> str:
+    """`lambda-sg egress TCP 443 to 0.0.0.0/0`, as the article's table reads."""
+    if rule.protocol == "-1":
+        ports = "all traffic"
+    else:
+        last = rule.to_port if rule.to_port is not None else rule.port
+        ports = f"{rule.protocol.upper()} {rule.port}" + (f"-{last}" if last != rule.port else "")
+    peer = rule.peer_group or rule.cidr or "nothing"
+    return f"{rule.group} {rule.direction} {ports} {'to' if rule.direction == 'egress' else 'from'} {peer}"
+
+
+def _needed_rules(facts: NetworkFacts) -> set[Rule]:
+    """The rules the function's paths use, exactly: TCP to the database port and to 443, between
+    the groups that hold the function, the database and the endpoints it calls."""
+    fn, db, port = facts.function_security_groups, facts.database_security_groups, facts.database_port
+    needed = {Rule(f, "egress", port, peer_group=d) for f in fn for d in db}
+    needed |= {Rule(d, "ingress", port, peer_group=f) for f in fn for d in db}
+    called = [e for e in facts.endpoints if e.service in facts.services and e.private_dns and e.subnets]
+    for endpoint in called:
+        needed |= {Rule(f, "egress", HTTPS_PORT, peer_group=g) for f in fn for g in endpoint.security_groups}
+        needed |= {Rule(g, "ingress", HTTPS_PORT, peer_group=f) for f in fn for g in endpoint.security_groups}
+    if facts.nat_egress and any(s not in {e.service for e in called} for s in facts.services):
+        needed |= {Rule(f, "egress", HTTPS_PORT, cidr=ANYWHERE) for f in fn}
+    return needed
+
+
+def rule_findings(facts: NetworkFacts) -> list[RuleFinding]:
+    """Every rule that no path of the function needs: a port, a peer or an address range more than
+    the function's database and AWS APIs use (egress to 0.0.0.0/0 without NAT, a port range, all
+    traffic). Judged on the function attached as the component builds it."""
+    needed = _needed_rules(facts)
+    findings = []
+    for rule in facts.rules:
+        exact = dataclasses.replace(rule, to_port=None) if rule.to_port == rule.port else rule
+        if exact in needed:
+            continue
+        if rule.cidr is not None:
+            reason = ("no path of the function needs an address range: every path it takes names a security "
+                      "group" + ("" if facts.nat_egress else ", and without NAT nothing outside the VPC is reached"))
+        else:
+            reason = "no path of the function uses it"
+        findings.append(RuleFinding(rule, reason))
+    return findings
 
 
 def assess(facts: NetworkFacts) -> list[PathVerdict]:

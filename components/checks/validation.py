@@ -199,6 +199,23 @@ def check_alarm_arguments(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def alarm_action_problems(actions: Sequence[Any], partition: str, region: str) -> list[Problem]:
+    """CloudWatch notifies SNS topics of the alarm's own region only (and so of its partition):
+    a topic elsewhere is refused when the alarm is created, after everything else was deployed."""
+    problems = []
+    for action in actions:
+        if not isinstance(action, str) or not re.fullmatch(TOPIC_ARN_PATTERN, action):
+            continue  # `check_alarm_arguments` names it
+        _, topic_partition, _, topic_region, *_ = action.split(":")
+        if (topic_partition, topic_region) != (partition, region):
+            problems.append(Problem("alarm_actions", f"{action!r} is a topic in {topic_region} (partition "
+                                                     f"{topic_partition!r}); the alarms are in {region} (partition "
+                                                     f"{partition!r}) and CloudWatch notifies only SNS topics of the "
+                                                     f"alarm's own region: name a topic in {region}, or leave "
+                                                     "alarm_actions unset for a topic of the component's own"))
+    return problems
+
+
 def check_tags(tags: Any) -> list[Problem]:
     if tags is None or is_unknown(tags):
         return []

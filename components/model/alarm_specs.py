@@ -3,20 +3,12 @@
 
 The alarms are one table (`ALARMS`): the metric, what it is measured against (the function,
 the dead-letter queue, the database), the statistic and period, the threshold (a default a user
-changes through `alarm_thresholds`), and how missing data counts:
-
-* function `Errors`: missing data is *missing*. Lambda reports `Errors` (0 or more) for every
-  invocation, so no data means the job did not run: the alarm then reads INSUFFICIENT_DATA, never
-  OK, and a failure followed by silence does not turn green by itself.
-* `Throttles`, `Duration` and the dead-letter queue's depth: missing data is *not breaching*.
-  No invocations means none throttled and none slow; SQS stops publishing for an empty idle queue
-  and keeps publishing while it holds messages.
-* the database's CPU, connections, free storage and freeable memory: missing data is
-  *breaching*. RDS publishes them every minute while the instance is available; silence means it
-  is stopped, failing over or gone, which the job cannot survive.
-* with `db_proxy`, the proxy's client connections and the database connections it holds, against
-  its pool: missing data is *not breaching* (RDS publishes a proxy's connection metrics while it
-  has connections; an idle proxy has none).
+changes through `alarm_thresholds`), and how missing data counts, chosen per metric and said
+why (`missing_why`, the operations page's table). No alarm treats missing data as breaching:
+nothing is published while the function, the queue or the database is being created or
+replaced, and that is no reason to page anyone. Each alarm waits for the resource it watches.
+With `db_proxy`, two more watch the proxy's client connections and the database connections it
+holds, against its pool.
 """
 
 from __future__ import annotations
@@ -35,6 +27,8 @@ from .settings import Settings
 Subject = Literal["function", "queue", "database", "proxy"]
 MissingData = Literal["missing", "notBreaching", "breaching"]
 GIB = 1024**3
+CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+"""The principal CloudWatch alarms act as when they publish to a topic (and use its key)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +47,8 @@ class Sizes:
 class AlarmSpec:
     key: str
     """The alarm's name within the component, and its `alarm_thresholds` key."""
+    title: str
+    """What the docs call it."""
     namespace: str
     metric: str
     subject: Subject
@@ -67,6 +63,8 @@ class AlarmSpec:
     threshold: Callable[[float, Sizes], float | None]
     """The CloudWatch threshold from the user's figure (None: cannot be sized, no alarm)."""
     missing: MissingData
+    missing_why: str
+    """Why missing data counts as it does for this metric (the operations page's table)."""
     runbook: str
     """The runbook entry's anchor in docs/operations.md."""
     meaning: str
@@ -75,46 +73,89 @@ class AlarmSpec:
 
 
 ALARMS: tuple[AlarmSpec, ...] = (
-    AlarmSpec("function-errors", "AWS/Lambda", "Errors", "function", "Sum", 300, 1,
-              "GreaterThanOrEqualToThreshold", 1, "failed invocations in 5 minutes", lambda v, s: v, "missing",
-              "runbook-function-errors", "the job failed: its log line names the error type and the dependency"),
-    AlarmSpec("function-throttles", "AWS/Lambda", "Throttles", "function", "Sum", 300, 1,
-              "GreaterThanOrEqualToThreshold", 1, "throttled invocations in 5 minutes", lambda v, s: v,
-              "notBreaching", "runbook-function-throttles",
-              "Lambda refused invocations: the reserved concurrency (the connection budget) is used up"),
-    AlarmSpec("function-duration", "AWS/Lambda", "Duration", "function", "p99", 300, 1,
-              "GreaterThanThreshold", 80, "% of the function's timeout (p99 over 5 minutes)",
-              lambda v, s: round(s.function_timeout_ms * v / 100), "notBreaching", "runbook-function-duration",
-              "invocations come close to the timeout: a dependency is slow, or the table grew"),
-    AlarmSpec("dead-letter-queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "queue", "Maximum", 300, 1,
-              "GreaterThanOrEqualToThreshold", 1, "messages waiting", lambda v, s: v, "notBreaching",
-              "runbook-dead-letter-queue",
-              "asynchronous events failed every retry and wait in the dead-letter queue"),
-    AlarmSpec("db-cpu", "AWS/RDS", "CPUUtilization", "database", "Average", 300, 3,
-              "GreaterThanThreshold", 80, "% CPU for 15 minutes", lambda v, s: v, "breaching", "runbook-db-cpu",
-              "the database is busy: slow queries, a missing index, or a class too small"),
-    AlarmSpec("db-free-storage", "AWS/RDS", "FreeStorageSpace", "database", "Minimum", 300, 1,
-              "LessThanThreshold", 10, "% of the allocated storage free",
-              lambda v, s: round(s.allocated_storage_bytes * v / 100), "breaching", "runbook-db-free-storage",
-              "the database's storage is nearly full"),
-    AlarmSpec("db-connections", "AWS/RDS", "DatabaseConnections", "database", "Maximum", 300, 1,
-              "GreaterThanThreshold", 80, "% of max_connections (the figure the connection budget uses)",
-              lambda v, s: None if s.max_connections is None else round(s.max_connections * v / 100), "breaching",
-              "runbook-db-connections", "connections approach max_connections: MySQL error 1040 is next"),
-    AlarmSpec("db-freeable-memory", "AWS/RDS", "FreeableMemory", "database", "Minimum", 300, 3,
-              "LessThanThreshold", 10, "% of the instance class's memory free for 15 minutes",
-              lambda v, s: None if s.memory_bytes is None else round(s.memory_bytes * v / 100), "breaching",
-              "runbook-db-freeable-memory", "the database is short of memory: it will swap, then slow down"),
-    AlarmSpec("proxy-client-connections", "AWS/RDS", "ClientConnections", "proxy", "Maximum", 300, 1,
-              "GreaterThanThreshold", 80, "% of the proxy's pool (each client session pins one of its connections)",
-              lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100), "notBreaching",
-              "runbook-proxy-client-connections",
-              "more clients than the proxy's pool can serve: the next ones wait for a connection", needs_proxy=True),
-    AlarmSpec("proxy-database-connections", "AWS/RDS", "DatabaseConnections", "proxy", "Maximum", 300, 1,
-              "GreaterThanThreshold", 80, "% of the proxy's pool (its share of max_connections)",
-              lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100), "notBreaching",
-              "runbook-proxy-database-connections",
-              "the proxy holds nearly all the database connections it may open", needs_proxy=True),
+    AlarmSpec(
+        key="function-errors", title="function errors", namespace="AWS/Lambda", metric="Errors", subject="function",
+        statistic="Sum", period_s=300, evaluation_periods=1, comparison="GreaterThanOrEqualToThreshold", default=1,
+        unit="failed invocations in 5 minutes", threshold=lambda v, s: v, missing="missing",
+        missing_why="Lambda publishes `Errors` (0 or more) for every invocation, so silence means the job did not "
+                    "run: INSUFFICIENT_DATA, never OK, and a failure followed by silence does not turn green by itself",
+        runbook="runbook-function-errors",
+        meaning="the job failed: its log line names the error type and the dependency"),
+    AlarmSpec(
+        key="function-throttles", title="function throttles", namespace="AWS/Lambda", metric="Throttles",
+        subject="function", statistic="Sum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanOrEqualToThreshold", default=1, unit="throttled invocations in 5 minutes",
+        threshold=lambda v, s: v, missing="notBreaching",
+        missing_why="no invocations, none throttled", runbook="runbook-function-throttles",
+        meaning="Lambda refused invocations: the reserved concurrency (the connection budget) is used up"),
+    AlarmSpec(
+        key="function-duration", title="function duration", namespace="AWS/Lambda", metric="Duration",
+        subject="function", statistic="p99", period_s=300, evaluation_periods=1, comparison="GreaterThanThreshold",
+        default=80, unit="% of the function's timeout (p99 over 5 minutes)",
+        threshold=lambda v, s: round(s.function_timeout_ms * v / 100), missing="notBreaching",
+        missing_why="no invocations, none slow", runbook="runbook-function-duration",
+        meaning="invocations come close to the timeout: a dependency is slow, or the table grew"),
+    AlarmSpec(
+        key="dead-letter-queue", title="dead-letter queue", namespace="AWS/SQS",
+        metric="ApproximateNumberOfMessagesVisible", subject="queue", statistic="Maximum", period_s=300,
+        evaluation_periods=1, comparison="GreaterThanOrEqualToThreshold", default=1, unit="messages waiting",
+        threshold=lambda v, s: v, missing="notBreaching",
+        missing_why="SQS stops publishing for an empty idle queue and keeps publishing while it holds messages",
+        runbook="runbook-dead-letter-queue",
+        meaning="asynchronous events failed every retry and wait in the dead-letter queue"),
+    AlarmSpec(
+        key="db-cpu", title="database CPU", namespace="AWS/RDS", metric="CPUUtilization", subject="database",
+        statistic="Average", period_s=300, evaluation_periods=3, comparison="GreaterThanThreshold", default=80,
+        unit="% CPU for 15 minutes", threshold=lambda v, s: v, missing="missing",
+        missing_why="RDS publishes every minute while the instance is up and nothing while it is created (15-40 "
+                    "minutes with Multi-AZ), replaced or stopped: INSUFFICIENT_DATA, which notifies no one and is "
+                    "not OK; a database that cannot be reached fails the job, which its errors alarm reports",
+        runbook="runbook-db-cpu",
+        meaning="the database is busy: slow queries, a missing index, or a class too small"),
+    AlarmSpec(
+        key="db-free-storage", title="database free storage", namespace="AWS/RDS", metric="FreeStorageSpace",
+        subject="database", statistic="Minimum", period_s=300, evaluation_periods=1, comparison="LessThanThreshold",
+        default=10, unit="% of the allocated storage free",
+        threshold=lambda v, s: round(s.allocated_storage_bytes * v / 100), missing="missing",
+        missing_why="as for CPU: free storage is known only from a measurement, so silence (an instance being "
+                    "created or replaced) is INSUFFICIENT_DATA, neither full nor OK",
+        runbook="runbook-db-free-storage", meaning="the database's storage is nearly full"),
+    AlarmSpec(
+        key="db-connections", title="database connections", namespace="AWS/RDS", metric="DatabaseConnections",
+        subject="database", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanThreshold", default=80,
+        unit="% of max_connections (the figure the connection budget uses)",
+        threshold=lambda v, s: None if s.max_connections is None else round(s.max_connections * v / 100),
+        missing="notBreaching",
+        missing_why="no instance, no connections: silence cannot mean too many (an unreachable database is the "
+                    "function errors alarm's)",
+        runbook="runbook-db-connections", meaning="connections approach max_connections: MySQL error 1040 is next"),
+    AlarmSpec(
+        key="db-freeable-memory", title="database freeable memory", namespace="AWS/RDS", metric="FreeableMemory",
+        subject="database", statistic="Minimum", period_s=300, evaluation_periods=3, comparison="LessThanThreshold",
+        default=10, unit="% of the instance class's memory free for 15 minutes",
+        threshold=lambda v, s: None if s.memory_bytes is None else round(s.memory_bytes * v / 100),
+        missing="missing",
+        missing_why="as for CPU: an instance being created or replaced publishes nothing, which is "
+                    "INSUFFICIENT_DATA, not a shortage",
+        runbook="runbook-db-freeable-memory", meaning="the database is short of memory: it will swap, then slow down"),
+    AlarmSpec(
+        key="proxy-client-connections", title="proxy client connections", namespace="AWS/RDS",
+        metric="ClientConnections", subject="proxy", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanThreshold", default=80,
+        unit="% of the proxy's pool (each client session pins one of its connections)",
+        threshold=lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100),
+        missing="notBreaching", missing_why="a proxy without clients publishes nothing: silence cannot mean too many",
+        runbook="runbook-proxy-client-connections",
+        meaning="more clients than the proxy's pool can serve: the next ones wait for a connection", needs_proxy=True),
+    AlarmSpec(
+        key="proxy-database-connections", title="proxy database connections", namespace="AWS/RDS",
+        metric="DatabaseConnections", subject="proxy", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanThreshold", default=80, unit="% of the proxy's pool (its share of max_connections)",
+        threshold=lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100),
+        missing="notBreaching", missing_why="an idle proxy holds no connections and publishes nothing",
+        runbook="runbook-proxy-database-connections",
+        meaning="the proxy holds nearly all the database connections it may open", needs_proxy=True),
 )
 THRESHOLD_KEYS = tuple(spec.key for spec in ALARMS)
 SPECS: Mapping[str, AlarmSpec] = {spec.key: spec for spec in ALARMS}
@@ -177,15 +218,21 @@ def alarm_topic_policy(topic_arn: str, partition: str, region: str, account_id: 
     policy["Statement"].append({
         "Sid": "CloudWatchAlarmsOfThisAccount",
         "Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
         "Action": "sns:Publish",
         "Resource": topic_arn,
-        "Condition": {
-            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
-            "StringEquals": {"aws:SourceAccount": account_id},
-        },
+        "Condition": alarms_of_this_account(partition, region, account_id),
     })
     return json.dumps(policy)
+
+
+def alarms_of_this_account(partition: str, region: str, account_id: str) -> dict[str, dict[str, str]]:
+    """The condition that holds `cloudwatch.amazonaws.com` to this account's alarms in this region
+    (against the confused deputy): on the alarm topic's policy and on the key that encrypts it."""
+    return {
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+        "StringEquals": {"aws:SourceAccount": account_id},
+    }
 
 
 def metric_namespace(function_name: str) -> str:
@@ -200,10 +247,12 @@ def dashboard_body(
     namespace: str,
     error_metrics: Sequence[str],
     settings: Settings,
+    migration_namespace: str | None = None,
     proxy_name: str | None = None,
 ) -> str:
     """The service on one page: invocations, errors by type, duration against the timeout, the
-    dead-letter queue, the database's CPU, connections against the budget, free storage."""
+    dead-letter queue, the database's CPU, connections against the budget, free storage, and
+    the schema migration's errors by type (its own log group, its own namespace)."""
     size = sizes(settings)
 
     def widget(x: int, y: int, title: str, metrics: list[list[object]],
@@ -237,9 +286,12 @@ def dashboard_body(
             ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", db_identifier]],
             [{"label": "allocated", "value": size.allocated_storage_bytes}], stat="Minimum"),
     ]
+    if migration_namespace is not None:
+        widgets.append(widget(12, 18, "Schema migration errors by type (from its log lines)",
+                              [[migration_namespace, metric] for metric in error_metrics]))
     if proxy_name is not None:
         proxy = ["ProxyName", proxy_name]
-        widgets.append(widget(12, 18, "Proxy: client and database connections against its pool", [
+        widgets.append(widget(0, 24, "Proxy: client and database connections against its pool", [
             ["AWS/RDS", "ClientConnections", *proxy], ["AWS/RDS", "DatabaseConnections", *proxy],
             ["AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", *proxy]],
             [{"label": "pool", "value": size.proxy_pool}] if size.proxy_pool else None, stat="Maximum"))

@@ -134,7 +134,9 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     `true`)."""
 
     function_tracing: bool
-    """X-Ray active tracing. Default: `true`."""
+    """X-Ray active tracing (the execution role then gets the X-Ray write policy). Not available for
+    Lambda in AWS China, where setting it to true is refused. Default: on (`true`), except in AWS China
+    (`aws-cn`): off."""
 
     function_source: str
     """Directory of the function's Python code (yours): shipped at the package's root beside the

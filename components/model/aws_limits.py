@@ -271,8 +271,14 @@ GENERIC_TAGS = Tags("Tagging AWS resources: tag naming limits and requirements")
 
 
 
-def rds_identifier(source: str, max_len: int) -> Text:
-    """RDS's identifier rule: a letter, then letters, digits or hyphens; no `--`, no trailing `-`."""
+def rds_identifier(source: str, max_len: int, lowercase: bool = False) -> Text:
+    """RDS's identifier rule: a letter, then letters, digits or hyphens; no `--`, no trailing `-`.
+    `lowercase`: upper case refused too (RDS stores instance identifiers in lower case, and the
+    provider refuses anything but `^[0-9a-z-]+$` for them)."""
+    if lowercase:
+        return Text(source, max_len, 1, r"[a-z][a-z0-9-]*",
+                    "a lowercase letter, then lowercase letters, digits or hyphens",
+                    no_double_hyphen=True, no_trailing_hyphen=True)
     return Text(source, max_len, 1, r"[A-Za-z][A-Za-z0-9-]*", "a letter, then letters, digits or hyphens",
                 no_double_hyphen=True, no_trailing_hyphen=True)
 
@@ -347,7 +353,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "tags": EC2_TAGS,
     },
     "aws:rds/instance:Instance": {
-        "identifier": rds_identifier("RDS API: CreateDBInstance DBInstanceIdentifier", 63),
+        "identifier": rds_identifier("RDS API: CreateDBInstance DBInstanceIdentifier (stored in lower case); "
+                                     "pulumi-aws: identifier ^[0-9a-z-]+$", 63, lowercase=True),
         "dbName": Text("RDS API: CreateDBInstance DBName (MySQL)", 64, 1, r"[A-Za-z][A-Za-z0-9_]*",
                        "a letter, then letters, digits or underscores"),
         "username": Text("RDS API: CreateDBInstance MasterUsername (MySQL)", 16, 1, r"[A-Za-z][A-Za-z0-9_]*",

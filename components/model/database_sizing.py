@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from .problems import Problem
 from .settings import Settings
 
 LOG_EXPORTS = ("error", "slowquery")
+EXPORT_PARAMETERS: dict[str, dict[str, str]] = {
+    "error": {},
+    "slowquery": {"slow_query_log": "1", "log_output": "FILE"},
+}
+"""What each exported log needs in the parameter group. RDS writes the error log to a file
+whatever the parameters; the slow query log is off by default, and RDS publishes it to
+CloudWatch Logs only from a file (`log_output = FILE`: with `TABLE`, the default on some
+versions, `mysql.slow_log` grows inside the database's storage and the export stays empty)."""
 
 # Memory (GiB) of the burstable and general-purpose classes, for the connection budget.
 INSTANCE_MEMORY_GIB = {
@@ -113,6 +122,12 @@ def concurrency_problems(settings: Settings) -> list[Problem]:
     return []
 
 
+ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
+"""Where RDS writes enhanced monitoring's metrics: one log group per account and region, shared
+by every instance that has it, created by RDS on first use. Not the stack's: owning it would
+delete other instances' metrics with the stack (docs/destroy-and-update.md says so)."""
+
+
 def db_log_group_names(identifier: str) -> list[str]:
     """The log groups RDS writes the exported logs to; created by the stack before the instance,
     or RDS creates them itself (unencrypted, kept forever, left behind by destroy)."""
@@ -125,11 +140,18 @@ def final_snapshot_identifier(identifier: str, key_id: str) -> str:
     return f"{identifier}-final-{key_id.replace('-', '')[:8]}"
 
 
+def plain_decimal(value: float) -> str:
+    """A number as MySQL reads a parameter: plain digits, never an exponent (`1e+06`, `1e-05`)."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 def parameters(settings: Settings) -> list[dict[str, str]]:
-    """TLS required, and the slow query log on (it is off by default on RDS MySQL, so its
-    export would stay empty). Both take effect without a reboot."""
+    """TLS required; what the exported logs need (`EXPORT_PARAMETERS`); and the slow query
+    log's threshold. All take effect without a reboot."""
+    exported = {name: value for export in LOG_EXPORTS for name, value in EXPORT_PARAMETERS[export].items()}
     return [
         {"name": "require_secure_transport", "value": "1", "apply_method": "immediate"},
-        {"name": "slow_query_log", "value": "1", "apply_method": "immediate"},
-        {"name": "long_query_time", "value": f"{settings.db_slow_query_seconds:g}", "apply_method": "immediate"},
+        *({"name": name, "value": value, "apply_method": "immediate"} for name, value in exported.items()),
+        {"name": "long_query_time", "value": plain_decimal(settings.db_slow_query_seconds),
+         "apply_method": "immediate"},
     ]

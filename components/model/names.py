@@ -68,5 +68,12 @@ def function_log_group_name(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
 
 
+def dashboard_name(function_name: str, region: str) -> str:
+    """`<function name>-<region>`: CloudWatch dashboards are global to the account, so the same
+    stack in two regions must not share (and destroy) one. At most 56 + 1 + a region's name,
+    well within CloudWatch's 255 characters of letters, digits, hyphens and underscores."""
+    return f"{function_name}-{region}"
+
+
 def endpoint_owner(project: str, stack: str, name: str) -> str:
     return f"{project}/{stack}/{name}"

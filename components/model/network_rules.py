@@ -45,6 +45,12 @@ PROXY_SECURITY_GROUPS: Mapping[str, str] = {
 
 When = Literal["always", "direct", "proxy"]
 
+HELD_BY_FUNCTION_INTERFACES = ("lambda-sg", PLACEHOLDER)
+"""The groups the functions' network interfaces are in: lambda-sg while the functions run, and the
+placeholder from the update that precedes their deletion. Lambda deletes those interfaces by
+itself, some time after the function is gone, and a group cannot be deleted while an
+interface is in it: both wait for that on destroy."""
+
 
 @dataclass(frozen=True)
 class SecurityGroupRule:

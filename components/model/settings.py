@@ -52,7 +52,9 @@ class Settings:
     function_architecture: str = "arm64"
     function_reserved_concurrency: int | None = None
     function_reserved_concurrency_auto: bool = False
-    function_tracing: bool = True
+    function_tracing: bool | None = None
+    """None until the partition is known: then on, except where Lambda has no X-Ray integration
+    (`partition_features`)."""
     function_source: str | None = None
     function_handler: str = DEFAULT_JOB_HANDLER
     function_requirements: Sequence[str] = ()

@@ -1,5 +1,7 @@
 """The alarms of `model/alarm_specs.py`, the topic they notify, one log metric filter per error
-type the runtime library raises, and the service's dashboard."""
+type the runtime library raises on each function's log group (the job's and the schema
+migration's: both run the runtime library, and each writes its failures to its own group), and
+the service's dashboard."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pulumi_aws as aws
 
 from ..model.alarm_specs import Subject, alarm_topic_policy, alarms_for, dashboard_body, metric_namespace, threshold_of
 from ..model.log_metrics import LogMetric
-from ..model.names import RUNBOOK_PAGE
+from ..model.names import RUNBOOK_PAGE, dashboard_name
 from ..model.settings import Settings
 
 
@@ -20,6 +22,9 @@ class Operations:
     alarms: Mapping[str, aws.cloudwatch.MetricAlarm]
     topic: aws.sns.Topic | None
     metric_filters: Mapping[str, aws.cloudwatch.LogMetricFilter]
+    """The job's filters by metric name."""
+    migration_metric_filters: Mapping[str, aws.cloudwatch.LogMetricFilter]
+    """The schema migration function's filters by metric name."""
     dashboard: aws.cloudwatch.Dashboard
     namespace: str
 
@@ -28,15 +33,44 @@ class Operations:
 class Watched:
     """What the alarms and the dashboard look at."""
 
-    function_name: pulumi.Input[str]
+    function: aws.lambda_.Function
     log_group: aws.cloudwatch.LogGroup
-    queue_name: pulumi.Input[str]
+    migration_name: str
+    migration_log_group: aws.cloudwatch.LogGroup
+    queue: aws.sqs.Queue
+    database: aws.rds.Instance
     db_identifier: str
     region: str
     partition: str
     account_id: str
-    proxy_name: pulumi.Input[str] | None = None
-    """The database proxy's name, with `db_proxy`."""
+    proxy: aws.rds.Proxy | None = None
+    """The database proxy, with `db_proxy`."""
+
+    @property
+    def subjects(self) -> Mapping[Subject, pulumi.Resource]:
+        """The resource each kind of alarm watches: an alarm waits for it."""
+        return {"function": self.function, "queue": self.queue, "database": self.database,
+                **({"proxy": self.proxy} if self.proxy is not None else {})}
+
+
+def create_metric_filters(
+    prefix: str,
+    log_group: aws.cloudwatch.LogGroup,
+    namespace: str,
+    log_metrics: Sequence[LogMetric],
+    opts: pulumi.ResourceOptions,
+) -> dict[str, aws.cloudwatch.LogMetricFilter]:
+    """One filter per metric on `log_group`, counting into `namespace`."""
+    return {
+        metric.metric: aws.cloudwatch.LogMetricFilter(
+            f"{prefix}-{metric.metric}",
+            log_group_name=log_group.name,
+            pattern=metric.pattern,
+            metric_transformation={"name": metric.metric, "namespace": namespace, "value": "1", "unit": "Count"},
+            opts=opts,
+        )
+        for metric in log_metrics
+    }
 
 
 def create_operations(
@@ -51,16 +85,10 @@ def create_operations(
 ) -> Operations:
     opts = pulumi.ResourceOptions(parent=parent)
     namespace = metric_namespace(function_name)
-    filters = {
-        metric.metric: aws.cloudwatch.LogMetricFilter(
-            f"{name}-{metric.metric}",
-            log_group_name=watched.log_group.name,
-            pattern=metric.pattern,
-            metric_transformation={"name": metric.metric, "namespace": namespace, "value": "1", "unit": "Count"},
-            opts=opts,
-        )
-        for metric in log_metrics
-    }
+    migration_namespace = metric_namespace(watched.migration_name)
+    filters = create_metric_filters(name, watched.log_group, namespace, log_metrics, opts)
+    migration_filters = create_metric_filters(f"{name}-migration", watched.migration_log_group, migration_namespace,
+                                              log_metrics, opts)
     topic = None
     actions: list[pulumi.Input[str]] = list(settings.alarm_actions)
     if settings.alarms and not actions:
@@ -77,10 +105,10 @@ def create_operations(
                                       endpoint=settings.alarm_email, opts=opts)
         actions = [topic.arn]
     dimensions: dict[Subject, dict[str, pulumi.Input[str]]] = {
-        "function": {"FunctionName": watched.function_name},
-        "queue": {"QueueName": watched.queue_name},
+        "function": {"FunctionName": watched.function.name},
+        "queue": {"QueueName": watched.queue.name},
         "database": {"DBInstanceIdentifier": watched.db_identifier},
-        "proxy": {"ProxyName": watched.proxy_name or ""},
+        **({"proxy": {"ProxyName": watched.proxy.name}} if watched.proxy is not None else {}),
     }
     alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
     for spec in alarms_for(settings) if settings.alarms else ():
@@ -108,16 +136,18 @@ def create_operations(
             alarm_actions=actions,
             ok_actions=actions,
             tags=dict(tags),
-            opts=opts,
+            # Created once what it watches exists: a database being created publishes nothing.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[watched.subjects[spec.subject]]),
         )
     dashboard = aws.cloudwatch.Dashboard(
         f"{name}-dashboard",
-        dashboard_name=function_name,
-        dashboard_body=pulumi.Output.all(watched.function_name, watched.queue_name, watched.proxy_name).apply(
+        dashboard_name=dashboard_name(function_name, watched.region),
+        dashboard_body=pulumi.Output.all(watched.function.name, watched.queue.name,
+                                         watched.proxy.name if watched.proxy is not None else None).apply(
             lambda v: dashboard_body(v[0], v[1], watched.db_identifier, watched.region, namespace,
-                                     [m.metric for m in log_metrics], settings, v[2])),
+                                     [m.metric for m in log_metrics], settings, migration_namespace, v[2])),
         opts=opts,
     )
-    return Operations(alarms, topic, filters, dashboard, namespace)
+    return Operations(alarms, topic, filters, migration_filters, dashboard, namespace)
 
 

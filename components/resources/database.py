@@ -24,6 +24,8 @@ from ..model.settings import Settings
 
 MONITORING_PRINCIPAL = "monitoring.rds.amazonaws.com"
 MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
 @dataclass(frozen=True)
 class Database:
     instance: aws.rds.Instance
@@ -73,6 +75,7 @@ def create_database(
         opts=opts,
     )
     monitoring_role_arn = None
+    monitoring_grants: list[pulumi.Resource] = []
     if settings.db_monitoring_interval_seconds:
         monitoring_role = aws.iam.Role(
             f"{name}-db-monitoring-role",
@@ -81,12 +84,12 @@ def create_database(
             tags=dict(tags),
             opts=opts,
         )
-        aws.iam.RolePolicyAttachment(
+        monitoring_grants.append(aws.iam.RolePolicyAttachment(
             f"{name}-db-monitoring-policy",
             role=monitoring_role.name,
             policy_arn=managed_policy_arn(partition, MONITORING_POLICY),
             opts=opts,
-        )
+        ))
         monitoring_role_arn = monitoring_role.arn
     instance = aws.rds.Instance(
         f"{name}-db",
@@ -121,8 +124,9 @@ def create_database(
                                    if settings.db_final_snapshot else None),
         apply_immediately=settings.db_apply_immediately,
         tags=dict(tags),
-        # The exported logs' groups exist first, encrypted and with a retention.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(log_groups)),
+        # The exported logs' groups exist first, encrypted and with a retention; the monitoring
+        # role has its policy before RDS is told to use it (RDS checks the role when it is set).
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*log_groups, *monitoring_grants]),
     )
     secret_arn = instance.master_user_secrets.apply(_first_secret_arn)
     return Database(instance=instance, subnet_group=subnet_group, parameter_group=parameter_group,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from ..model.alarm_specs import CLOUDWATCH_PRINCIPAL, alarms_of_this_account
 from ..model.dependencies import FUNCTIONS, Principal, key_via_services
 
 # Services that use the key on the job role's behalf (kms:ViaService); each role has its own list.
@@ -40,9 +41,6 @@ def logs_service_principal(region: str, dns_suffix: str) -> str:
 
 def via_service(service: str, region: str, dns_suffix: str) -> str:
     return f"{service}.{region}.{dns_suffix}"
-
-
-CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 
 
 def key_policy(ctx: AwsContext, role_arns: Mapping[Principal, str], log_group_names: Sequence[str],
@@ -89,12 +87,11 @@ def key_policy(ctx: AwsContext, role_arns: Mapping[Principal, str], log_group_na
                     "Principal": {"Service": CLOUDWATCH_PRINCIPAL},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "Resource": "*",
+                    "Condition": alarms_of_this_account(ctx.partition, ctx.region, ctx.account_id),
                 }] if alarm_topic else []),
             ],
         }
     )
-
-
 
 
 def create_key(

@@ -10,10 +10,11 @@ import pulumi
 import pulumi_aws as aws
 
 from ..model.dependencies import endpoint_label
-from ..model.network_rules import PLACEHOLDER, SECURITY_GROUPS, SecurityGroupRule, rule_port
+from ..model.network_rules import HELD_BY_FUNCTION_INTERFACES, SECURITY_GROUPS, SecurityGroupRule, rule_port
 
 INTERFACE_RELEASE_TIMEOUT = "45m"
-"""How long Lambda may take to release a deleted VPC function's network interfaces."""
+"""How long destroy waits for Lambda to delete a deleted VPC function's network interfaces
+before a group (or a subnet) they are in can be deleted."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,9 @@ def create_security_groups(
             vpc_id=vpc_id,
             description=description,
             tags={**tags, "Name": f"{name}-{key}"},
-            # The placeholder keeps the function's interfaces until Lambda releases them, which
-            # can take up to 45 minutes after the function is gone: its delete waits that long.
-            opts=opts if key != PLACEHOLDER else pulumi.ResourceOptions(
+            # The functions' interfaces stay in these groups until Lambda deletes them, which can
+            # take up to 45 minutes after the functions are gone: their delete waits that long.
+            opts=opts if key not in HELD_BY_FUNCTION_INTERFACES else pulumi.ResourceOptions(
                 parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
         )
         for key, description in groups_to_create.items()

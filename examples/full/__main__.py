@@ -40,7 +40,7 @@ args: VpcLambdaWithPrivateServicesArgs = {
     "function_runtime": "python3.12",
     "function_architecture": "arm64",
     "function_reserved_concurrency_auto": True,  # the proxy's pool: half the class's max_connections
-    "function_tracing": True,
+    "function_tracing": True,  # refused in AWS China, where Lambda has no X-Ray integration
     "log_retention_days": 90,
     "interface_endpoints": ["sns", "secretsmanager"],
     "nat_egress": False,

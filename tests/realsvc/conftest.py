@@ -201,8 +201,11 @@ def _json_record(line: str) -> dict[str, Any] | None:
 class Function:
     """One execution environment of a stack function, with its output kept per invocation."""
 
-    def __init__(self, local: LocalLambda, log_book: list[str] | None = None) -> None:
+    def __init__(self, local: LocalLambda, log_book: list[tuple[str, str]] | None = None,
+                 log_group: str = "") -> None:
         self.local = local
+        self.log_group = log_group
+        """The log group Lambda writes this function's lines to (its `logging_config`)."""
         self._lines: list[str] = []
         self._log_book = log_book if log_book is not None else []
         self._by_request: dict[str, tuple[str, ...]] = {}
@@ -213,7 +216,7 @@ class Function:
         outcome = self.local.invoke({} if event is None else event)
         elapsed = time.monotonic() - started
         self._lines += [*outcome.init_logs, *outcome.logs]
-        self._log_book += [*outcome.init_logs, *outcome.logs]
+        self._log_book += [(self.log_group, line) for line in (*outcome.init_logs, *outcome.logs)]
         self._by_request[outcome.request_id] = outcome.logs
         return Run(outcome, elapsed)
 
@@ -255,15 +258,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def log_book() -> list[str]:
-    """Every line every function printed in this session's real-service tests, in order."""
+def log_book() -> list[tuple[str, str]]:
+    """Every line every function printed in this session's real-service tests, in order, with the
+    log group Lambda would write it to."""
     return []
 
 
 @pytest.fixture
 def start_function(
     function_package_dir: Path, lambda_env: dict[str, str], migration_lambda_env: dict[str, str],
-    stack_model: StackModel, log_book: list[str], db: MariaDB,
+    stack_model: StackModel, log_book: list[tuple[str, str]], db: MariaDB,
 ) -> Iterator[Callable[..., Function]]:
     """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``.
     ``env`` and ``unset`` change the function's environment for that environment only (the
@@ -293,7 +297,7 @@ def start_function(
             runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
         )
         started.append(local)
-        return Function(local, log_book)
+        return Function(local, log_book, inputs["loggingConfig"]["logGroup"])
 
     yield start
     for local in started:
