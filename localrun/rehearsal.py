@@ -48,7 +48,15 @@ from localrun.blackhole import BlackHole
 from localrun.examples import Example, load_example, rehearsable
 from localrun.local_lambda import InvocationResult, LocalLambda, Placement
 from localrun.netns import NamespaceError, Namespaces
-from localrun.packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from localrun.packets import (
+    AwsFront,
+    PacketNetwork,
+    TcpRelay,
+    api_hostname,
+    model_subnets,
+    plan_layout,
+    read_dropped,
+)
 from localrun.security_groups import (
     GroupRule,
     PathVerdict,
@@ -67,6 +75,7 @@ from localrun.wiring import DUMMY_CREDENTIALS, LocalServices, Wiring, extract_pa
 from vpclambda_runtime import contract
 from vpclambda_runtime.contract import split_statements
 
+DB_PROXY_CONFIG_KEY = "vpc-lambda:dbProxy"
 STAGES = {
     1: "the function is not attached to the VPC",
     2: "the function is attached to the private subnets, without the SNS endpoint",
@@ -163,17 +172,19 @@ class RuleChanges:
 
 def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None,
              example: Example | None = None, packets: bool = False,
-             changes: RuleChanges = RuleChanges()) -> dict[str, Any]:
+             changes: RuleChanges = RuleChanges(), db_proxy: bool = False) -> dict[str, Any]:
     """Run the whole rehearsal; return the outcome (the last line's content). `packets`: on network
     namespaces with the security groups as packet filters, when they can be made here (else on
-    loopback, saying why); `changes` apply to that run's copy of the rules."""
+    loopback, saying why); `changes` apply to that run's copy of the rules; `db_proxy`: the stack
+    with its RDS Proxy (`dbProxy`), which the packet rehearsal stands in for with a relay."""
     printer = printer or Printer()
     started = time.monotonic()
     with contextlib.ExitStack() as cleanup, sigterm_as_interrupt():
         work = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="vpc-lambda-local-")))
         pki = Pki.create(work / "pki")
 
-        model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
+        overrides = {**(example.config if example else {}), **({DB_PROXY_CONFIG_KEY: True} if db_proxy else {})}
+        model = evaluate_with_ca_bundle(stack, pki.ca, work, overrides or None)
         printer.section(f"The {stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
@@ -248,10 +259,11 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
                                table_rules(settings))
     installed = changes.apply(registered)
     facts = with_rules(stage_facts(design, stage), installed)
-    db_host = model.function_environment[contract.DB_HOST]
+    db_host = model.migration_environment[contract.DB_HOST]  # the instance's name (the job's is the proxy's)
+    proxy_host = model.function_environment[contract.DB_HOST] if design.proxy_security_groups else None
     hostnames = {service: api_hostname(service, model.region) for service in design.services}
     vpc, subnets = model_subnets(model.run.resources)
-    layout = plan_layout(stage_facts(design, stage), design, db_host, hostnames, subnets, vpc)
+    layout = plan_layout(stage_facts(design, stage), design, db_host, hostnames, subnets, vpc, proxy_host)
 
     made = Namespaces()
     cleanup.callback(made.close)  # after everything that runs inside them has stopped
@@ -280,16 +292,25 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
 
     printer.section("Stand-ins inside the namespaces")
     require_mariadb()
-    db_cert, db_key = pki.issue("database", [db_host])
+    # Through the proxy's stand-in (a TCP relay) the job's TLS session is the database's: its
+    # certificate carries the proxy's name too.
+    db_cert, db_key = pki.issue("database", [db_host, *([proxy_host] if proxy_host else [])])
     db = MariaDB(work / "mariadb", pki, host=layout.database.address, port=layout.db_port,
                  launcher=ns["database"].exec_argv([]))
     cleanup.callback(db.stop)
     db.install()
     db.start(db_cert, db_key)
     db.bootstrap()
-    trust_tokens(model, db, db_host)
+    proxied = f"{proxy_host}:{layout.proxy_port}" if proxy_host else None
+    trust_tokens(model, db, db_host, proxied)
     printer.line(f"  RDS MySQL -> MariaDB at {db_host} ({layout.database.address}:{db.port}), TLS required, "
                  "IAM tokens checked by a verifier behind PAM")
+    if proxy_host is not None:
+        proxy_eni = layout.in_namespace("proxy")[0]
+        relay = TcpRelay(ns["proxy"], (proxy_eni.address, layout.proxy_port), (layout.database.address, db.port))
+        cleanup.callback(relay.stop)
+        printer.line(f"  RDS Proxy -> a relay at {proxy_host} ({proxy_eni.address}:{layout.proxy_port}) to the "
+                     "database, from proxy-sg; the database checks the job's token for the proxy's name and ID")
     aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
     cleanup.callback(aws.stop)
     api_cert, api_key = pki.issue("apis", sorted(hostnames.values()))
@@ -300,13 +321,16 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
     printer.line(f"  {', '.join(hostnames)} -> moto over HTTPS ({names}) at the endpoints' and the public addresses")
     printer.line(f"  the function verifies them with the run's CA ({pki.ca.name}, AWS_CA_BUNDLE); no endpoint override")
 
-    services = LocalServices(db_host=db_host, db_port=int(model.function_environment[contract.DB_PORT]),
+    def services(environment: dict[str, str]) -> LocalServices:
+        """The names and ports as the component set them: the namespaces resolve them."""
+        return LocalServices(db_host=environment[contract.DB_HOST], db_port=int(environment[contract.DB_PORT]),
                              secret_arn=aws.secret_arn, topic_arn=aws.topic_arn, region=aws.region,
                              aws_endpoint_url=None)
-    env = local_function_env(model.function_environment, services, None,
+
+    env = local_function_env(model.function_environment, services(model.function_environment), None,
                              model.job_function.inputs["loggingConfig"], model.user_variables)
     env["AWS_CA_BUNDLE"] = str(pki.ca)
-    migration_env = local_function_env(model.migration_environment, services, None,
+    migration_env = local_function_env(model.migration_environment, services(model.migration_environment), None,
                                        model.migration_function.inputs["loggingConfig"], model.user_variables)
     migration_env["AWS_CA_BUNDLE"] = str(pki.ca)
 
@@ -372,11 +396,12 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     return finish(printer, outcome | wiring.report(), started)
 
 
-def trust_tokens(model: StackModel, db: MariaDB, db_host: str) -> None:
+def trust_tokens(model: StackModel, db: MariaDB, db_host: str, proxy: str | None = None) -> None:
     """The stand-in checks the job's tokens as RDS would: the rehearsal's key, and the
-    `rds-db:connect` resources the stack's job role allows."""
+    `rds-db:connect` resources the stack's job role allows (`proxy`: `host:port` of the proxy's
+    stand-in, whose tokens name the proxy)."""
     db.trust(model.token_trust(db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                               DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+                               DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], proxy))
 
 
 def token_line(event: dict[str, Any]) -> str:
@@ -418,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packets", action="store_true",
                         help="rehearse on network namespaces, the component's security groups installed as packet "
                              "filters (needs root; falls back to loopback when namespaces cannot be made)")
+    parser.add_argument("--db-proxy", action="store_true",
+                        help="the stack with its RDS Proxy (dbProxy): the job reaches the database through it (with "
+                             "--packets, a relay in proxy-sg stands in for the proxy)")
     parser.add_argument("--without-rule", action="append", default=[], metavar="'GROUP DIRECTION PORT PEER'",
                         help="with --packets: leave this rule out of the run's copy of the component's rules "
                              "(for example 'rds-sg ingress 3306 lambda-sg'); repeatable")
@@ -435,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outcome = rehearse(options.stage, options.employees, options.stack,
                            example=load_example(options.example) if options.example else None,
-                           packets=options.packets, changes=changes)
+                           packets=options.packets, changes=changes, db_proxy=options.db_proxy)
     except KeyboardInterrupt:
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
         return 130

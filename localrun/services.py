@@ -342,7 +342,7 @@ class MariaDB:
         """Tokens signed for a relay on `port` (a test's stand-in between the function and this
         database) are this database's too, while the relay lives."""
         before = TrustConfig.read(self.trust_file)
-        self.trust(dataclasses.replace(before, relays=[*before.relays, f"{before.host}:{port}"]))
+        self.trust(dataclasses.replace(before, relays={**before.relays, f"{before.host}:{port}": before.resource_id}))
         try:
             yield
         finally:

@@ -62,13 +62,29 @@ class StackModel:
     def instance(self) -> Registered:
         return self.run.one("aws:rds/instance:Instance", f"{self.component_name}-db")
 
-    def token_trust(self, host: str, port: int, access_key: str, secret_key: str) -> TrustConfig:
-        """What a local database needs to check the job's tokens as IAM would: the job's key, and
-        the `rds-db:connect` resources its role's policy allows (the stand-in is the instance)."""
+    @property
+    def job_db_target(self) -> str:
+        """The resource ID of what the job logs in to: the proxy's `prx-...`, or the instance's."""
+        proxies = self.run.of_type("aws:rds/proxy:Proxy")
+        if proxies:
+            return str(proxies[0].outputs["arn"]).rsplit(":", 1)[-1]
+        return str(self.instance.outputs["resourceId"])
+
+    def token_trust(self, host: str, port: int, access_key: str, secret_key: str,
+                    proxy: str | None = None) -> TrustConfig:
+        """What a local database at `host:port` needs to check the job's tokens as IAM would: the
+        job's key, and the `rds-db:connect` resources its role's policy allows. With `proxy`
+        (`host:port` of a stand-in for the stack's RDS Proxy), tokens for it name the proxy;
+        without, the database stands in for whatever the job logs in to."""
         allowed = [statement["Resource"] for statement in self.role_policy("job")["Statement"]
                    if statement["Action"] == "rds-db:connect"]
+        target = self.job_db_target
+        if proxy is None:
+            return TrustConfig(host, port, self.region, self.partition, ACCOUNT_ID, target, {access_key: secret_key},
+                               {access_key: allowed})
         return TrustConfig(host, port, self.region, self.partition, ACCOUNT_ID,
-                           str(self.instance.outputs["resourceId"]), {access_key: secret_key}, {access_key: allowed})
+                           str(self.instance.outputs["resourceId"]), {access_key: secret_key}, {access_key: allowed},
+                           relays={proxy: target})
 
     @property
     def user_variables(self) -> list[str]:

@@ -77,9 +77,10 @@ class TrustConfig:
     """Access key ID -> secret access key."""
     allowed: dict[str, list[str]] = field(default_factory=dict)
     """Access key ID -> the `rds-db:connect` resources its principal's policy allows."""
-    relays: list[str] = field(default_factory=list)
-    """`host:port` of a relay a test puts between the function and the database, which the
-    function takes for the database (RDS checks its own endpoint; here a relay is one too)."""
+    relays: dict[str, str] = field(default_factory=dict)
+    """`host:port` of a relay between the function and this database -> the resource ID its
+    tokens name: a test's stand-in the function takes for the database (this database's ID), or
+    the rehearsal's stand-in for an RDS Proxy (the proxy's `prx-...`)."""
 
     def write(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -127,6 +128,7 @@ def verify(token: str, user: str, config: TrustConfig, now: float | None = None)
     expected = f"{config.host}:{config.port}"
     if host_port != expected and host_port not in config.relays:
         raise Refused(f"the token is for {host_port}; this database is {expected}")
+    resource_id = config.relays.get(host_port, config.resource_id)
     pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
     params: dict[str, str] = {}
     for key, value in pairs:
@@ -170,7 +172,7 @@ def verify(token: str, user: str, config: TrustConfig, now: float | None = None)
     if not hmac.compare_digest(signature(secret, host_port, unsigned, params["X-Amz-Date"], scope),
                                params["X-Amz-Signature"]):
         raise Refused("the token's signature does not match its content")
-    arn = db_user_arn(config.partition, config.region, config.account_id, config.resource_id, user)
+    arn = db_user_arn(config.partition, config.region, config.account_id, resource_id, user)
     if arn not in config.allowed.get(access_key, []):
         raise Refused(f"access key {access_key!r}'s policy does not allow rds-db:connect on {arn}")
     return {"user": user, "host": host_port, "action": IAM_TOKEN_ACTION, "access_key": access_key, "resource": arn,

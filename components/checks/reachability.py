@@ -161,15 +161,28 @@ def describe_rule(rule: Rule) -> str:
 
 
 def _needed_rules(facts: NetworkFacts) -> set[Rule]:
-    """The rules the function's paths use, exactly: TCP to the database port and to 443, between
-    the groups that hold the function, the database and the endpoints it calls."""
+    """The rules the functions' paths use, exactly: TCP to the database port (through the proxy,
+    with one) and to 443, between the groups that hold the functions, the proxy, the database and
+    the endpoints they call."""
     fn, db, port = facts.function_security_groups, facts.database_security_groups, facts.database_port
-    needed = {Rule(f, "egress", port, peer_group=d) for f in fn for d in db}
-    needed |= {Rule(d, "ingress", port, peer_group=f) for f in fn for d in db}
+    needed: set[Rule] = set()
+
+    def pair(sources: Sequence[str], targets: Sequence[str], to_port: int) -> None:
+        needed.update(Rule(s, "egress", to_port, peer_group=t) for s in sources for t in targets)
+        needed.update(Rule(t, "ingress", to_port, peer_group=s) for s in sources for t in targets)
+
+    if facts.proxy_security_groups:
+        pair(fn, facts.proxy_security_groups, facts.proxy_port)
+        pair(facts.proxy_security_groups, db, port)
+    else:
+        pair(fn, db, port)
+    if facts.migration_security_groups:
+        # The migration's own groups hold its path (with the proxy, lambda-sg leads to no database).
+        own = tuple(g for g in facts.migration_security_groups if g not in fn) or facts.migration_security_groups
+        pair(own, db, port)
     called = [e for e in facts.endpoints if e.service in facts.services and e.private_dns and e.subnets]
     for endpoint in called:
-        needed |= {Rule(f, "egress", HTTPS_PORT, peer_group=g) for f in fn for g in endpoint.security_groups}
-        needed |= {Rule(g, "ingress", HTTPS_PORT, peer_group=f) for f in fn for g in endpoint.security_groups}
+        pair(_caller_groups(facts, endpoint.service), endpoint.security_groups, HTTPS_PORT)
     if facts.nat_egress and any(s not in {e.service for e in called} for s in facts.services):
         needed |= {Rule(f, "egress", HTTPS_PORT, cidr=ANYWHERE) for f in fn}
     return needed
