@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import gc
 import ipaddress
 import json
 import logging
@@ -298,9 +299,14 @@ class MariaDB:
                 raise ServiceError(f"mariadbd exited at start-up:\n{self.error_tail()}")
             try:
                 self.admin().close()
-                return
             except pymysql.err.Error:
                 time.sleep(0.05)
+                continue
+            # The attempts that failed left connections in reference cycles, which PyMySQL closes in
+            # __del__ whenever the collector runs: collected now, not at a random later moment (a
+            # Ctrl-C that lands in a __del__ is swallowed, and the rehearsal would not stop).
+            gc.collect()
+            return
         self.stop()
         raise ServiceError(f"mariadbd did not accept connections within 30 s:\n{self.error_tail()}")
 

@@ -87,7 +87,13 @@ def test_every_alarm_waits_for_what_it_watches(prod: ProgramRun) -> None:
         prod.one(typ, name)
     found = {r.name.removeprefix("lambda-prod-"): r for r in prod.of_type(ALARM)}
     for spec in ALARMS:
+        if spec.needs_proxy:
+            continue
         assert WATCHED[spec.subject][1] in found[spec.key].depends_on, spec.key
+    with_proxy = {r.name.removeprefix("svc-"): r for r in build(db_proxy=True).of_type(ALARM)}
+    proxy_alarms = [spec.key for spec in ALARMS if spec.subject == "proxy"]
+    assert proxy_alarms == ["proxy-client-connections", "proxy-database-connections"]
+    assert all("svc-db-proxy" in with_proxy[key].depends_on for key in proxy_alarms), "they wait for the proxy"
     database_alarms = {spec.key for spec in ALARMS if spec.subject == "database"}
     assert database_alarms == {"db-cpu", "db-free-storage", "db-connections", "db-freeable-memory"}
 
