@@ -3,10 +3,11 @@
 The dev stack is evaluated under the project's Pulumi mocks with a throwaway CA as its
 database CA bundle (``dbCaBundleFile``), in a scratch directory so the package is not
 written into the repository; the package it passed to the Lambda function is unpacked as
-Lambda unpacks it. MariaDB (TLS required) stands in for RDS and moto for Secrets Manager
-and SNS, on loopback. The environment the workers get is the component's, bound to those
-services (``components.local.wiring.local_function_env``), plus what Lambda's runtime sets
-(``components.local.LocalLambda.process_env``).
+Lambda unpacks it. MariaDB (TLS required, checking the job's IAM tokens as RDS does) stands in
+for RDS and moto for Secrets Manager and SNS, on loopback; the package's migration function
+creates the application user the job logs in as, as `pulumi up` runs it. The environment the
+workers get is the component's, bound to those services (``components.local.wiring.local_function_env``),
+plus what Lambda's runtime sets (``components.local.LocalLambda.process_env``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from components.local.local_lambda import LocalLambda
 from components.local.services import AwsEmulator, MariaDB, Pki, local_services, migration_statements, start_mariadb
 from components.local.stack_model import StackModel, evaluate_with_ca_bundle
-from components.local.wiring import extract_package, local_function_env
+from components.local.wiring import DUMMY_CREDENTIALS, extract_package, local_function_env
 
 STACK = "dev"
 SMALL_TABLE_ROWS = 10
@@ -95,6 +96,18 @@ def function_under_test(stack: StackUnderTest, workspace: Workspace) -> Iterator
         aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
         cleanup.callback(aws.stop)
         services = local_services(db, aws)
+        db.trust(model.token_trust(services.db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                   DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+        migration_inputs = model.migration_function.inputs
+        migration_env = local_function_env(model.migration_environment, services,
+                                           logging_config=migration_inputs["loggingConfig"])
+        with LocalLambda(stack.package_dir, migration_inputs["handler"], migration_env,
+                         model.migration_function.outputs["arn"], timeout_s=float(migration_inputs["timeout"]),
+                         memory_mb=int(migration_inputs["memorySize"]),
+                         runtime=f"python{sys.version_info.major}.{sys.version_info.minor}") as migration:
+            created = migration.invoke({})
+        if not created.ok:
+            raise RuntimeError(f"the migration could not create the application user: {created.error}")
         inputs = model.job_function.inputs
         function_env = local_function_env(model.function_environment, services,
                                           logging_config=inputs["loggingConfig"])

@@ -1,6 +1,6 @@
-"""Composition: `VpcLambdaWithPrivateServices` wires the network, database, topic, triggers and
-function modules together and exposes what users need as outputs, and every child as a typed
-attribute."""
+"""Composition: `VpcLambdaWithPrivateServices` wires the network, database (and its proxy), topic,
+triggers and function modules together and exposes what users need as outputs, and every child as
+a typed attribute. Each function has its own role, from its rows of the dependency table."""
 
 
 import dataclasses
@@ -24,10 +24,17 @@ from .checks.preview_checks import Checked, check_everything, checked_subnet_ids
 from .model import names
 from .model.args import VpcLambdaWithPrivateServicesArgs
 from .model.database_sizing import db_log_group_names
-from .model.dependencies import AwsDependency, called_services, endpoint_policy, gateway_services
+from .model.dependencies import (
+    FUNCTIONS,
+    AwsDependency,
+    Principal,
+    called_services,
+    endpoint_policy,
+    gateway_services,
+)
 from .model.iam import account_endpoint_policy
 from .model.log_metrics import log_metrics
-from .model.network_rules import planned_rules
+from .model.network_rules import PROXY_PORT, function_groups, planned_groups, planned_rules
 from .model.settings import Settings
 from .model.triggers import schedule_rule_arn, schedule_rule_name
 from .resources.alarms import Watched, create_operations
@@ -50,6 +57,7 @@ from .resources.network import (
     create_interface_endpoints,
     create_security_groups,
 )
+from .resources.proxy import DatabaseProxy, create_proxy
 from .resources.triggers import (
     Schedule,
     TriggerQueue,
@@ -74,9 +82,10 @@ def output_names() -> list[str]:
 
 
 def _endpoint_policy(service: str, dependencies: Sequence[AwsDependency], keys: Sequence[str],
-                     values: list[str]) -> str:
-    *arns, role_arn = values
-    return endpoint_policy(service, dict(zip(keys, arns, strict=True)), role_arn, dependencies)
+                     principals: Sequence[Principal], values: list[str]) -> str:
+    arns, role_arns = values[:len(keys)], values[len(keys):]
+    return endpoint_policy(service, dict(zip(keys, arns, strict=True)), dict(zip(principals, role_arns, strict=True)),
+                           dependencies)
 
 
 def _given(database: Any, field: str) -> pulumi.Output[Any]:
@@ -135,6 +144,22 @@ class Plan:
                                     custom=self.settings.db_ca_bundle_file is not None)
 
     @property
+    def job_ca_bundle(self) -> str:
+        """What the job verifies what it connects to with: the proxy's trust store with `db_proxy`."""
+        return ca_bundle_in_package(self.package, self.place.partition,
+                                    custom=self.settings.db_ca_bundle_file is not None, proxy=self.settings.db_proxy)
+
+    @property
+    def app_grants(self) -> str:
+        """`DB_APP_GRANTS`: the privileges, upper case, comma-separated."""
+        return ",".join(contract.parse_grants(",".join(self.settings.db_app_grants)))
+
+    def db_user_arn(self, resource_id: str) -> str:
+        """The application user at a database (`db-...`) or proxy (`prx-...`), as `rds-db:connect` names it."""
+        return contract.db_user_arn(self.place.partition, self.place.region, self.place.account_id, resource_id,
+                                    self.settings.db_app_user)
+
+    @property
     def dependencies(self) -> tuple[AwsDependency, ...]:
         return self.integrations.dependencies
 
@@ -171,12 +196,16 @@ class Plan:
 
 @dataclasses.dataclass(frozen=True)
 class Resources:
-    """The resources the function acts on, by the dependency table's names
+    """The resources the functions and the proxy act on, by the dependency table's names
     (`model.dependencies.Resource`): the component's, or the user's given in their place."""
 
     topic: pulumi.Input[str]
     db_secret: pulumi.Input[str]
     dead_letter_queue: pulumi.Input[str]
+    db_user: pulumi.Input[str]
+    """The application user at what the job connects to (the proxy, or the instance)."""
+    instance_db_user: pulumi.Input[str] | None = None
+    """The application user at the instance, which the proxy logs in as (with `db_proxy` only)."""
     trigger_queue: pulumi.Input[str] | None = None
     trigger_queue_key: str | None = None
     topic_key: str | None = None
@@ -187,6 +216,7 @@ class Resources:
         """Those that exist, by name."""
         found: dict[str, pulumi.Input[str] | None] = {
             "topic": self.topic, "db-secret": self.db_secret, "dead-letter-queue": self.dead_letter_queue,
+            "db-user": self.db_user, "instance-db-user": self.instance_db_user,
             "trigger-queue": self.trigger_queue, "trigger-queue-key": self.trigger_queue_key,
             "topic-key": self.topic_key, "key": self.key,
         }
@@ -201,7 +231,9 @@ class Children:
     migration_function: aws.lambda_.Function
     log_group: aws.cloudwatch.LogGroup
     role: aws.iam.Role
+    migration_role: aws.iam.Role
     database: aws.rds.Instance | None
+    db_proxy: aws.rds.Proxy | None
     topic: aws.sns.Topic | None
     key: aws.kms.Key | None
     dead_letter_queue: aws.sqs.Queue
@@ -223,7 +255,7 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     log group and the function."""
 
     function_name: pulumi.Output[str]
-    """Name of the Lambda function (the job, `app.handler`)."""
+    """Name of the Lambda function (the job, `app.handler`), which logs in as `db_app_user`."""
 
     function_arn: pulumi.Output[str]
     """ARN of the Lambda function."""
@@ -238,11 +270,18 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """Port of the RDS instance."""
 
     db_secret_arn: pulumi.Output[str]
-    """ARN of the Secrets Manager secret holding the database credentials (RDS-managed for the instance
-    the component creates)."""
+    """ARN of the Secrets Manager secret holding the master credentials (RDS-managed for the instance
+    the component creates), which the migration alone reads."""
+
+    db_proxy_endpoint: pulumi.Output[str]
+    """Host name of the database proxy the job connects to (empty without `db_proxy`)."""
 
     role_arn: pulumi.Output[str]
-    """ARN of the functions' execution role."""
+    """ARN of the job's execution role (its permissions: the topic, the application user's login, the
+    queues, the declared calls)."""
+
+    migration_role_arn: pulumi.Output[str]
+    """ARN of the migration's execution role (its permission: the master secret)."""
 
     log_group_name: pulumi.Output[str]
     """Log group of the function, `/aws/lambda/<function name>`."""
@@ -254,7 +293,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
     """What the deploy-time schema migration returned (JSON)."""
 
     security_group_ids: pulumi.Output[dict[str, str]]
-    """Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`."""
+    """Security group IDs by role: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg` (with
+    `db_proxy`, `proxy-sg` and `migration-sg`)."""
 
     endpoint_ids: pulumi.Output[dict[str, str]]
     """Endpoint IDs by AWS service (`sns`, `secretsmanager`, and those of `function_permissions`)."""
@@ -298,8 +338,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         given = existing.database
 
         groups = self._security_groups(plan)
-        role = create_execution_role(name, plan.tags, self)
-        key = self._key(plan, role)
+        roles = {principal: create_execution_role(name, plan.tags, self, principal) for principal in FUNCTIONS}
+        role_arns: dict[Principal, pulumi.Output[str]] = {principal: role.arn for principal, role in roles.items()}
+        key = self._key(plan, role_arns)
         if plan.flow_log_group is not None:
             create_flow_logs(name, plan.settings.vpc_id, FlowLogSettings(plan.flow_log_group, kms_key_arn=key.arn),
                              plan.tags, self)
@@ -311,31 +352,51 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         queue_settings = plan.integrations.queue
         trigger_queue = (create_queue(name, queue_settings, plan.settings.function_timeout_seconds, key.arn,
                                       plan.tags, self) if queue_settings is not None else None)
+        # The application user at the instance: the one the component made, or the given one's.
+        instance_db_user: pulumi.Output[str] = (database.instance.resource_id if database is not None
+                                                else _given(given, "resource_id")).apply(plan.db_user_arn)
+        proxy = None
+        if database is not None and plan.settings.db_proxy:  # refused with existing_database at preview
+            proxy = create_proxy(name, names.proxy_name(plan.db_identifier), plan.settings,
+                                 plan.settings.private_subnet_ids, groups.id("proxy-sg"), database.instance,
+                                 instance_db_user, plan.tags, self)
         resources = Resources(
             topic=messaging.topic_arn,
             db_secret=database.secret_arn if database is not None else _given(given, "secret_arn"),
             dead_letter_queue=messaging.dead_letter_queue.arn,
+            db_user=proxy.resource_id.apply(plan.db_user_arn) if proxy is not None else instance_db_user,
+            instance_db_user=instance_db_user if proxy is not None else None,
             trigger_queue=trigger_queue.arn if trigger_queue is not None else None,
             trigger_queue_key=queue_settings.kms_key_arn if queue_settings is not None else None,
             topic_key=existing.topic_key_arn, key=existing.key_arn,
         )
-        grants = grant_execution_role(name, role, plan.place.partition, resources.arns,  # type: ignore[arg-type]
-                                      bool(plan.settings.function_tracing), self, plan.dependencies, plan.place.region,
-                                      plan.place.dns_suffix)
-        endpoints = self._endpoints(plan, groups, role, resources)
+        grants = {principal: grant_execution_role(name, role, plan.place.partition,
+                                                  resources.arns,  # type: ignore[arg-type]
+                                                  bool(plan.settings.function_tracing), self, plan.dependencies,
+                                                  plan.place.region, plan.place.dns_suffix, principal)
+                  for principal, role in roles.items()}
+        endpoints = self._endpoints(plan, groups, role_arns, resources)
         gateway_rules = create_gateway_rules(
             name, planned_rules(plan.settings, plan.dependencies), groups.ids,
             {service: endpoint.prefix_list_id for service, endpoint in endpoints.items()
              if service in plan.gateway_services}, plan.tags, self)
-        wiring = FunctionWiring(
-            settings=plan.settings, package=plan.package, role=grants,
-            environment=self._environment(plan, database, resources), subnet_ids=plan.settings.private_subnet_ids,
-            security_group_id=groups.id("lambda-sg"), replacement_security_group_id=groups.id("placeholder-sg"),
+        groups_of = function_groups(plan.settings)
+        job_wiring = FunctionWiring(
+            settings=plan.settings, package=plan.package, role=grants["job"],
+            environment=self._job_environment(plan, database, proxy, resources),
+            subnet_ids=plan.settings.private_subnet_ids,
+            security_group_ids=[groups.id(group) for group in groups_of["job"]],
+            replacement_security_group_id=groups.id("placeholder-sg"),
             kms_key_arn=key.arn, dead_letter_queue_arn=messaging.dead_letter_queue.arn, tags=plan.tags, parent=self,
         )
-        job = create_vpc_function(f"{name}-function", plan.function_name, plan.settings.function_handler, wiring,
+        # The migration: its own role and environment (the master secret), its own group with the
+        # proxy, and no dead-letter queue (it is invoked synchronously, during deployment).
+        migration_wiring = dataclasses.replace(
+            job_wiring, role=grants["migration"], environment=self._migration_environment(plan, database, resources),
+            security_group_ids=[groups.id(group) for group in groups_of["migration"]], dead_letter_queue_arn=None)
+        job = create_vpc_function(f"{name}-function", plan.function_name, plan.settings.function_handler, job_wiring,
                                   reserved_concurrency=checked.reserved_concurrency)
-        migration = create_vpc_function(f"{name}-migration", plan.migration_name, MIGRATION_HANDLER, wiring,
+        migration = create_vpc_function(f"{name}-migration", plan.migration_name, MIGRATION_HANDLER, migration_wiring,
                                         child_role="migration_function")
         schema_migration = self._migrate_during_deployment(plan, migration, database, groups,
                                                            [*endpoints.values(), *gateway_rules])
@@ -346,20 +407,23 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
                                        plan.tags, self)
         mapping = None
         if trigger_queue is not None and queue_settings is not None:
-            mapping = create_event_source_mapping(name, trigger_queue, queue_settings, job.function, grants.grants,
-                                                  plan.tags, self)
+            mapping = create_event_source_mapping(name, trigger_queue, queue_settings, job.function,
+                                                  grants["job"].grants, plan.tags, self)
         operations = create_operations(
             name, plan.settings,
             Watched(job.function, job.log_group, plan.migration_name, migration.log_group,
                     messaging.dead_letter_queue, database.instance if database is not None else None,
                     plan.db_identifier, plan.place.region, plan.place.partition, plan.place.account_id,
                     trigger_dimensions=self._trigger_dimensions(schedule, trigger_queue),
-                    trigger_resources=self._trigger_resources(schedule, trigger_queue)),
+                    trigger_resources=self._trigger_resources(schedule, trigger_queue),
+                    proxy=proxy.proxy if proxy is not None else None),
             plan.function_name, log_metrics(), key.arn, plan.tags, self,
         )
         self._children = Children(
-            function=job.function, migration_function=migration.function, log_group=job.log_group, role=role,
-            database=database.instance if database is not None else None, topic=messaging.topic, key=key.key,
+            function=job.function, migration_function=migration.function, log_group=job.log_group,
+            role=roles["job"], migration_role=roles["migration"],
+            database=database.instance if database is not None else None,
+            db_proxy=proxy.proxy if proxy is not None else None, topic=messaging.topic, key=key.key,
             dead_letter_queue=messaging.dead_letter_queue, security_groups=dict(groups.groups),
             endpoints=dict(endpoints), queue=trigger_queue.queue if trigger_queue is not None else None,
             queue_dead_letter_queue=trigger_queue.dead_letter_queue if trigger_queue is not None else None,
@@ -376,7 +440,9 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         self.db_address = database.instance.address if database is not None else _given(given, "address")
         self.db_port = database.instance.port if database is not None else _given(given, "port")
         self.db_secret_arn = pulumi.Output.from_input(resources.db_secret)
-        self.role_arn = role.arn
+        self.db_proxy_endpoint = proxy.proxy.endpoint if proxy is not None else pulumi.Output.from_input("")
+        self.role_arn = roles["job"].arn
+        self.migration_role_arn = roles["migration"].arn
         self.log_group_name = job.log_group.name
         self.migration_function_name = migration.function.name
         self.schema_migration_result = schema_migration.result
@@ -413,13 +479,23 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
 
     @property
     def role(self) -> aws.iam.Role:
-        """The functions' execution role."""
+        """The job's execution role."""
         return self._children.role
+
+    @property
+    def migration_role(self) -> aws.iam.Role:
+        """The migration's execution role."""
+        return self._children.migration_role
 
     @property
     def database(self) -> aws.rds.Instance | None:
         """The RDS instance (None with `existing_database`)."""
         return self._children.database
+
+    @property
+    def db_proxy(self) -> aws.rds.Proxy | None:
+        """The RDS Proxy (None without `db_proxy`)."""
+        return self._children.db_proxy
 
     @property
     def topic(self) -> aws.sns.Topic | None:
@@ -437,7 +513,8 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
 
     @property
     def security_groups(self) -> Mapping[str, aws.ec2.SecurityGroup]:
-        """The groups the component made, by key: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`."""
+        """The groups the component made, by key: `lambda-sg`, `rds-sg`, `endpoint-sg`, `placeholder-sg`
+        (with `db_proxy`, `proxy-sg` and `migration-sg`)."""
         return self._children.security_groups
 
     @property
@@ -489,14 +566,14 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
             shared["rds-sg"] = given.security_group_id
         return create_security_groups(
             plan.name, plan.settings.vpc_id, planned_rules(plan.settings, plan.dependencies), plan.settings.db_port,
-            plan.tags, self, shared=shared or None,
+            plan.tags, self, shared=shared or None, groups_to_create=planned_groups(plan.settings),
         )
 
-    def _key(self, plan: "Plan", role: aws.iam.Role) -> KeyRef:
+    def _key(self, plan: "Plan", role_arns: Mapping[Principal, pulumi.Output[str]]) -> KeyRef:
         if plan.integrations.existing.key_arn:
             return KeyRef.given(plan.integrations.existing.key_arn)
         key = create_key(
-            plan.name, plan.context, role.arn, plan.encrypted_log_groups, f"alias/{plan.function_name}", plan.tags,
+            plan.name, plan.context, role_arns, plan.encrypted_log_groups, f"alias/{plan.function_name}", plan.tags,
             self,
             # The final snapshot is encrypted with this key: it must outlive the stack.
             retain_on_delete=plan.settings.db_final_snapshot and plan.creates_database,
@@ -505,20 +582,22 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
         )
         return KeyRef(key.arn, key.key_id, key)
 
-    def _endpoints(self, plan: "Plan", groups: SecurityGroups, role: aws.iam.Role,
+    def _endpoints(self, plan: "Plan", groups: SecurityGroups, role_arns: Mapping[Principal, pulumi.Output[str]],
                    resources: "Resources") -> dict[str, aws.ec2.VpcEndpoint]:
-        """Endpoints of the APIs the function calls let through only what it does with them, and
-        only for its role; any other endpoint only this account's principals on its resources.
-        S3 and DynamoDB, when the job calls them, through gateway endpoints."""
+        """Endpoints of the APIs the functions call let through only what is done with them, and
+        only for the roles of the functions that call them (the dependency table's function
+        column); any other endpoint only this account's principals on its resources. S3 and
+        DynamoDB, when the job calls them, through gateway endpoints."""
         called = set(called_services(plan.dependencies))
         arns = resources.arns
         keys = list(arns)
+        principals = list(role_arns)
 
         def policy(service: str) -> pulumi.Input[str]:
             if service not in called:
                 return account_endpoint_policy(plan.place.account_id)
-            return pulumi.Output.all(*arns.values(), role.arn).apply(
-                functools.partial(_endpoint_policy, service, plan.dependencies, keys))
+            return pulumi.Output.all(*arns.values(), *role_arns.values()).apply(
+                functools.partial(_endpoint_policy, service, plan.dependencies, keys, principals))
 
         tags = {**plan.tags, names.OWNER_TAG: endpoint_owner(plan.name)}
         endpoints = create_interface_endpoints(
@@ -533,21 +612,46 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
                 {service: policy(service) for service in gateway_services(plan.dependencies)}, tags, self))
         return endpoints
 
-    def _environment(self, plan: "Plan", database: Database | None,
-                     resources: "Resources") -> dict[str, pulumi.Input[str]]:
+    @staticmethod
+    def _instance_address(plan: "Plan", database: Database | None) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        """The instance's host and port: the one the component made, or `existing_database`'s."""
         given = plan.integrations.existing.database
-        address = database.instance.address if database is not None else (given.address if given else "")
-        port = database.instance.port.apply(str) if database is not None else str(given.port if given else "")
+        if database is not None:
+            return database.instance.address, database.instance.port.apply(str)
+        return (given.address if given else ""), str(given.port if given else "")
+
+    def _job_environment(self, plan: "Plan", database: Database | None, proxy: DatabaseProxy | None,
+                         resources: "Resources") -> dict[str, pulumi.Input[str]]:
+        """The job logs in as the application user with a token it signs: no secret in sight."""
+        host, port = self._instance_address(plan, database)
         return {
             **plan.settings.function_environment,
-            contract.DB_HOST: address,
+            contract.DB_HOST: proxy.proxy.endpoint if proxy is not None else host,
+            contract.DB_PORT: str(PROXY_PORT) if proxy is not None else port,
+            contract.DB_NAME: plan.settings.db_name,
+            contract.DB_USER: plan.settings.db_app_user,
+            contract.DB_PROXY: "true" if proxy is not None else "false",
+            contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
+            # Always explicit: the bundle of the partition (the proxy's), or the one given as an argument.
+            contract.DB_CA_BUNDLE: plan.job_ca_bundle,
+            contract.TOPIC_ARN: resources.topic,
+        }
+
+    def _migration_environment(self, plan: "Plan", database: Database | None,
+                               resources: "Resources") -> dict[str, pulumi.Input[str]]:
+        """The migration logs in to the instance with the master secret (the given one, with
+        `existing_database`) and keeps the application user."""
+        host, port = self._instance_address(plan, database)
+        return {
+            **plan.settings.function_environment,
+            contract.DB_HOST: host,
             contract.DB_PORT: port,
             contract.DB_NAME: plan.settings.db_name,
             contract.DB_SECRET_ARN: resources.db_secret,
+            contract.DB_APP_USER: plan.settings.db_app_user,
+            contract.DB_APP_GRANTS: plan.app_grants,
             contract.DB_CONNECT_TIMEOUT: str(plan.settings.db_connect_timeout_seconds),
-            # Always explicit: the bundle of the partition, or the one given as an argument.
             contract.DB_CA_BUNDLE: plan.ca_bundle,
-            contract.TOPIC_ARN: resources.topic,
         }
 
     @staticmethod
@@ -576,18 +680,20 @@ class VpcLambdaWithPrivateServices(pulumi.ComponentResource):
                                    groups: SecurityGroups, network: Sequence[pulumi.Resource]
                                    ) -> aws.lambda_.Invocation:
         """The migrations are applied inside the VPC during `pulumi up`, once the database, the
-        network path and the Secrets Manager endpoint exist; a changed or added file runs them again."""
+        network path and the Secrets Manager endpoint exist, and the application user is kept; a
+        changed or added file, or a changed user or grant, runs them again."""
         shared = plan.settings.endpoints
         digest = plan.package.migrations_sha256
         given = plan.integrations.existing.database
         instance: pulumi.Input[str] = database.instance.id if database is not None else (
             given.resource_id if given is not None else "")
+        app_user = {"db_app_user": plan.settings.db_app_user, "db_app_grants": plan.app_grants}
         return child(
             "schema_migration", aws.lambda_.Invocation,
             f"{plan.name}-schema-migration",
             function_name=migration.function.name,
-            input=json.dumps({"migrations_sha256": digest}),
-            triggers={"migrations_sha256": digest, "db_instance": instance},
+            input=json.dumps({"migrations_sha256": digest, **app_user}),
+            triggers={"migrations_sha256": digest, "db_instance": instance, **app_user},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*([database.instance] if database is not None else []), *groups.rules,
                                          *network,

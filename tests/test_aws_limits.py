@@ -168,6 +168,9 @@ PROGRAMS = {
        for p in ("aws-cn", "aws")},
     "component-aws-cn-nat-egress": lambda: build("aws-cn", 2, nat_egress=True, interface_endpoints=["sns"]),
     "component-aws-existing-resources": lambda: build("aws", 2, mocks=existing_resources_mocks(), **EXISTING),
+    **{f"component-{p}-db-proxy": (lambda p=p: build(p, 3, LONGEST_NAME, **EVERYTHING_ON, **LONGEST_VALUES,
+                                                     db_proxy=True, db_identifier="d" * 63))
+       for p in ("aws-cn", "aws")},
     "component-aws-defaults-off": lambda: build("aws", 2, function_tracing=False, db_monitoring_interval_seconds=0,
                                                 db_final_snapshot=False, db_multi_az=False),
     "stack-dev": lambda: stack("dev"),
@@ -380,6 +383,9 @@ TEXT_EXAMPLES: dict[tuple[str, str], str] = {
     ("aws:lambda/permission:Permission", "sourceArn"): "arn:aws:events:us-east-1:123456789012:rule/svc-dev-schedule",
     ("aws:lambda/eventSourceMapping:EventSourceMapping", "eventSourceArn"):
         "arn:aws:sqs:us-east-1:123456789012:orders",
+    ("aws:rds/proxy:Proxy", "name"): "db-proxy",
+    ("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "dbProxyName"): "db-proxy",
+    ("aws:rds/proxyTarget:ProxyTarget", "dbProxyName"): "db-proxy",
 }
 """A value AWS accepts for each text property the model states something about: the probes vary it."""
 

@@ -15,7 +15,7 @@ import pytest
 from components import VpcLambdaWithPrivateServices, VpcLambdaWithPrivateServicesArgs
 from components.build.packaging import HANDLER_DIR, RUNTIME_DIR
 from components.component import TYPE_TOKEN
-from components.model.network_rules import SECURITY_GROUP_RULES
+from components.model.network_rules import ARTICLE_RULES
 from components.model.problems import ArgumentError, Problem
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 
@@ -103,7 +103,7 @@ def test_security_groups_carry_exactly_the_articles_rules(deployed: tuple[Progra
         ("rds-sg", "ingress", 3306, "lambda-sg"),
         ("endpoint-sg", "ingress", 443, "lambda-sg"),
     }
-    assert len(run.of_type(INGRESS)) + len(run.of_type(EGRESS)) == len(SECURITY_GROUP_RULES) == 4
+    assert len(run.of_type(INGRESS)) + len(run.of_type(EGRESS)) == len(ARTICLE_RULES) == 4
 
 
 def test_rules_follow_a_custom_database_port() -> None:
@@ -215,10 +215,12 @@ def test_mocks_answer_a_service_lookup_the_way_the_provider_does() -> None:
     assert run_program(sns, partition="aws-cn").value == "com.amazonaws.cn-northwest-1.sns"
 
 
-def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[ProgramRun, str, list[str]]) -> None:
+@pytest.mark.parametrize(("role_name", "output"), [("LambdaExecRole", "role_arn"),
+                                                    ("migration-role", "migration_role_arn")])
+def test_execution_roles_are_partition_aware_and_least_privilege(
+        deployed: tuple[ProgramRun, str, list[str]], role_name: str, output: str) -> None:
     run, partition, _ = deployed
-    role = run.one("aws:iam/role:Role", f"{NAME}-LambdaExecRole")
-    assert role.name == f"{NAME}-LambdaExecRole"
+    role = run.one("aws:iam/role:Role", f"{NAME}-{role_name}")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"] == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
@@ -230,17 +232,21 @@ def test_execution_role_is_partition_aware_and_least_privilege(deployed: tuple[P
         # X-Ray tracing is on outside AWS China, where Lambda has no X-Ray integration.
         *([f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"] if partition != "aws-cn" else []),
     }
-    inline = run.one("aws:iam/rolePolicy:RolePolicy")
+    (inline,) = [r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == role.id]
     policy = json.loads(inline.inputs["policy"])
     statements = {(s["Effect"], s["Action"], s["Resource"]) for s in policy["Statement"]}
-    assert statements == {
+    resource_id = run.one(INSTANCE).outputs["resourceId"]
+    assert statements == ({
         ("Allow", "sns:Publish", run.value["topic_arn"]),
-        ("Allow", "secretsmanager:GetSecretValue", run.value["db_secret_arn"]),
         ("Allow", "sqs:SendMessage", run.value["dead_letter_queue_arn"]),
-    }
+        ("Allow", "rds-db:connect",
+         f"arn:{partition}:rds-db:{run.mocks.region}:123456789012:dbuser:{resource_id}/app"),
+    } if output == "role_arn" else {
+        ("Allow", "secretsmanager:GetSecretValue", run.value["db_secret_arn"]),
+    })
     assert run.value["db_secret_arn"].startswith(f"arn:{partition}:secretsmanager:")
     assert "*" not in inline.inputs["policy"]
-    assert role.outputs["arn"].startswith(f"arn:{partition}:iam::")
+    assert role.outputs["arn"] == run.value[output] and role.outputs["arn"].startswith(f"arn:{partition}:iam::")
 
 
 def test_log_group(deployed: tuple[ProgramRun, str, list[str]]) -> None:
@@ -282,11 +288,26 @@ def test_function_is_attached_to_exactly_the_private_subnets(deployed: tuple[Pro
         "DB_HOST": run.value["db_address"],
         "DB_PORT": "3306",
         "DB_NAME": "myDatabase",
-        "DB_SECRET_ARN": run.value["db_secret_arn"],
+        "DB_USER": "app",
+        "DB_PROXY": "false",
         "DB_CONNECT_TIMEOUT": "5",
         "DB_CA_BUNDLE": CA_BUNDLES[partition],
         "TOPIC_ARN": run.value["topic_arn"],
     }
+    assert fn["deadLetterConfig"] == {"targetArn": run.value["dead_letter_queue_arn"]}
+    migration = run.one(FUNCTION, MIGRATION).inputs
+    assert migration["role"] == run.value["migration_role_arn"]
+    assert migration["environment"]["variables"] == {
+        "DB_HOST": run.value["db_address"],
+        "DB_PORT": "3306",
+        "DB_NAME": "myDatabase",
+        "DB_SECRET_ARN": run.value["db_secret_arn"],
+        "DB_APP_USER": "app",
+        "DB_APP_GRANTS": "SELECT,INSERT,UPDATE,DELETE,EXECUTE",
+        "DB_CONNECT_TIMEOUT": "5",
+        "DB_CA_BUNDLE": CA_BUNDLES[partition],
+    }
+    assert "deadLetterConfig" not in migration, "invoked synchronously, during deployment: no queue to write to"
     region = run.mocks.region
     assert run.value["function_arn"] == f"arn:{partition}:lambda:{region}:123456789012:function:lambda-test-dev"
 
@@ -298,9 +319,10 @@ def test_schema_migration_runs_inside_the_vpc_during_deployment(
     job, migration = run.one(FUNCTION, JOB).inputs, run.one(FUNCTION, MIGRATION).inputs
     assert migration["handler"] == "vpclambda_runtime.migrate.handler"
     assert migration["name"] == "lambda-test-dev-migrate"
-    for same in ("code", "sourceCodeHash", "role", "vpcConfig", "environment", "runtime",
-                 "replaceSecurityGroupsOnDestroy", "replacementSecurityGroupIds"):
+    for same in ("code", "sourceCodeHash", "vpcConfig", "runtime", "replaceSecurityGroupsOnDestroy",
+                 "replacementSecurityGroupIds"):
         assert migration[same] == job[same] if same != "code" else migration[same].path == job[same].path
+    assert migration["role"] != job["role"]
     # Any change to a migration file (name or content) changes the trigger and re-runs the migration.
     files = sorted((HANDLER_DIR / "migrations").glob("*.sql"))
     assert [f.name for f in files][:1] == ["0001_employees.sql"]
@@ -308,16 +330,19 @@ def test_schema_migration_runs_inside_the_vpc_during_deployment(
         f"{f.name}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode() for f in files)).hexdigest()
     invocation = run.one("aws:lambda/invocation:Invocation")
     assert invocation.inputs["functionName"] == "lambda-test-dev-migrate"
-    assert json.loads(invocation.inputs["input"]) == {"migrations_sha256": digest}
+    app_user = {"db_app_user": "app", "db_app_grants": "SELECT,INSERT,UPDATE,DELETE,EXECUTE"}
+    assert json.loads(invocation.inputs["input"]) == {"migrations_sha256": digest, **app_user}
     assert invocation.inputs["triggers"]["migrations_sha256"] == digest
+    assert {k: invocation.inputs["triggers"][k] for k in app_user} == app_user, "a changed grant runs it again"
     assert invocation.inputs["triggers"]["db_instance"] == run.one(INSTANCE).id
     waits_for = set(invocation.depends_on)
     assert {f"{NAME}-db", f"{NAME}-endpoint-SNS", f"{NAME}-endpoint-SecretsManager", MIGRATION} <= waits_for
     rule_names = {r.name for r in run.of_type(INGRESS) + run.of_type(EGRESS)}
     assert rule_names <= waits_for
-    grants = {f"{NAME}-LambdaExecRole-vpc-access", f"{NAME}-LambdaExecRole-publish-and-read-secret"}
-    assert grants <= set(run.one(FUNCTION, MIGRATION).depends_on)
-    assert grants <= set(run.one(FUNCTION, JOB).depends_on)
+    assert {f"{NAME}-migration-role-vpc-access", f"{NAME}-migration-role-read-master-secret"} <= set(
+        run.one(FUNCTION, MIGRATION).depends_on)
+    assert {f"{NAME}-LambdaExecRole-vpc-access", f"{NAME}-LambdaExecRole-publish-and-read-secret"} <= set(
+        run.one(FUNCTION, JOB).depends_on)
 
 
 def test_placeholder_group_has_no_rules(deployed: tuple[ProgramRun, str, list[str]]) -> None:
@@ -354,15 +379,16 @@ def test_function_package_contents(deployed: tuple[ProgramRun, str, list[str]]) 
 def test_outputs_are_registered_and_resolved(deployed: tuple[ProgramRun, str, list[str]]) -> None:
     run, partition, _ = deployed
     assert set(run.value) == {
-        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
-        "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn", "db_proxy_endpoint",
+        "role_arn", "migration_role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
         "alarm_topic_arn", "dashboard_name", "queue_arn", "queue_url",
     }
     assert run.value["db_port"] == 3306
     assert run.value["db_address"].endswith(".rds.amazonaws.com" + (".cn" if partition == "aws-cn" else ""))
-    assert all(v for name, v in run.value.items() if not name.startswith("queue_"))
+    assert all(v for name, v in run.value.items() if not name.startswith("queue_") and name != "db_proxy_endpoint")
     assert run.value["queue_arn"] == run.value["queue_url"] == "", "no queue, no queue outputs"
+    assert run.value["db_proxy_endpoint"] == "", "no proxy without db_proxy"
 
 
 def test_arguments_change_what_is_built() -> None:

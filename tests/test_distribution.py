@@ -121,8 +121,13 @@ def test_full_example_with_a_vpc_in_the_same_program_and_transforms(installed_co
     assert len(subnet_ids) == 2 and sorted(fn["vpcConfig"]["subnetIds"]) == sorted(subnet_ids)
     db = next(r for r in resources if r["type"] == "aws:rds/instance:Instance")["inputs"]
     assert db["instanceClass"] == "db.r6g.large" and db["backupRetentionPeriod"] == 14
-    # db.r6g.large: 16 GiB less 256 MiB -> max_connections 1344; half, less one for the migration.
-    assert fn["reservedConcurrentExecutions"] == 671
+    # db.r6g.large: 16 GiB less 256 MiB -> max_connections 1344; with the proxy, its pool: half.
+    assert fn["reservedConcurrentExecutions"] == 672
+    proxy = next(r for r in resources if r["type"] == "aws:rds/proxy:Proxy")["inputs"]
+    assert sorted(proxy["vpcSubnetIds"]) == sorted(subnet_ids) and proxy["defaultAuthScheme"] == "IAM_AUTH"
+    migration = next(r for r in resources if r["name"] == "payroll-migration")["inputs"]
+    assert migration["environment"]["variables"]["DB_APP_GRANTS"] == "SELECT,INSERT,UPDATE"
+    assert fn["environment"]["variables"]["DB_USER"] == "payroll_app"
 
 
 def test_shared_vpc_example_two_services_one_endpoint_set(installed_consumer: Path, tmp_path: Path) -> None:
@@ -198,7 +203,9 @@ def test_custom_job_example_builds_the_consumers_code_from_the_installed_compone
     assert hashlib.sha256(zip_path.read_bytes()).digest() == base64.b64decode(from_checkout.sha256_base64), (
         "the installed component builds byte-for-byte the package the checkout builds")
     invocation = next(r for r in run["resources"] if r["type"] == "aws:lambda/invocation:Invocation")["inputs"]
-    assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256}
+    assert json.loads(invocation["input"]) == {"migrations_sha256": from_checkout.migrations_sha256,
+                                               "db_app_user": "app",
+                                               "db_app_grants": "SELECT,INSERT,UPDATE,DELETE,EXECUTE"}
 
 
 def test_a_consumer_with_another_pymysql_gets_the_bundled_one_in_the_package(installed_consumer: Path,
@@ -313,8 +320,10 @@ def test_existing_resources_example_creates_no_topic_key_or_database(installed_c
     found = by_name(run)
     job = found["payments-report-function"]["inputs"]
     env = job["environment"]["variables"]
-    assert (env["TOPIC_ARN"], env["DB_HOST"], env["DB_PORT"], env["DB_SECRET_ARN"], env["DB_NAME"]) == (
-        topic, database["address"], "3306", secret, "payments")
+    assert (env["TOPIC_ARN"], env["DB_HOST"], env["DB_PORT"], env["DB_USER"], env["DB_NAME"]) == (
+        topic, database["address"], "3306", "app", "payments")
+    assert "DB_SECRET_ARN" not in env, "the job logs in with an IAM token, never the master secret"
+    assert found["payments-report-migration"]["inputs"]["environment"]["variables"]["DB_SECRET_ARN"] == secret
     assert job["kmsKeyArn"] == key
     ingress = [r["inputs"] for r in run["resources"] if r["type"] == INGRESS
                and r["inputs"]["securityGroupId"] == database["security_group_id"]]
@@ -326,6 +335,12 @@ def test_existing_resources_example_creates_no_topic_key_or_database(installed_c
     assert policy["PublishNotification"]["Resource"] == topic
     assert policy["PublishToTheEncryptedTopic"]["Resource"] == topic_key
     assert policy["UseTheKeyThroughItsServices"]["Resource"] == key
+    assert policy["ConnectAsTheApplicationUser"]["Resource"] == (
+        f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{database['resource_id']}/app")
+    migration_policy = {s["Sid"]: s for s in json.loads(
+        found["payments-report-migration-role-read-master-secret"]["inputs"]["policy"])["Statement"]}
+    assert migration_policy["ReadDatabaseCredentials"]["Resource"] == secret
+    assert migration_policy["UseTheKeyThroughItsServices"]["Resource"] == key
     alarm = found["payments-report-db-cpu"]["inputs"]
     assert alarm["dimensions"] == {"DBInstanceIdentifier": "payments-db"}
 

@@ -41,8 +41,12 @@ def build(found: AwsMocks | None = None, **extra: Any) -> ProgramRun:
                        mocks=found or mocks())
 
 
-def statements(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    policy = run.one("aws:iam/rolePolicy:RolePolicy", "svc-LambdaExecRole-publish-and-read-secret").inputs["policy"]
+ROLE_POLICIES = {"job": "svc-LambdaExecRole-publish-and-read-secret",
+                 "migration": "svc-migration-role-read-master-secret"}
+
+
+def statements(run: ProgramRun, principal: str = "job") -> dict[str, dict[str, Any]]:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", ROLE_POLICIES[principal]).inputs["policy"]
     return {s["Sid"]: s for s in json.loads(policy)["Statement"]}
 
 
@@ -78,11 +82,16 @@ def test_an_existing_key_encrypts_everything_and_none_is_created() -> None:
     db = run.one("aws:rds/instance:Instance").inputs
     assert db["kmsKeyId"] == db["masterUserSecretKmsKeyId"] == KEY
     assert db["finalSnapshotIdentifier"].endswith("0a1b2c3d"), "named by the key it is encrypted with"
+    # The key's policy cannot name the component's roles: each role's own policy holds its use of the
+    # key, through exactly the services it uses it through.
     assert statements(run)["UseTheKeyThroughItsServices"] == {
         "Sid": "UseTheKeyThroughItsServices", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": KEY, "Condition": {"StringEquals": {"kms:ViaService": [
-            "sns.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com",
-            "lambda.us-east-1.amazonaws.com"]}}}
+            "sns.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"]}}}
+    assert statements(run, "migration")["UseTheKeyThroughItsServices"] == {
+        "Sid": "UseTheKeyThroughItsServices", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": KEY, "Condition": {"StringEquals": {"kms:ViaService": [
+            "secretsmanager.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"]}}}
 
 
 def test_the_statements_a_users_key_needs_are_the_ones_the_component_writes_for_its_own() -> None:
@@ -119,11 +128,18 @@ def test_an_existing_database_gets_only_the_rule_from_lambda_sg_and_the_alarms()
                  if r.inputs.get("referencedSecurityGroupId") == GROUP]
     assert (egress["securityGroupId"], egress["fromPort"]) == (lambda_group, 3307)
     env = run.one("aws:lambda/function:Function", "svc-function").inputs["environment"]["variables"]
-    assert (env["DB_HOST"], env["DB_PORT"], env["DB_SECRET_ARN"], env["DB_NAME"]) == (
-        DATABASE["address"], "3307", SECRET, "orders")
+    assert (env["DB_HOST"], env["DB_PORT"], env["DB_USER"], env["DB_NAME"]) == (
+        DATABASE["address"], "3307", "app", "orders")
+    assert "DB_SECRET_ARN" not in env, "the job never holds the master key"
+    migration_env = run.one("aws:lambda/function:Function", "svc-migration").inputs["environment"]["variables"]
+    assert (migration_env["DB_HOST"], migration_env["DB_PORT"], migration_env["DB_SECRET_ARN"]) == (
+        DATABASE["address"], "3307", SECRET)
     assert (run.value["db_address"], run.value["db_port"], run.value["db_secret_arn"]) == (
         DATABASE["address"], 3307, SECRET)
-    assert statements(run)["ReadDatabaseCredentials"]["Resource"] == SECRET
+    assert statements(run, "migration")["ReadDatabaseCredentials"]["Resource"] == SECRET
+    assert "ReadDatabaseCredentials" not in statements(run)
+    assert statements(run)["ConnectAsTheApplicationUser"]["Resource"] == (
+        f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{DATABASE['resource_id']}/app")
     alarms = {a.name: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert alarms["svc-db-cpu"]["dimensions"] == {"DBInstanceIdentifier": "orders-db"}
     # db.r6g.large: 16 GiB; 200 GiB allocated: the looked-up instance sizes its alarms.

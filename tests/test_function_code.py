@@ -273,5 +273,6 @@ def test_the_component_deploys_the_consumers_job(tmp_path: Path, monkeypatch: py
     assert "app.py" not in names and "migrations/0001_employees.sql" not in names
     invocation = run.one("aws:lambda/invocation:Invocation").inputs
     digest = migrations_sha256(CUSTOM_JOB / "migrations")
-    assert json.loads(invocation["input"]) == {"migrations_sha256": digest}
+    assert json.loads(invocation["input"]) == {"migrations_sha256": digest, "db_app_user": "app",
+                                               "db_app_grants": "SELECT,INSERT,UPDATE,DELETE,EXECUTE"}
     assert invocation["triggers"]["migrations_sha256"] == digest

@@ -44,6 +44,13 @@ def test_stage_3_the_components_design_works_end_to_end() -> None:
     assert "ok       sns: interface endpoint for sns with private DNS" in out
     assert '"event": "employees_read", "employees": 7' in out
     assert '"status": "applied"' in out
+    # The job logged in as the application user with a token the local database verified.
+    assert (outcome["db_user"], outcome["token_verified"]) == ("app", True)
+    assert "application user 'app': created True, granted SELECT, INSERT, UPDATE, DELETE, EXECUTE" in out
+    assert re.search(r"database: IAM token verified, login as 'app' admitted \(host localhost:\d+, action connect, "
+                     r"signed by key testing, rds-db:connect on arn:aws-cn:rds-db:cn-northwest-1:123456789012:"
+                     r"dbuser:db-[0-9A-F]{26}/app, expires in \d+ s\)", out), out[-3000:]
+    assert '"user": "app", "auth": "iam-token"' in out
 
 
 @pytest.mark.parametrize(

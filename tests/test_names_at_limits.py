@@ -50,7 +50,7 @@ def longest() -> ProgramRun:
 
 def test_every_role_of_the_component_at_the_longest_name(longest: ProgramRun) -> None:
     roles = {r.name: r.outputs["name"] for r in longest.of_type(ROLE)}
-    suffixes = {"-LambdaExecRole": 55, "-db-monitoring-role": 59, "-flow-logs-role": 55}
+    suffixes = {"-LambdaExecRole": 55, "-migration-role": 55, "-db-monitoring-role": 59, "-flow-logs-role": 55}
     assert set(roles) == {NAME_32 + suffix for suffix in suffixes}, "the flow-log role is built too"
     for suffix, length in suffixes.items():
         name = roles[NAME_32 + suffix]
@@ -113,7 +113,7 @@ def test_the_stack_program_names_the_config_key() -> None:
             run = run_program(program, partition="aws-cn", region="cn-northwest-1", project="vpc-lambda",
                               stack="dev", config=config)
             roles = {r.name: len(r.outputs["name"]) for r in run.of_type(ROLE)}
-            assert roles == {f"{name}-LambdaExecRole": 55, f"{name}-flow-logs-role": 55,
+            assert roles == {f"{name}-LambdaExecRole": 55, f"{name}-migration-role": 55, f"{name}-flow-logs-role": 55,
                              f"{name}-db-monitoring-role": 59}, "the program's network leaves its flow logs to it"
             continue
         with pytest.raises(ArgumentError) as caught:

@@ -39,8 +39,10 @@ def alarms(run: ProgramRun) -> dict[str, dict[str, Any]]:
 
 def test_every_alarm_watches_the_right_thing(prod: ProgramRun) -> None:
     found = alarms(prod)
-    # The prod stack runs on a schedule and has no queue: the queue's alarms come with a queue.
-    assert set(found) == set(THRESHOLD_KEYS) - {"queue-oldest-message", "queue-dead-letter-queue"}
+    # The prod stack runs on a schedule, has no queue and no proxy: the queue's alarms come with a queue, the
+    # proxy's with db_proxy.
+    assert set(found) == set(THRESHOLD_KEYS) - {"queue-oldest-message", "queue-dead-letter-queue",
+                                                "proxy-client-connections", "proxy-database-connections"}
     function_name = prod.exports["function_name"]
     queue_name = prod.one("aws:sqs/queue:Queue").outputs["name"]
     db_identifier = prod.one("aws:rds/instance:Instance").inputs["identifier"]
@@ -93,10 +95,14 @@ def test_every_alarm_waits_for_what_it_watches(prod: ProgramRun) -> None:
         prod.one(typ, name)
     found = {r.name.removeprefix("lambda-prod-"): r for r in prod.of_type(ALARM)}
     for spec in ALARMS:
-        if spec.key not in found:  # a trigger the prod stack does not have
+        if spec.key not in found:  # a trigger or a proxy the prod stack does not have
             assert spec.subject not in WATCHED, spec.key
             continue
         assert WATCHED[spec.subject][1] in found[spec.key].depends_on, spec.key
+    with_proxy = {r.name.removeprefix("svc-"): r for r in build(db_proxy=True).of_type(ALARM)}
+    proxy_alarms = [spec.key for spec in ALARMS if spec.subject == "proxy"]
+    assert proxy_alarms == ["proxy-client-connections", "proxy-database-connections"]
+    assert all("svc-db-proxy" in with_proxy[key].depends_on for key in proxy_alarms), "they wait for the proxy"
     database_alarms = {spec.key for spec in ALARMS if spec.subject == "database"}
     assert database_alarms == {"db-cpu", "db-free-storage", "db-connections", "db-freeable-memory"}
 
@@ -213,6 +219,27 @@ def test_dashboard_shows_the_service(prod: ProgramRun) -> None:
     assert "SecretError" in error_lines and "InvocationOverrun" in error_lines
 
 
+def test_with_the_proxy_its_connections_are_watched_against_its_pool() -> None:
+    run = build(db_proxy=True, alarm_thresholds={"proxy-database-connections": 50})
+    found = alarms(run)
+    proxy_name = run.one("aws:rds/proxy:Proxy").outputs["name"]
+    pool = 32  # the proxy's share of db.t4g.micro's 64 connections: half
+    for key, metric, threshold in (("proxy-client-connections", "ClientConnections", round(pool * 0.8)),
+                                   ("proxy-database-connections", "DatabaseConnections", round(pool * 0.5))):
+        alarm = found[key]
+        assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"], alarm["statistic"]) == (
+            "AWS/RDS", metric, {"ProxyName": proxy_name}, "Maximum"), key
+        assert (alarm["threshold"], alarm["comparisonOperator"], alarm["treatMissingData"]) == (
+            threshold, "GreaterThanThreshold", "notBreaching"), key
+        assert f"Runbook: docs/operations.md#runbook-{key}" in alarm["alarmDescription"]
+    widgets = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])["widgets"]
+    (proxy,) = [w["properties"] for w in widgets if w["properties"]["title"].startswith("Proxy:")]
+    assert [m[1] for m in proxy["metrics"]] == ["ClientConnections", "DatabaseConnections",
+                                               "DatabaseConnectionsCurrentlySessionPinned"]
+    assert proxy["annotations"]["horizontal"] == [{"label": "pool", "value": pool}]
+    assert "proxy-client-connections" not in alarms(build()), "no proxy, no proxy alarms"
+
+
 def test_the_dashboard_name_carries_the_region() -> None:
     """Dashboards are global to the account: the same stack in two regions must not share one
     (and destroying one must not delete the other's)."""
@@ -255,6 +282,8 @@ def test_alarm_actions_in_the_alarms_region_are_accepted(partition: str, region:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
+        ({"alarm_thresholds": {"proxy-client-connections": 90}},
+         "alarm_thresholds: proxy-client-connections: alarms on the database proxy, which exists only with db_proxy"),
         ({"alarm_email": "not-an-address"}, "alarm_email: got 'not-an-address'; expected an email address"),
         ({"alarm_actions": ["arn:aws:sqs:us-east-1:123456789012:q"]}, "alarm_actions: 'arn:aws:sqs:us-east-1"),
         ({"alarm_actions": "arn:aws:sns:us-east-1:123456789012:t"}, "alarm_actions: got 'arn:aws:sns"),

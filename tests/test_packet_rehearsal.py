@@ -1,6 +1,8 @@
 """`make local ARGS="--packets"`: the article's three stages on network namespaces, the rules the
 component registers installed as stateful packet filters; each rule of the table removed in turn
 times out exactly the path it opened; a rule the table does not have is a reachability finding.
+The same with the proxy on (`--db-proxy`): the job through a stand-in for the proxy in proxy-sg,
+the migration on its own path, each of the table's rows removed in turn.
 
 The rehearsals run as a user runs them (`python -m components.local`), several at once: their namespaces
 have names of their own, so they do not collide (nor with another suite on the machine)."""
@@ -67,6 +69,12 @@ ARTICLE_TABLE = [
 def model(tmp_path_factory: pytest.TempPathFactory) -> StackModel:
     work = tmp_path_factory.mktemp("stack")
     return evaluate_with_ca_bundle("dev", Pki.create(work / "pki").ca, work)
+
+
+@pytest.fixture(scope="module")
+def proxy_model(tmp_path_factory: pytest.TempPathFactory) -> StackModel:
+    work = tmp_path_factory.mktemp("proxy-stack")
+    return evaluate_with_ca_bundle("dev", Pki.create(work / "pki").ca, work, {"vpc-lambda:dbProxy": True})
 
 
 def registered(model: StackModel) -> tuple[GroupRule, ...]:
@@ -328,9 +336,9 @@ def test_stage_1_not_attached_the_database_connect_times_out(stages: dict[int, R
     assert run.outcome["runbook"] == runbook_entry("DatabaseUnreachableError")
     assert f"what it means and what to check: {run.outcome['runbook']}" in run.out
     assert run.failure_seconds() >= 5.0, "it waited out its connect timeout: dropped, not refused"
-    # Outside the VPC the secret was read through Lambda's own network; the database has no route.
+    # Outside the VPC the database has no route; the job reads no secret (it signs its token itself).
     assert run.outcome["dropped"] == [f"internet no-route {OUTSIDE} > {DATABASE}:3306"]
-    assert '"event": "secret_fetched"' in run.out.split("== Invocation")[1]
+    assert '"event": "secret_fetched"' not in run.out.split("== Invocation")[1]
     assert (f"names in the function's namespace (/etc/netns/.../hosts): {DB_HOST} -> {DATABASE}, "
             f"sns.cn-northwest-1.amazonaws.com.cn -> {SNS_PUBLIC}, "
             f"secretsmanager.cn-northwest-1.amazonaws.com.cn -> {SECRETS_PUBLIC}") in run.out
@@ -489,3 +497,104 @@ def test_when_namespaces_cannot_be_made_the_loopback_rehearsal_runs() -> None:
     assert "rehearsing on loopback instead" in result.stdout
     (prefix,) = re.findall(r"^made (\w+)$", result.stdout, re.MULTILINE)
     assert netns.existing(prefix) == [], "the namespaces made before the failure are removed"
+
+
+# --------------------------------------------------------------------------- with the proxy (--db-proxy)
+
+PROXY_HOST = "lambda-test-dev-proxy.proxy-c0abcdefgh.cn-northwest-1.rds.amazonaws.com.cn"
+PROXY = "10.20.0.40"
+# Each row of the table with the proxy on: which function fails first (the migration, as `pulumi
+# up` runs it, then the job), its error, where the packets are dropped, the verdict, the wait.
+REMOVED_WITH_PROXY = {
+    "lambda-sg egress 443 endpoint-sg": (
+        "migration", f"SecretError: Secrets Manager is unreachable at {SECRETS_URL} (Connect timeout on endpoint URL",
+        f"migration egress {MIGRATION} > {SECRETS_ENDPOINT}:443",
+        "secretsmanager: lambda-sg, migration-sg allows no TCP 443 to endpoint-sg", 6.0),
+    "endpoint-sg ingress 443 lambda-sg": (
+        "migration", f"SecretError: Secrets Manager is unreachable at {SECRETS_URL} (Connect timeout on endpoint URL",
+        f"endpoints ingress {MIGRATION} > {SECRETS_ENDPOINT}:443",
+        "secretsmanager: endpoint-sg admits no TCP 443 from lambda-sg, migration-sg", 6.0),
+    "lambda-sg egress 3306 proxy-sg": (
+        "invocation", f"DatabaseUnreachableError: cannot connect to the database at {PROXY_HOST}:3306 (connect "
+                      "timeout 5s): timed out",
+        f"function egress {FUNCTION} > {PROXY}:3306", "database: lambda-sg allows no TCP 3306 to proxy-sg", 5.0),
+    "proxy-sg ingress 3306 lambda-sg": (
+        "invocation", f"DatabaseUnreachableError: cannot connect to the database at {PROXY_HOST}:3306 (connect "
+                      "timeout 5s): timed out",
+        f"proxy ingress {FUNCTION} > {PROXY}:3306", "database: proxy-sg admits no TCP 3306 from lambda-sg", 5.0),
+    "proxy-sg egress 3306 rds-sg": (
+        "invocation", f"DatabaseUnreachableError: the database at {PROXY_HOST}:3306 closed the connection during "
+                      "the handshake", f"proxy egress {PROXY} > {DATABASE}:3306",
+        "database: proxy-sg allows no TCP 3306 to rds-sg", 3.0),
+    "rds-sg ingress 3306 proxy-sg": (
+        "invocation", f"DatabaseUnreachableError: the database at {PROXY_HOST}:3306 closed the connection during "
+                      "the handshake", f"database ingress {PROXY} > {DATABASE}:3306",
+        "database: rds-sg admits no TCP 3306 from proxy-sg", 3.0),
+    "migration-sg egress 3306 rds-sg": (
+        "migration", f"DatabaseUnreachableError: cannot connect to the database at {DB_HOST}:3306 (connect timeout "
+                     "5s): timed out", f"migration egress {MIGRATION} > {DATABASE}:3306",
+        "migration-database: lambda-sg, migration-sg allows no TCP 3306 to rds-sg", 5.0),
+    "rds-sg ingress 3306 migration-sg": (
+        "migration", f"DatabaseUnreachableError: cannot connect to the database at {DB_HOST}:3306 (connect timeout "
+                     "5s): timed out", f"database ingress {MIGRATION} > {DATABASE}:3306",
+        "migration-database: rds-sg admits no TCP 3306 from lambda-sg, migration-sg", 5.0),
+}
+
+
+def in_batches(*arg_lists: tuple[str, ...], size: int = 5) -> list[Run]:
+    """Rehearsals run a few at a time (the machine has few cores)."""
+    runs: list[Run] = []
+    for start in range(0, len(arg_lists), size):
+        runs += together(*arg_lists[start:start + size])
+    return runs
+
+
+@pytest.fixture(scope="module")
+def proxy_runs() -> dict[str, Run]:
+    specs = list(REMOVED_WITH_PROXY)
+    runs = in_batches(("--db-proxy",), *(("--db-proxy", "--without-rule", spec) for spec in specs))
+    return dict(zip(["design", *specs], runs, strict=True))
+
+
+def test_with_the_proxy_the_installed_rules_are_its_table(proxy_model: StackModel) -> None:
+    settings = proxy_model.component.settings
+    rules = held_to_table(registered(proxy_model), table_rules(settings))
+    assert sorted(rule.spec() for rule in rules) == sorted(REMOVED_WITH_PROXY)
+    assert findings(with_rules(design_facts(settings), rules)) == [], "every rule is on a path"
+    # A direct path from the job to the database would be a finding: no path needs it with the proxy.
+    extra = findings(with_rules(design_facts(settings), (*rules, parse_rule("lambda-sg egress 3306 rds-sg"))))
+    assert [str(f) for f in extra] == ["lambda-sg egress TCP 3306 to rds-sg: no path of the function uses it"]
+
+
+@pytest.mark.integration
+def test_with_the_proxy_the_design_works_on_packets(proxy_runs: dict[str, Run]) -> None:
+    run = proxy_runs["design"]
+    assert run.code == 0, run.out[-3000:]
+    assert run.outcome["statusCode"] == 200 and run.outcome["delivered"] is True
+    assert run.outcome["dropped"] == [], "no connection the design makes is dropped"
+    assert (run.outcome["db_user"], run.outcome["token_verified"]) == ("app", True)
+    printed_before_the_functions_ran(
+        run, "| proxy-sg | egress | TCP 3306 | rds-sg | proxy to the database |",
+        f"proxy                      {PROXY}    proxy-sg",
+        "ok       database: TCP 3306 from lambda-sg to proxy-sg, TCP 3306 from proxy-sg to rds-sg",
+        "ok       migration-database: TCP 3306 from lambda-sg, migration-sg to rds-sg", f"{PROXY_HOST} -> {PROXY}")
+    assert re.search(rf"IAM token verified, login as 'app' admitted \(host {re.escape(PROXY_HOST)}:3306, .*"
+                     r"dbuser:prx-[0-9a-f]+/app", run.out), run.out[-3000:]
+
+
+def test_with_the_proxy_the_removals_cover_every_row_of_the_table(proxy_model: StackModel) -> None:
+    assert sorted(REMOVED_WITH_PROXY) == sorted(row.spec() for row in table_rules(proxy_model.component.settings))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("spec", list(REMOVED_WITH_PROXY))
+def test_with_the_proxy_removing_a_rule_fails_exactly_the_path_it_opened(proxy_runs: dict[str, Run],
+                                                                          spec: str) -> None:
+    run = proxy_runs[spec]
+    failed, error, dropped, verdict, waited = REMOVED_WITH_PROXY[spec]
+    assert run.code == 0 and run.outcome["expected"] is True, "as the verdicts on the rules installed say"
+    assert run.outcome["failed"] == failed
+    assert run.outcome["error"].startswith(error), run.outcome["error"]
+    assert run.failure_seconds() >= waited, "the packets were dropped, not refused"
+    assert run.outcome["dropped"] == [dropped], "dropped on that rule's path, and nowhere else"
+    printed_before_the_functions_ran(run, f"BLOCKED  {verdict}", f"left out for this run: {parse_rule(spec)}")

@@ -47,7 +47,8 @@ def test_tracing_is_off_in_aws_china_by_default_with_no_xray_policy() -> None:
 def test_tracing_is_on_by_default_elsewhere(partition: str) -> None:
     run = build(partition, **({"db_ca_bundle_file": str(EXTRA_CA)} if partition == "aws-us-gov" else {}))
     assert tracing_modes(run) == {"Active"}
-    assert xray_policies(run) == [f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"]
+    # One per function's role: the job's and the migration's.
+    assert xray_policies(run) == [f"arn:{partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"] * 2
 
 
 def test_tracing_can_be_turned_off_anywhere() -> None:

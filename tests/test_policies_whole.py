@@ -62,7 +62,16 @@ def test_the_key_policy_whole(run: ProgramRun) -> None:
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
             "Condition": {"StringEquals": {"kms:ViaService": [
-                f"{service}.{region}.{suffix}" for service in ("sns", "secretsmanager", "sqs", "lambda")]}},
+                f"{service}.{region}.{suffix}" for service in ("sns", "sqs", "lambda")]}},
+        },
+        {
+            "Sid": "MigrationRoleThroughTheServicesItCalls",
+            "Effect": "Allow",
+            "Principal": {"AWS": run.value["migration_role_arn"]},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": [
+                f"{service}.{region}.{suffix}" for service in ("secretsmanager", "lambda")]}},
         },
         {
             "Sid": "CloudWatchAlarmsToTheEncryptedAlarmTopic",
@@ -107,27 +116,35 @@ def test_the_alarm_topic_policy_whole(run: ProgramRun) -> None:
 
 
 def attachments(run: ProgramRun) -> dict[str, str]:
-    role = run.one("aws:iam/role:Role", "svc-LambdaExecRole").outputs["name"]
-    return {a.name: a.inputs["policyArn"] for a in run.of_type(ATTACHMENT) if a.inputs["role"] == role}
+    """The managed policies attached to the two functions' roles (the job's and the migration's)."""
+    roles = {run.one("aws:iam/role:Role", name).outputs["name"]
+             for name in ("svc-LambdaExecRole", "svc-migration-role")}
+    return {a.name: a.inputs["policyArn"] for a in run.of_type(ATTACHMENT) if a.inputs["role"] in roles}
 
 
-def test_the_execution_role_gets_x_ray_only_with_tracing_on() -> None:
+VPC_ACCESS = "iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+XRAY = "iam::aws:policy/AWSXRayDaemonWriteAccess"
+
+
+def test_the_execution_roles_get_x_ray_only_with_tracing_on() -> None:
     traced = build("aws")  # tracing is on by default outside AWS China
     assert {f.inputs["tracingConfig"]["mode"] for f in traced.of_type(FUNCTION)} == {"Active"}
     assert attachments(traced) == {
-        "svc-LambdaExecRole-vpc-access": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-        "svc-LambdaExecRole-xray-write": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+        "svc-LambdaExecRole-vpc-access": f"arn:aws:{VPC_ACCESS}", "svc-LambdaExecRole-xray-write": f"arn:aws:{XRAY}",
+        "svc-migration-role-vpc-access": f"arn:aws:{VPC_ACCESS}", "svc-migration-role-xray-write": f"arn:aws:{XRAY}",
     }
     untraced = build("aws", function_tracing=False)
     assert {f.inputs["tracingConfig"]["mode"] for f in untraced.of_type(FUNCTION)} == {"PassThrough"}
     assert attachments(untraced) == {
-        "svc-LambdaExecRole-vpc-access": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        "svc-LambdaExecRole-vpc-access": f"arn:aws:{VPC_ACCESS}",
+        "svc-migration-role-vpc-access": f"arn:aws:{VPC_ACCESS}",
     }
 
 
-def test_in_aws_china_the_role_gets_no_x_ray_policy() -> None:
+def test_in_aws_china_the_roles_get_no_x_ray_policy() -> None:
     china = build("aws-cn")  # Lambda has no X-Ray integration there: tracing is off
     assert {f.inputs["tracingConfig"]["mode"] for f in china.of_type(FUNCTION)} == {"PassThrough"}
     assert attachments(china) == {
-        "svc-LambdaExecRole-vpc-access": "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        "svc-LambdaExecRole-vpc-access": f"arn:aws-cn:{VPC_ACCESS}",
+        "svc-migration-role-vpc-access": f"arn:aws-cn:{VPC_ACCESS}",
     }

@@ -10,8 +10,9 @@ import pytest
 
 from components import VpcLambdaWithPrivateServices
 from components.checks.reachability import PathVerdict, assess, blocked
+from components.model import network_rules
 from components.model.args import Settings
-from components.model.network_rules import SECURITY_GROUP_RULES, Endpoint, NetworkFacts, Rule, network_facts
+from components.model.network_rules import Endpoint, NetworkFacts, Rule, network_facts, planned_rules
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
 from tests.problems import refusal
@@ -122,7 +123,7 @@ def test_the_components_own_network_is_fully_reachable() -> None:
     settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"])
     plan = network_facts(settings)
     assert set(plan.rules) == set(ARTICLE_RULES), "the component's table is the article's, written out here"
-    assert len(SECURITY_GROUP_RULES) == len(ARTICLE_RULES)
+    assert len(network_rules.ARTICLE_RULES) == len(ARTICLE_RULES)
     assert plan.services == ("sns", "secretsmanager")
     assert blocked(assess(plan)) == []
 
@@ -181,3 +182,88 @@ def test_verdicts_are_exposed_on_the_component() -> None:
     run_program(program)
     assert [(v.path, v.reachable, v.via) for v in captured["c"].verdicts] == [
         ("database", True, "vpc"), ("sns", True, "endpoint"), ("secretsmanager", True, "endpoint")]
+
+
+# ------------------------------------------------------------------ with db_proxy
+
+PROXY_RULES = (
+    Rule("lambda-sg", "egress", 3306, peer_group="proxy-sg"),
+    Rule("proxy-sg", "ingress", 3306, peer_group="lambda-sg"),
+    Rule("proxy-sg", "egress", 3306, peer_group="rds-sg"),
+    Rule("rds-sg", "ingress", 3306, peer_group="proxy-sg"),
+)
+MIGRATION_RULES = (
+    Rule("migration-sg", "egress", 3306, peer_group="rds-sg"),
+    Rule("rds-sg", "ingress", 3306, peer_group="migration-sg"),
+)
+
+
+def proxy_plan(**extra: Any) -> NetworkFacts:
+    return network_facts(Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"], db_proxy=True,
+                                  **extra))
+
+
+def test_with_the_proxy_the_job_reaches_the_database_through_it_and_the_migration_directly() -> None:
+    plan = proxy_plan()
+    https = {r for r in ARTICLE_RULES if r.port == 443}
+    assert set(plan.rules) == https | set(PROXY_RULES) | set(MIGRATION_RULES)
+    assert (plan.function_security_groups, plan.proxy_security_groups, plan.migration_security_groups) == (
+        ("lambda-sg",), ("proxy-sg",), ("lambda-sg", "migration-sg"))
+    verdicts = assess(plan)
+    assert [(v.path, v.reachable, v.via) for v in verdicts] == [
+        ("database", True, "proxy"), ("migration-database", True, "vpc"), ("sns", True, "endpoint"),
+        ("secretsmanager", True, "endpoint")]
+    assert verdicts[0].reason == "TCP 3306 from lambda-sg to proxy-sg, TCP 3306 from proxy-sg to rds-sg"
+
+
+def test_with_the_proxy_the_database_admits_the_proxy_and_the_migration_and_nothing_else() -> None:
+    settings = Settings(vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"], db_proxy=True)
+    admitted = {r.peer for r in planned_rules(settings) if r.group == "rds-sg" and r.direction == "ingress"}
+    assert admitted == {"proxy-sg", "migration-sg"}
+    reached_from = {r.group for r in planned_rules(settings) if r.peer == "rds-sg" and r.direction == "egress"}
+    assert reached_from == {"proxy-sg", "migration-sg"}
+    # Judged as if the job went to the database itself: no rule lets it.
+    direct = dataclasses.replace(proxy_plan(), proxy_security_groups=())
+    assert by_path(assess(direct))["database"].reason == "lambda-sg allows no TCP 3306 to rds-sg: connections time out"
+
+
+@pytest.mark.parametrize(("removed", "reason"), [
+    (PROXY_RULES[0], "lambda-sg allows no TCP 3306 to proxy-sg: connections to the proxy time out"),
+    (PROXY_RULES[1], "proxy-sg admits no TCP 3306 from lambda-sg: connections to the proxy time out"),
+    (PROXY_RULES[2], "proxy-sg allows no TCP 3306 to rds-sg: the proxy cannot reach the database, connections "
+                     "through it fail"),
+    (PROXY_RULES[3], "rds-sg admits no TCP 3306 from proxy-sg: the proxy cannot reach the database, connections "
+                     "through it fail"),
+])
+def test_each_of_the_proxys_four_rules_is_needed(removed: Rule, reason: str) -> None:
+    plan = proxy_plan()
+    verdicts = by_path(assess(dataclasses.replace(plan, rules=tuple(r for r in plan.rules if r != removed))))
+    assert (verdicts["database"].reachable, verdicts["database"].reason) == (False, reason)
+    assert verdicts["migration-database"].reachable
+
+
+@pytest.mark.parametrize("removed", MIGRATION_RULES)
+def test_the_migrations_own_path_is_judged(removed: Rule) -> None:
+    plan = proxy_plan()
+    verdicts = by_path(assess(dataclasses.replace(plan, rules=tuple(r for r in plan.rules if r != removed))))
+    assert not verdicts["migration-database"].reachable and verdicts["database"].reachable
+    assert "the migration's connections time out" in verdicts["migration-database"].reason
+
+
+def test_the_secret_is_judged_from_the_migrations_groups() -> None:
+    plan = proxy_plan()
+    # Without lambda-sg the migration keeps its path to the database, but not to the endpoints.
+    alone = dataclasses.replace(plan, migration_security_groups=("migration-sg",))
+    verdicts = by_path(assess(alone))
+    assert verdicts["migration-database"].reachable and verdicts["sns"].reachable
+    assert verdicts["secretsmanager"].reason == ("migration-sg allows no TCP 443 to endpoint-sg: reading the database "
+                                                 "secret times out")
+
+
+def test_the_proxy_listens_on_3306_whatever_the_database_port() -> None:
+    plan = proxy_plan(db_port=3310)
+    assert {(r.group, r.direction, r.port, r.peer_group) for r in plan.rules if r.port != 443} == {
+        ("lambda-sg", "egress", 3306, "proxy-sg"), ("proxy-sg", "ingress", 3306, "lambda-sg"),
+        ("proxy-sg", "egress", 3310, "rds-sg"), ("rds-sg", "ingress", 3310, "proxy-sg"),
+        ("migration-sg", "egress", 3310, "rds-sg"), ("rds-sg", "ingress", 3310, "migration-sg")}
+    assert blocked(assess(plan)) == []

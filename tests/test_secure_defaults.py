@@ -72,7 +72,8 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     region, suffix = run.mocks.region, run.mocks.dns_suffix
     statements = {s["Sid"]: s for s in policy(run.one("aws:kms/key:Key"))["Statement"]}
     assert set(statements) == {"AccountAdministration", "CloudWatchLogsForThisComponentsLogGroups",
-                               "FunctionRoleThroughTheServicesItCalls", "CloudWatchAlarmsToTheEncryptedAlarmTopic"}
+                               "FunctionRoleThroughTheServicesItCalls", "MigrationRoleThroughTheServicesItCalls",
+                               "CloudWatchAlarmsToTheEncryptedAlarmTopic"}
     alarms = statements["CloudWatchAlarmsToTheEncryptedAlarmTopic"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
@@ -99,7 +100,12 @@ def test_key_policy_names_exactly_who_uses_the_key(component: tuple[ProgramRun, 
     assert role["Principal"] == {"AWS": run.value["role_arn"]}
     assert role["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert sorted(role["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
-        f"{svc}.{region}.{suffix}" for svc in ("sns", "sqs", "secretsmanager", "lambda"))
+        f"{svc}.{region}.{suffix}" for svc in ("sns", "sqs", "lambda"))
+    migration = statements["MigrationRoleThroughTheServicesItCalls"]
+    assert migration["Principal"] == {"AWS": run.value["migration_role_arn"]}
+    assert migration["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sorted(migration["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
+        f"{svc}.{region}.{suffix}" for svc in ("secretsmanager", "lambda"))
 
 
 def test_database_production_settings(component: tuple[ProgramRun, str]) -> None:
@@ -162,12 +168,12 @@ def test_function_tracing_concurrency_and_dead_letter_queue(component: tuple[Pro
 
 def test_endpoint_policies_allow_only_the_functions_calls(component: tuple[ProgramRun, str]) -> None:
     run, _ = component
-    role_arn = run.value["role_arn"]
     sns = policy(run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "svc-endpoint-SNS"))["Statement"]
-    assert sns == [{"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sns:Publish",
+    assert sns == [{"Effect": "Allow", "Principal": {"AWS": run.value["role_arn"]}, "Action": "sns:Publish",
                     "Resource": run.value["topic_arn"]}]
+    # The master secret passes through its endpoint for the migration's role only.
     secrets = policy(run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "svc-endpoint-SecretsManager"))["Statement"]
-    assert secrets == [{"Effect": "Allow", "Principal": {"AWS": role_arn},
+    assert secrets == [{"Effect": "Allow", "Principal": {"AWS": run.value["migration_role_arn"]},
                         "Action": "secretsmanager:GetSecretValue", "Resource": run.value["db_secret_arn"]}]
 
 

@@ -73,8 +73,8 @@ def test_stack_evaluates_with_a_private_vpc(stack: str) -> None:
     topic = run.one("aws:sns/topic:Topic", f"{name}-topic")
     assert topic.inputs["name"] == config[f"{PROJECT}:topicName"]
     assert set(run.exports) == {
-        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn",
-        "role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
+        "function_name", "function_arn", "topic_arn", "db_address", "db_port", "db_secret_arn", "db_proxy_endpoint",
+        "role_arn", "migration_role_arn", "log_group_name", "security_group_ids", "endpoint_ids",
         "migration_function_name", "schema_migration_result", "kms_key_arn", "dead_letter_queue_arn",
         "alarm_topic_arn", "dashboard_name", "queue_arn", "queue_url",
     }

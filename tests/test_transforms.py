@@ -19,7 +19,8 @@ from tests.problems import refusal
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 FUNCTION = "aws:lambda/function:Function"
-EVERYTHING = {"schedule": "rate(1 hour)", "queue": {}, "vpc_flow_logs": True, "alarm_email": "oncall@example.com",
+EVERYTHING = {"schedule": "rate(1 hour)", "queue": {}, "vpc_flow_logs": True, "db_proxy": True,
+              "alarm_email": "oncall@example.com",
               "function_permissions": [{"service": "s3", "actions": ["s3:GetObject"],
                                         "resources": ["arn:aws:s3:::reports/latest.csv"]}]}
 
@@ -64,7 +65,7 @@ def test_every_child_is_created_through_its_role() -> None:
     children = [r for r in run.resources if r.parent_type == TYPE_TOKEN]
     assert sum(seen.values()) == len(children), "every child, and each once"
     assert set(seen) == set(CHILD_ROLES), f"roles never used: {set(CHILD_ROLES) - set(seen)}"
-    assert (seen["function"], seen["migration_function"], seen["security_group"], seen["queue"]) == (1, 1, 4, 1)
+    assert (seen["function"], seen["migration_function"], seen["security_group"], seen["queue"]) == (1, 1, 6, 1)
 
 
 @pytest.mark.parametrize(("transforms", "expected"), [
@@ -103,6 +104,8 @@ def test_the_children_are_typed_attributes() -> None:
             "groups": sorted(component.security_groups), "endpoints": sorted(component.endpoints),
             "alarms": sorted(component.alarms), "log_group": component.log_group.name,
             "mapping": component.event_source_mapping.batch_size if component.event_source_mapping else None,
+            "proxy": component.db_proxy.name if component.db_proxy else None,
+            "roles": [component.role.name, component.migration_role.name],
         }
 
     run = run_program(program)
@@ -114,7 +117,10 @@ def test_the_children_are_typed_attributes() -> None:
     assert value["database"] == run.one("aws:rds/instance:Instance").inputs["identifier"]
     assert value["queue"] == run.one("aws:sqs/queue:Queue", "svc-queue").outputs["arn"]
     assert value["schedule"] == "svc-dev-schedule" and value["mapping"] == 10
-    assert value["groups"] == ["endpoint-sg", "lambda-sg", "placeholder-sg", "rds-sg"]
+    assert value["groups"] == ["endpoint-sg", "lambda-sg", "migration-sg", "placeholder-sg", "proxy-sg", "rds-sg"]
+    assert value["proxy"] == run.one("aws:rds/proxy:Proxy").inputs["name"]
+    assert value["roles"] == [run.one("aws:iam/role:Role", "svc-LambdaExecRole").outputs["name"],
+                              run.one("aws:iam/role:Role", "svc-migration-role").outputs["name"]]
     assert value["endpoints"] == ["s3", "secretsmanager", "sns"]
     assert {"function-errors", "schedule-failed-invocations", "queue-oldest-message"} <= set(value["alarms"])
     component = found["c"]

@@ -36,7 +36,9 @@ def policy(run: ProgramRun, typ: str, name: str, key: str = "policy") -> dict[st
 
 
 def role_statements(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    statements = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
+    """The job's role's statements (the migration's role never consumes the queue)."""
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "svc-LambdaExecRole-publish-and-read-secret")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
     return {s["Sid"]: s for s in statements}
 
 

@@ -18,8 +18,11 @@ that are never carried over or left open, bounded waits.
 * **No transaction outlives its invocation.** At the end of every invocation an open
   transaction is rolled back (the connection closed when that fails, which makes the server
   roll it back); the invocation's failure says so, and a job that returned with one open fails.
-* A refused password (MySQL error 1045) makes the keeper read the secret again once and
-  retry, then, if refused again, read the rotation's pending version once.
+* The job logs in as the application user with an IAM token signed for each new connection
+  (``credentials.IamTokens``); a refused token is an ``IamAuthenticationError`` at once (signing
+  again would not change IAM's answer). With a secret (the migration), a refused password (MySQL
+  error 1045) makes the keeper read the secret again once and retry, then, if refused again,
+  read the rotation's pending version once.
 * Rows are streamed with an unbuffered cursor and ``fetchmany``, so memory stays flat
   whatever the size of the table; every fetch ends by the ``query`` phase's deadline, and the
   budget is checked between batches (a job slow over each batch is stopped too).
@@ -38,7 +41,7 @@ import pymysql
 import pymysql.cursors
 
 from .budget import Budget, Phase
-from .credentials import DbCredentials, SecretCache
+from .credentials import DbCredentials, IamTokens, SecretCache
 from .db_connection import (
     DeadlineConnection,
     is_commit,
@@ -87,7 +90,7 @@ class Ending:
 class ConnectionKeeper:
     """The execution environment's database connections (one between invocations)."""
 
-    def __init__(self, settings: Settings, secrets: SecretCache) -> None:
+    def __init__(self, settings: Settings, secrets: SecretCache | IamTokens) -> None:
         self._settings = settings
         self._secrets = secrets
         self._kept: list[_Kept] = []
@@ -281,9 +284,14 @@ class ConnectionKeeper:
         return True
 
     def _stop_statement(self, budget: Budget, thread_id: int, deadline: float) -> bool:
-        credentials = self._secrets.cached()
+        try:
+            credentials = self._secrets.cached()  # a new token for the side connection, or the cached secret
+        except HandlerError as exc:
+            credentials, detail = None, f"no credentials for a side connection: {exc}"
+        else:
+            detail = "no credentials at hand to open a side connection"
         if credentials is None:
-            confirmed, detail = False, "no credentials at hand to open a side connection"
+            confirmed = False
         else:
             confirmed, detail = kill_query(self._settings, credentials, budget, thread_id, deadline)
         get_logger().warning(
@@ -297,15 +305,19 @@ class ConnectionKeeper:
     def _connect(self, budget: Budget) -> DeadlineConnection:
         log = get_logger()
         started = time.monotonic()
-        credentials = self._secrets.get(budget)
-        try:
-            conn, tls_version = open_connection(self._settings, credentials, budget)
-        except DatabaseAuthenticationError as refused:
-            log.warning(
-                "database refused the cached credentials; reading the secret again",
-                extra={"event": "db_auth_retry", "user": credentials.username},
-            )
-            conn, tls_version = self._connect_after_refusal(budget, credentials, refused)
+        secrets = self._secrets
+        credentials = secrets.get(budget)
+        if isinstance(secrets, IamTokens):
+            conn, tls_version = open_connection(self._settings, credentials, budget)  # refused: IamAuthenticationError
+        else:
+            try:
+                conn, tls_version = open_connection(self._settings, credentials, budget)
+            except DatabaseAuthenticationError as refused:
+                log.warning(
+                    "database refused the cached credentials; reading the secret again",
+                    extra={"event": "db_auth_retry", "user": credentials.username},
+                )
+                conn, tls_version = self._connect_after_refusal(budget, secrets, credentials, refused)
         log.info(
             "connected to the database",
             extra={
@@ -313,17 +325,20 @@ class ConnectionKeeper:
                 "thread_id": conn.thread_id(),
                 "server_version": conn.get_server_info(),
                 "tls_version": tls_version,
+                "user": credentials.username,
+                "auth": "iam-token" if credentials.token else "secret",
+                **({"proxy": True} if self._settings.db_proxy else {}),
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
         return conn
 
-    def _connect_after_refusal(self, budget: Budget, refused_credentials: DbCredentials,
+    def _connect_after_refusal(self, budget: Budget, secrets: SecretCache, refused_credentials: DbCredentials,
                                refused: DatabaseAuthenticationError) -> tuple[DeadlineConnection, str | None]:
         """The secret read again; then, during a rotation, its pending version, once each."""
         arn = self._settings.db_secret_arn
         tried = {refused_credentials.password}
-        current = self._secrets.refresh("auth_failed", budget)
+        current = secrets.refresh("auth_failed", budget)
         last = refused
         if current.password not in tried:
             try:
@@ -331,7 +346,7 @@ class ConnectionKeeper:
             except DatabaseAuthenticationError as exc:
                 last = exc
             tried.add(current.password)
-        pending = self._secrets.pending(budget)
+        pending = secrets.pending(budget)
         if pending is None:
             state = "no rotation in progress (the secret has no AWSPENDING version)"
         elif pending.password in tried:
@@ -345,7 +360,7 @@ class ConnectionKeeper:
                 state = (f"rotation in progress: the pending version ({pending.version_id}, AWSPENDING) was "
                          "refused as well")
             else:
-                self._secrets.adopt(pending, "rotation_pending")
+                secrets.adopt(pending, "rotation_pending")
                 return connected
         raise DatabaseAuthenticationError(
             f"{last}; the secret {arn} was read again (version {current.version_id}) and its credentials were "

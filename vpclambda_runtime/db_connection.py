@@ -68,6 +68,7 @@ from .errors import (
     DatabaseTLSError,
     DatabaseUnreachableError,
     HandlerError,
+    IamAuthenticationError,
     TableMissingError,
 )
 from .settings import Settings
@@ -218,6 +219,9 @@ class DeadlineConnection(pymysql.connections.Connection):
     """KILL QUERY of this connection's statement from a side connection, within the given
     deadline; True when the server confirmed it (set by the connection's keeper)."""
     server_bounds: bool = True
+    behind_proxy: bool = False
+    """The server is an RDS Proxy: the thread id of its greeting is the proxy's, not the database's."""
+    _kill_thread_id: int | None = None
 
     # ---------------------------------------------------------------- deadlines
 
@@ -316,11 +320,11 @@ class DeadlineConnection(pymysql.connections.Connection):
             if self._deadline is not None:
                 deadline = min(deadline, self._deadline)
             statement.grace_until = deadline
-            if self.stop_statement is None or not self.server_thread_id:
+            if self.stop_statement is None or self.kill_thread_id is None:
                 statement.kill = "no side connection to send KILL QUERY from"
             else:
                 try:
-                    confirmed = self.stop_statement(int(self.server_thread_id[0]), deadline)
+                    confirmed = self.stop_statement(self.kill_thread_id, deadline)
                 except Exception as exc:  # a failed kill must not hide the timeout itself
                     confirmed, statement.kill = False, f"KILL QUERY failed: {exc}"
                 if confirmed:
@@ -410,6 +414,14 @@ class DeadlineConnection(pymysql.connections.Connection):
         self._stream_sql = text if unbuffered else None
         return int(affected or 0)
 
+    @property
+    def kill_thread_id(self) -> int | None:
+        """The database thread a KILL QUERY for this connection's statement names: the greeting's,
+        or behind a proxy the one the session is pinned to (read once the session is pinned)."""
+        if self.behind_proxy:
+            return self._kill_thread_id
+        return int(self.server_thread_id[0]) if self.server_thread_id else None
+
     def _apply_server_bounds(self) -> None:
         if not self.server_bounds or self._deadline is None:
             return
@@ -419,6 +431,12 @@ class DeadlineConnection(pymysql.connections.Connection):
             return
         super().query(sql)
         self._session_bounds = bounds
+        if self.behind_proxy and self._kill_thread_id is None:
+            # The SET pins the session to one database connection (RDS Proxy pins sessions that set
+            # variables): from now on CONNECTION_ID() is that connection's, which KILL QUERY names.
+            super().query("SELECT CONNECTION_ID()")
+            rows = self._result.rows if self._result is not None else None
+            self._kill_thread_id = int(rows[0][0]) if rows else None
 
     def _execute_command(self, command: int, sql: Any) -> Any:
         if self.reading:
@@ -628,6 +646,17 @@ def _handshake_error(settings: Settings, credentials: DbCredentials, phase: Phas
         )
     if isinstance(original, ssl.SSLError):
         return DatabaseTLSError(f"the TLS handshake with the database at {where} failed: {original}")
+    if code == ER.ACCESS_DENIED_ERROR and credentials.token:
+        at = "the database proxy" if settings.db_proxy else "the database"
+        return IamAuthenticationError(
+            f"{at} at {where} refused the IAM token for user {credentials.username!r} (MySQL error 1045, access "
+            f"denied: {exc.args[-1] if exc.args else exc}); IAM authentication: check that the function's role has "
+            f"rds-db:connect on arn:{settings.partition}:rds-db:{settings.region}:<account>:dbuser:<"
+            f"{'prx-... proxy' if settings.db_proxy else 'db-... DbiResourceId'}>/{credentials.username}, that the "
+            f"user is identified WITH AWSAuthenticationPlugin AS 'RDS' (the migration creates it), that the instance "
+            f"has IAM database authentication on{', and that the proxy uses IAM_AUTH' if settings.db_proxy else ''}, "
+            f"and that the token is signed for {where} (DB_HOST, DB_PORT) within its 15 minutes",
+            dependency="database", phase="handshake")
     if code == ER.ACCESS_DENIED_ERROR:
         return DatabaseAuthenticationError(
             f"the database at {where} refused user {credentials.username!r} (MySQL error 1045, access denied)"
@@ -668,6 +697,7 @@ def _new_connection(settings: Settings, credentials: DbCredentials) -> DeadlineC
         defer_connect=True,
     )
     conn.ctx = _DeadlineTLS(tls_context(settings.ca_bundle), conn)
+    conn.behind_proxy = settings.db_proxy
     return conn
 
 

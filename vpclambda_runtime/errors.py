@@ -7,8 +7,8 @@ the handler: every one of them ends the invocation as a failure.
 
 A failure that happened while the function waited on a dependency also carries that
 ``dependency`` (``secretsmanager``, ``database``, ``sns``) and the ``phase`` of the
-invocation (``secret``, ``connect``, ``handshake``, ``ping``, ``query``, ``commit``,
-``publish``, ``lock``, ``migrate``); a failed statement may also carry its ``outcome``
+invocation (``secret``, ``token``, ``connect``, ``handshake``, ``ping``, ``query``, ``commit``,
+``publish``, ``lock``, ``migrate``, ``app-user``); a failed statement may also carry its ``outcome``
 (``not applied``, or ``unknown`` when nobody can tell whether the server will apply it); the
 failure's log line has each of them as a field.
 """
@@ -33,8 +33,8 @@ class ConfigurationError(HandlerError):
 
 
 class SecretError(HandlerError):
-    """The database secret could not be read: Secrets Manager unreachable, not answering in time or
-    refusing, or a secret without a usable username and password."""
+    """The master secret (the migration's login) could not be read: Secrets Manager unreachable, not
+    answering in time or refusing, or a secret without a usable username and password."""
 
 
 class DatabaseUnreachableError(HandlerError):
@@ -59,8 +59,15 @@ class DatabaseTLSError(HandlerError):
 
 
 class DatabaseAuthenticationError(HandlerError):
-    """The database refused the credentials, even after re-reading the secret once (and, during a
-    rotation, its pending version once); the message names the rotation's state."""
+    """The database refused the master credentials of the secret, even after re-reading it once (and,
+    during a rotation, its pending version once); the message names the rotation's state."""
+
+
+class IamAuthenticationError(DatabaseAuthenticationError):
+    """The database (or its proxy) refused the IAM token the job signed for the application user:
+    the role's ``rds-db:connect`` on that user, the user's plugin (``AWSAuthenticationPlugin``) and
+    the instance's IAM database authentication are what to check; or the token could not be signed
+    (no credentials)."""
 
 
 class DatabaseQueryError(HandlerError):

@@ -125,20 +125,23 @@ def current_invocation() -> Invocation:
 
 
 def get_settings() -> Settings:
-    """The function's configuration, read from the environment the component set (the database,
-    the secret, the topic, the timeouts) and checked once; a ``ConfigurationError`` names the
-    variable."""
+    """The function's configuration, read from the environment the component set (the database and
+    how to log in to it, the topic, the timeouts) and checked once; a ``ConfigurationError`` names
+    the variable."""
     return get_runtime().settings
 
 
 def connection() -> DeadlineConnection:
     """The execution environment's database connection (inside a transaction, the transaction's):
-    verified TLS against the partition's RDS CA bundle, credentials from the RDS-managed secret
-    (cached, read again once if the database refuses them, and during a rotation its pending
-    version once), reused while the server still answers a ping. Its waits end by the
-    invocation's budget with ``DatabaseUnreachableError``, ``DatabaseTimeoutError``,
-    ``DatabaseTLSError``, ``DatabaseAuthenticationError`` or ``DatabaseBusyError``; a second
-    statement while an unbuffered result of it is unread raises ``ConnectionBusyError``."""
+    verified TLS against the partition's RDS CA bundle (with a proxy, the Amazon roots), logged in
+    as the application user with an IAM token the function signs for each new connection (the
+    migration: as the master user, from the RDS-managed secret, cached, read again once if the
+    database refuses it, and during a rotation its pending version once), reused while the server
+    still answers a ping. Its waits end by the invocation's budget with
+    ``DatabaseUnreachableError``, ``DatabaseTimeoutError``, ``DatabaseTLSError``,
+    ``IamAuthenticationError`` (a refused token), ``DatabaseAuthenticationError`` or
+    ``DatabaseBusyError``; a second statement while an unbuffered result of it is unread raises
+    ``ConnectionBusyError``."""
     budget = current_invocation().budget
     runtime = get_runtime()
     conn = runtime.db.acquire(budget)

@@ -8,9 +8,13 @@ in the package) that ``schema_history`` does not record yet (``migration_runner`
 running it again changes nothing. A migration a previous run applied in part is resumed after
 its last applied statement, or refused with what to repair (``migration_runner``).
 
+Then it keeps the application user the job logs in as (``app_user``: created identified by
+IAM, TLS required, with exactly ``DB_APP_GRANTS`` on the database).
+
 Returns ``{"status": "applied" | "unchanged", "applied": [file, ...], "baselined": [...],
-"current_version": n, "migrations_sha256": ..., ...}``: "applied" exactly when this run
-applied at least one migration, and ``applied`` names them in the order they ran.
+"current_version": n, "migrations_sha256": ..., "app_user": {...}, ...}``: "applied" exactly
+when this run applied at least one migration, and ``applied`` names them in the order they ran;
+``app_user`` says what was created, granted and revoked (nothing, when it already was right).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .app_user import keep_app_user
 from .contract import migrations_sha256
 from .errors import HandlerError
 from .job import invocation
@@ -37,6 +42,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         migration_run = MigrationRun(conn, settings, run.budget)
         try:
             report = migration_run.run(migrations)
+            app_user = keep_app_user(conn, settings, run.budget) if settings.app_user is not None else None
         except HandlerError:
             rt.db.discard(conn)  # a migration is rare: start the next one on a fresh session
             raise
@@ -50,6 +56,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "migrations": len(migrations),
         "migrations_sha256": migrations_sha256(migrations),
         "database": settings.db_name,
+        "app_user": app_user.as_dict() if app_user is not None else None,
         "request_id": run.request_id,
     }
     log.info(

@@ -1,7 +1,10 @@
 """The function's configuration, read from its environment and checked once.
 
-Required (set by the component): ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, ``DB_SECRET_ARN``,
-``TOPIC_ARN``; ``AWS_REGION`` is set by Lambda itself.
+Required (set by the component): ``DB_HOST``, ``DB_PORT``, ``DB_NAME``, and how to log in:
+``DB_USER`` (the job: the application user, with an IAM token the function signs; ``DB_PROXY``
+says whether ``DB_HOST`` is an RDS Proxy) or ``DB_SECRET_ARN`` (the migration: the master user's
+secret; ``DB_APP_USER`` and ``DB_APP_GRANTS`` name the application user it keeps), never both;
+``AWS_REGION`` is set by Lambda itself. ``TOPIC_ARN`` is required to notify.
 Optional: ``DB_CONNECT_TIMEOUT`` (seconds, default 5: name lookup and TCP connect),
 ``DB_READ_TIMEOUT`` (seconds, default 10: the longest wait for any one answer from the
 database), ``SECRET_TTL_SECONDS`` (default 300), ``DB_CA_BUNDLE`` (a PEM file that replaces
@@ -57,6 +60,19 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+IAM = "iam"
+SECRET = "secret"
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """What the migration keeps: the application user, its privileges, how it is identified."""
+
+    name: str
+    grants: tuple[str, ...]
+    plugin: str = contract.IAM_AUTH_PLUGIN
+
+
 @dataclass(frozen=True)
 class Settings:
     region: str
@@ -64,8 +80,10 @@ class Settings:
     db_host: str
     db_port: int
     db_name: str
-    db_secret_arn: str
-    topic_arn: str
+    db_secret_arn: str | None
+    """The master secret (the migration's); None for the job."""
+    topic_arn: str | None
+    """None: the function does not notify (the migration)."""
     db_connect_timeout: int
     db_read_timeout: int
     secret_ttl_seconds: int
@@ -73,6 +91,16 @@ class Settings:
     aws_connect_timeout: int
     aws_read_timeout: int
     migrations_dir: Path
+    db_user: str | None = None
+    """The user the job logs in as with an IAM token; None with a secret."""
+    db_proxy: bool = False
+    app_user: AppUser | None = None
+    """The migration's: the application user to keep; None for the job."""
+
+    @property
+    def auth(self) -> str:
+        """``iam``: a token signed for ``db_user``; ``secret``: the master secret's credentials."""
+        return IAM if self.db_user is not None else SECRET
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -108,6 +136,36 @@ def _arn(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str,
             f"in partition {partition!r}: {value!r}"
         )
     return value
+
+
+def _user(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    if len(value) > contract.MAX_USER_NAME or not contract.USER_NAME.match(value):
+        raise ConfigurationError(f"environment variable {name} must be a MySQL user name (a letter, then letters, "
+                                 f"digits or underscores, at most {contract.MAX_USER_NAME}), got {value!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigurationError(f"environment variable {name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
+def _app_user(env: Mapping[str, str]) -> AppUser | None:
+    if not env.get(contract.DB_APP_USER, "").strip():
+        return None
+    name = _user(env, contract.DB_APP_USER)
+    grants = contract.parse_grants(_required(env, contract.DB_APP_GRANTS))
+    problems = contract.grants_problems(grants)
+    if problems:
+        raise ConfigurationError(f"environment variable {contract.DB_APP_GRANTS}: {'; '.join(problems)}")
+    plugin = env.get(contract.DB_APP_USER_PLUGIN, "").strip() or contract.IAM_AUTH_PLUGIN
+    if plugin not in (contract.IAM_AUTH_PLUGIN, contract.PAM_PLUGIN):
+        raise ConfigurationError(f"environment variable {contract.DB_APP_USER_PLUGIN} must be "
+                                 f"{contract.IAM_AUTH_PLUGIN} or {contract.PAM_PLUGIN}, got {plugin!r}")
+    return AppUser(name, grants, plugin)
 
 
 def _check_host(host: str) -> str:
@@ -169,14 +227,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not _DB_NAME_RE.match(db_name):
         raise ConfigurationError(f"environment variable DB_NAME must be a MySQL database name, got {db_name!r}")
 
+    has_user, has_secret = (bool(env.get(name, "").strip()) for name in (contract.DB_USER, contract.DB_SECRET_ARN))
+    if has_user == has_secret:
+        raise ConfigurationError(
+            f"environment variables {contract.DB_USER} and {contract.DB_SECRET_ARN}: "
+            + ("both are set; set one (the job logs in as DB_USER with an IAM token, the migration with the master "
+               "secret)" if has_user else "one is required (DB_USER: the user the job logs in as with an IAM token; "
+               "DB_SECRET_ARN: the master secret)"))
+    app_user = _app_user(env)
+    if app_user is not None and has_user:
+        raise ConfigurationError(f"environment variable {contract.DB_APP_USER} is the migration's (it logs in with "
+                                 f"the master secret, {contract.DB_SECRET_ARN}), not set with {contract.DB_USER}")
+
     return Settings(
         region=region,
         partition=partition,
         db_host=db_host,
         db_port=_integer(env, contract.DB_PORT, None, 1, 65535),
         db_name=db_name,
-        db_secret_arn=_arn(env, contract.DB_SECRET_ARN, _SECRET_ARN_RE, "a Secrets Manager secret", partition),
-        topic_arn=_arn(env, contract.TOPIC_ARN, _TOPIC_ARN_RE, "an SNS topic", partition),
+        db_secret_arn=(_arn(env, contract.DB_SECRET_ARN, _SECRET_ARN_RE, "a Secrets Manager secret", partition)
+                       if has_secret else None),
+        topic_arn=(_arn(env, contract.TOPIC_ARN, _TOPIC_ARN_RE, "an SNS topic", partition)
+                   if env.get(contract.TOPIC_ARN, "").strip() else None),
+        db_user=_user(env, contract.DB_USER) if has_user else None,
+        db_proxy=_flag(env, contract.DB_PROXY),
+        app_user=app_user,
         db_connect_timeout=_integer(env, contract.DB_CONNECT_TIMEOUT, 5, 1, 900),
         db_read_timeout=_integer(env, contract.DB_READ_TIMEOUT, 10, 1, 900),
         secret_ttl_seconds=_integer(env, contract.SECRET_TTL_SECONDS, 300, 0, 86400),

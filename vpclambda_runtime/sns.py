@@ -24,7 +24,7 @@ from typing import Any
 
 from . import aws_clients
 from .budget import Budget
-from .errors import NotificationError
+from .errors import ConfigurationError, NotificationError
 from .settings import Settings
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -104,6 +104,9 @@ def encode_message(message: dict[str, str]) -> str:
 
 def publish(settings: Settings, message: dict[str, str], subject: str | None, budget: Budget) -> str:
     """Publish to the function's topic within what is left of the budget; returns SNS's MessageId."""
+    if settings.topic_arn is None:
+        raise ConfigurationError("environment variable TOPIC_ARN is required to notify but is not set (the component "
+                                 "sets it on the job; the migration function does not notify)")
     encoded = encode_message(message)
     if subject is not None:
         check_subject(subject)

@@ -175,14 +175,13 @@ class InlineReference:
         env = os.environ
         region = env["AWS_REGION"]
         session = boto3.session.Session()
-        secret = json.loads(
-            session.client("secretsmanager", region_name=region, config=aws_config())
-            .get_secret_value(SecretId=env["DB_SECRET_ARN"])["SecretString"]
-        )
+        # The job's login: an IAM token for the application user, signed locally.
+        token = session.client("rds", region_name=region).generate_db_auth_token(
+            DBHostname=env["DB_HOST"], Port=int(env["DB_PORT"]), DBUsername=env["DB_USER"], Region=region)
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=env["DB_CA_BUNDLE"])
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._conn = pymysql.connect(
-            host=env["DB_HOST"], port=int(env["DB_PORT"]), user=secret["username"], password=secret["password"],
+            host=env["DB_HOST"], port=int(env["DB_PORT"]), user=env["DB_USER"], password=token.encode(),
             database=env["DB_NAME"], connect_timeout=int(env.get("DB_CONNECT_TIMEOUT", "5")), read_timeout=10,
             write_timeout=10, ssl=context, charset="utf8mb4", autocommit=True,
         )

@@ -75,9 +75,10 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 """Lambda quotas: deployment package 50 MB zipped (direct upload), 250 MB unzipped."""
 
 
-def shipped_ca_bundle(partition: str, runtime_dir: Path = RUNTIME_DIR) -> str | None:
-    """The package path of the partition's RDS CA bundle, if one is shipped."""
-    bundle = ca_bundle_path(partition)
+def shipped_ca_bundle(partition: str, runtime_dir: Path = RUNTIME_DIR, proxy: bool = False) -> str | None:
+    """The package path of the partition's RDS CA bundle (with `proxy`, the RDS Proxy one), if one
+    is shipped."""
+    bundle = ca_bundle_path(partition, proxy)
     if bundle is None:
         return None
     return bundle if (runtime_dir / bundle.removeprefix(f"{RUNTIME_PACKAGE}/")).is_file() else None
@@ -310,11 +311,12 @@ def build_function_package(
                                        extra_files=tuple(sorted((extra_files or {}).items()))), build_dir)
 
 
-def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool) -> str:
-    """The package path of the CA bundle the function verifies the database with."""
+def ca_bundle_in_package(package: FunctionPackage, partition: str, custom: bool, proxy: bool = False) -> str:
+    """The package path of the CA bundle a function verifies the database (`proxy`: the database
+    proxy) with."""
     if custom:
         return CUSTOM_CA_BUNDLE
-    bundle = ca_bundle_path(partition)
+    bundle = ca_bundle_path(partition, proxy)
     if bundle is None or bundle not in package.entries:
         raise ValueError(
             f"db_ca_bundle_file: the function runs in partition {partition!r}, whose RDS CA bundle is not in "

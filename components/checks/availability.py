@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..model.database_sizing import PROXY_ENGINE_MAJORS
 from ..model.problems import Problem
 from .lookups import DatabaseOffer, EndpointService
 
@@ -91,6 +92,20 @@ def database_offer_problems(
             problems.append(Problem("db_instance_class", f"{offer.instance_class} does not support {feature}, "
                                                          "which the component turns on; choose another class"))
     return problems
+
+
+def proxy_offer_problems(offer: DatabaseOffer) -> list[Problem]:
+    """What RDS Proxy supports of what RDS resolved the database to: its engine's major version.
+    (Whether the region and the subnets' zones have proxies, and the instance class, no look-up
+    tells: docs/guardrails.md says what to check.)"""
+    if offer.version_found is None:
+        return []  # db_engine_version has its own problem
+    major = ".".join(offer.version_found.split(".")[:2])
+    if major not in PROXY_ENGINE_MAJORS:
+        return [Problem("db_proxy", f"RDS Proxy does not support RDS for MySQL {offer.version_found} (it supports "
+                                    f"{', '.join(PROXY_ENGINE_MAJORS)}); choose one of those db_engine_version, or "
+                                    "leave db_proxy off")]
+    return []
 
 
 def database_zone_problems(offer: DatabaseOffer, subnet_azs: Mapping[str, str], multi_az: bool) -> list[Problem]:

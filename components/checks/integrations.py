@@ -22,6 +22,7 @@ import pulumi
 from ..model.arns import QUEUE_ARN, TOPIC_ARN
 from ..model.dependencies import (
     FUNCTION_DEPENDENCIES,
+    FUNCTIONS,
     GATEWAY_SERVICES,
     AwsDependency,
     interface_services,
@@ -60,7 +61,9 @@ class Integrations:
     @property
     def dependencies(self) -> tuple[AwsDependency, ...]:
         """The component's dependencies, the user-given key's, and the declared calls."""
-        own = FUNCTION_DEPENDENCIES + ((key_dependency(),) if self.existing.key_arn else ())
+        # A key the component does not own cannot name the roles: each function's role holds its use.
+        keys = tuple(key_dependency(principal) for principal in FUNCTIONS) if self.existing.key_arn else ()
+        own = FUNCTION_DEPENDENCIES + keys
         return own + permission_dependencies(self.permissions)
 
 

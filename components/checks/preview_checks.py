@@ -28,7 +28,7 @@ from ..model.problems import ArgumentError, Problem, arguments
 from ..model.settings import Settings
 from ..program import current_program
 from . import lookups
-from .availability import database_offer_problems, endpoint_service_problems, zone_problems
+from .availability import database_offer_problems, endpoint_service_problems, proxy_offer_problems, zone_problems
 from .integrations import Integrations, check_integrations, with_integrations
 from .lookups import DatabaseOffer, EndpointService, Place
 from .reachability import PathVerdict, assess, blocked_path_problems
@@ -46,7 +46,7 @@ from .validation import (
 DATABASE_ARGUMENTS = {"db_engine_version", "db_instance_class", "db_allocated_storage_gb", "db_multi_az",
                       "db_monitoring_interval_seconds"}
 NETWORK_ARGUMENTS = {"interface_endpoints", "nat_egress", "db_port", "endpoints", "function_permissions",
-                     "existing_database"}
+                     "existing_database", "db_proxy"}
 DNS_COMMANDS = {
     "DNS support": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-support '{{\"Value\":true}}'",
     "DNS host names": "aws ec2 modify-vpc-attribute --vpc-id {vpc} --enable-dns-hostnames '{{\"Value\":true}}'",
@@ -164,6 +164,12 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
             "db_ca_bundle_file", f"the function runs in partition {place.partition!r}, for which no RDS CA bundle is "
                                  "shipped (vpclambda_runtime/certs/); download that partition's RDS trust store and "
                                  "pass its path as db_ca_bundle_file"))
+    elif (settings.db_proxy and settings.db_ca_bundle_file is None
+          and shipped_ca_bundle(place.partition, proxy=True) is None):
+        problems.append(Problem(
+            "db_proxy", f"no trust store known to verify an RDS Proxy's certificate in partition {place.partition!r} "
+                        "is shipped (vpclambda_runtime/certs/); pass db_ca_bundle_file with the roots of both the "
+                        "proxy's certificate and the partition's RDS certificates, or leave db_proxy off"))
 
     shared = endpoint_set(args["endpoints"]) if args.get("endpoints") is not None else None
     problems += shared_endpoint_problems(args, shared)
@@ -188,9 +194,11 @@ def check_everything(name: str, args: Any, opts: pulumi.ResourceOptions | None) 
         database = lookups.database_offer(invoke, settings.db_engine_version, settings.db_instance_class)
         problems += database_offer_problems(database, place.region, settings.db_multi_az,
                                             settings.db_allocated_storage_gb, settings.db_monitoring_interval_seconds)
+        if settings.db_proxy and "db_proxy" not in bad:
+            problems += proxy_offer_problems(database)
 
     if not bad & {"function_reserved_concurrency", "function_reserved_concurrency_auto", "db_instance_class",
-                  "existing_database"}:
+                  "existing_database", "db_proxy"}:
         problems += concurrency_problems(settings)
 
     verdicts: list[PathVerdict] = []

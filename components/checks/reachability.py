@@ -1,7 +1,9 @@
 """Reachability verdicts: can the function reach what it needs, given the network facts?
 
 A pure function over plain data, so the article's three stages (not attached; attached without
-an endpoint; attached with the endpoint) can be judged before anything is deployed:
+an endpoint; attached with the endpoint) can be judged before anything is deployed. With a
+database proxy the job's path to the database has two hops (the job to the proxy, the proxy to
+the database), and the migration's own path is judged as well:
 
     verdicts = assess(facts)
     blocked = [v for v in verdicts if not v.reachable]
@@ -24,7 +26,8 @@ from ..model.problems import Problem
 @dataclass(frozen=True)
 class PathVerdict:
     path: str
-    """`database`, or the AWS API's name (`sns`, `secretsmanager`)."""
+    """`database` (the job's), `migration-database` (the migration's, when it has groups of its
+    own), or the AWS API's name (`sns`, `secretsmanager`)."""
     reachable: bool
     reason: str
     via: str = field(default="")
@@ -37,10 +40,10 @@ def _names(groups: Iterable[str]) -> str:
     return ", ".join(groups) or "no security group"
 
 
-def _egress_allows(facts: NetworkFacts, port: int, peers: Sequence[str] = (), cidr: str | None = None,
-                   prefix_list: str | None = None) -> bool:
+def _egress_allows(facts: NetworkFacts, groups: Sequence[str], port: int, peers: Sequence[str] = (),
+                   cidr: str | None = None, prefix_list: str | None = None) -> bool:
     for rule in facts.rules:
-        if rule.direction != "egress" or rule.group not in facts.function_security_groups or not rule.covers(port):
+        if rule.direction != "egress" or rule.group not in groups or not rule.covers(port):
             continue
         if rule.peer_group is not None and rule.peer_group in peers:
             return True
@@ -51,27 +54,64 @@ def _egress_allows(facts: NetworkFacts, port: int, peers: Sequence[str] = (), ci
     return False
 
 
-def _ingress_allows(facts: NetworkFacts, groups: Sequence[str], port: int) -> bool:
+def _ingress_allows(facts: NetworkFacts, groups: Sequence[str], port: int, sources: Sequence[str]) -> bool:
     return any(
         rule.direction == "ingress"
         and rule.group in groups
         and rule.covers(port)
-        and (rule.peer_group in facts.function_security_groups or rule.cidr == ANYWHERE)
+        and (rule.peer_group in sources or rule.cidr == ANYWHERE)
         for rule in facts.rules
     )
 
 
+def _hop(facts: NetworkFacts, sources: Sequence[str], targets: Sequence[str], port: int, action: str) -> str | None:
+    """Why TCP `port` from `sources` to `targets` is blocked, or None when both sides allow it."""
+    src, dst = _names(sources), _names(targets)
+    if not _egress_allows(facts, sources, port, targets):
+        return f"{src} allows no TCP {port} to {dst}: {action}"
+    if not _ingress_allows(facts, targets, port, sources):
+        return f"{dst} admits no TCP {port} from {src}: {action}"
+    return None
+
+
 def database_verdict(facts: NetworkFacts) -> PathVerdict:
+    """The job's path to the database: direct, or through the proxy."""
     port = facts.database_port
     if not facts.function_attached:
         return PathVerdict("database", False, "function not attached to the VPC: the database in private subnets is "
                            "unreachable, connections time out")
-    fn, db = _names(facts.function_security_groups), _names(facts.database_security_groups)
-    if not _egress_allows(facts, port, facts.database_security_groups):
-        return PathVerdict("database", False, f"{fn} allows no TCP {port} to {db}: connections time out")
-    if not _ingress_allows(facts, facts.database_security_groups, port):
-        return PathVerdict("database", False, f"{db} admits no TCP {port} from {fn}: connections time out")
-    return PathVerdict("database", True, f"TCP {port} from {fn} to {db}", via="vpc")
+    fn, db = facts.function_security_groups, facts.database_security_groups
+    if facts.proxy_security_groups:
+        proxy = facts.proxy_security_groups
+        blocked = (_hop(facts, fn, proxy, facts.proxy_port, "connections to the proxy time out")
+                   or _hop(facts, proxy, db, port, "the proxy cannot reach the database, connections through it fail"))
+        if blocked:
+            return PathVerdict("database", False, blocked)
+        return PathVerdict("database", True, f"TCP {facts.proxy_port} from {_names(fn)} to {_names(proxy)}, TCP "
+                                             f"{port} from {_names(proxy)} to {_names(db)}", via="proxy")
+    blocked = _hop(facts, fn, db, port, "connections time out")
+    if blocked:
+        return PathVerdict("database", False, blocked)
+    return PathVerdict("database", True, f"TCP {port} from {_names(fn)} to {_names(db)}", via="vpc")
+
+
+def migration_database_verdict(facts: NetworkFacts) -> PathVerdict:
+    """The migration's own path to the database (it logs in directly, as the master user)."""
+    groups, db, port = facts.migration_security_groups, facts.database_security_groups, facts.database_port
+    if not facts.function_attached:
+        return PathVerdict("migration-database", False, "function not attached to the VPC: the migration cannot "
+                           "reach the database")
+    blocked = _hop(facts, groups, db, port, "the migration's connections time out")
+    if blocked:
+        return PathVerdict("migration-database", False, blocked)
+    return PathVerdict("migration-database", True, f"TCP {port} from {_names(groups)} to {_names(db)}", via="vpc")
+
+
+def _caller_groups(facts: NetworkFacts, service: str) -> tuple[str, ...]:
+    """The groups of the function that calls `service`: the migration's, when it has its own."""
+    if facts.migration_security_groups and service in facts.migration_services:
+        return facts.migration_security_groups
+    return facts.function_security_groups
 
 
 def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
@@ -79,24 +119,23 @@ def service_verdict(facts: NetworkFacts, service: str) -> PathVerdict:
     if not facts.function_attached:
         return PathVerdict(service, True, "function outside the VPC uses Lambda's own internet access",
                            via="internet")
-    fn = _names(facts.function_security_groups)
+    groups = _caller_groups(facts, service)
+    fn = _names(groups)
     gateway = next((e for e in facts.endpoints if e.service == service and e.kind == "gateway"), None)
     if gateway is not None and gateway.subnets:
-        if _egress_allows(facts, HTTPS_PORT, prefix_list=service):
+        if _egress_allows(facts, groups, HTTPS_PORT, prefix_list=service):
             return PathVerdict(service, True, f"gateway endpoint for {service} in the subnets' route tables",
                                via="gateway")
         return PathVerdict(service, False, f"{fn} allows no TCP 443 to the prefix list of the {service} gateway "
                                            f"endpoint: {action} times out")
     endpoint = next((e for e in facts.endpoints if e.service == service and e.kind == "interface"), None)
     if endpoint is not None and endpoint.private_dns and endpoint.subnets:
-        ep = _names(endpoint.security_groups)
-        if not _egress_allows(facts, HTTPS_PORT, endpoint.security_groups):
-            return PathVerdict(service, False, f"{fn} allows no TCP 443 to {ep}: {action} times out")
-        if not _ingress_allows(facts, endpoint.security_groups, HTTPS_PORT):
-            return PathVerdict(service, False, f"{ep} admits no TCP 443 from {fn}: {action} times out")
+        blocked = _hop(facts, groups, endpoint.security_groups, HTTPS_PORT, f"{action} times out")
+        if blocked:
+            return PathVerdict(service, False, blocked)
         return PathVerdict(service, True, f"interface endpoint for {service} with private DNS", via="endpoint")
     if facts.nat_egress:
-        if _egress_allows(facts, HTTPS_PORT, cidr=ANYWHERE):
+        if _egress_allows(facts, groups, HTTPS_PORT, cidr=ANYWHERE):
             return PathVerdict(service, True, "NAT egress, TCP 443 to the internet", via="nat")
         return PathVerdict(service, False, f"{fn} allows no TCP 443 to the internet: NAT egress is unused, "
                            f"{action} times out")
@@ -131,15 +170,28 @@ def describe_rule(rule: Rule) -> str:
 
 
 def _needed_rules(facts: NetworkFacts) -> set[Rule]:
-    """The rules the function's paths use, exactly: TCP to the database port and to 443, between
-    the groups that hold the function, the database and the endpoints it calls."""
+    """The rules the functions' paths use, exactly: TCP to the database port (through the proxy,
+    with one) and to 443, between the groups that hold the functions, the proxy, the database and
+    the endpoints they call."""
     fn, db, port = facts.function_security_groups, facts.database_security_groups, facts.database_port
-    needed = {Rule(f, "egress", port, peer_group=d) for f in fn for d in db}
-    needed |= {Rule(d, "ingress", port, peer_group=f) for f in fn for d in db}
+    needed: set[Rule] = set()
+
+    def pair(sources: Sequence[str], targets: Sequence[str], to_port: int) -> None:
+        needed.update(Rule(s, "egress", to_port, peer_group=t) for s in sources for t in targets)
+        needed.update(Rule(t, "ingress", to_port, peer_group=s) for s in sources for t in targets)
+
+    if facts.proxy_security_groups:
+        pair(fn, facts.proxy_security_groups, facts.proxy_port)
+        pair(facts.proxy_security_groups, db, port)
+    else:
+        pair(fn, db, port)
+    if facts.migration_security_groups:
+        # The migration's own groups hold its path (with the proxy, lambda-sg leads to no database).
+        own = tuple(g for g in facts.migration_security_groups if g not in fn) or facts.migration_security_groups
+        pair(own, db, port)
     called = [e for e in facts.endpoints if e.service in facts.services and e.private_dns and e.subnets]
     for endpoint in called:
-        needed |= {Rule(f, "egress", HTTPS_PORT, peer_group=g) for f in fn for g in endpoint.security_groups}
-        needed |= {Rule(g, "ingress", HTTPS_PORT, peer_group=f) for f in fn for g in endpoint.security_groups}
+        pair(_caller_groups(facts, endpoint.service), endpoint.security_groups, HTTPS_PORT)
     if facts.nat_egress and any(s not in {e.service for e in called} for s in facts.services):
         needed |= {Rule(f, "egress", HTTPS_PORT, cidr=ANYWHERE) for f in fn}
     return needed
@@ -165,8 +217,10 @@ def rule_findings(facts: NetworkFacts) -> list[RuleFinding]:
 
 
 def assess(facts: NetworkFacts) -> list[PathVerdict]:
-    """A verdict for every path the function needs: the database, then each AWS API."""
-    return [database_verdict(facts), *(service_verdict(facts, s) for s in facts.services)]
+    """A verdict for every path the functions need: the job's to the database, the migration's
+    when it has groups of its own, then each AWS API from the function that calls it."""
+    migration = [migration_database_verdict(facts)] if facts.migration_security_groups else []
+    return [database_verdict(facts), *migration, *(service_verdict(facts, s) for s in facts.services)]
 
 
 def blocked(verdicts: Iterable[PathVerdict]) -> list[PathVerdict]:
@@ -183,6 +237,8 @@ def blocked_path_problems(verdicts: Iterable[PathVerdict],
     for v in blocked(verdicts):
         if v.path == "database":
             problems.append(Problem("db_port", f"the database is unreachable: {v.reason}"))
+        elif v.path == "migration-database":
+            problems.append(Problem("db_port", f"the database is unreachable from the migration: {v.reason}"))
         elif endpoints_argument == "interface_endpoints":
             problems.append(Problem("interface_endpoints", f"{v.path} is unreachable: {v.reason}; add {v.path!r} to "
                                                            "interface_endpoints, or set nat_egress=true if the "

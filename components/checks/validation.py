@@ -17,11 +17,13 @@ from typing import Any
 
 import pulumi
 
+from vpclambda_runtime import contract
+
 from ..model import aws_limits as limits
-from ..model.alarm_specs import threshold_problems
+from ..model.alarm_specs import SPECS, threshold_problems
 from ..model.child_roles import transform_problems
 from ..model.dependencies import GATEWAY_SERVICES
-from ..model.existing import existing_problems
+from ..model.existing import DATABASE, existing_problems
 from ..model.names import COMPONENT_TAG_KEYS, MAX_COMPONENT_NAME, MAX_JOB_FUNCTION_NAME
 from ..model.permissions import check_permissions
 from ..model.problems import Problem
@@ -69,7 +71,12 @@ PATTERNS: Mapping[str, tuple[str, str]] = {
     "vpc_id": (r"vpc-[0-9a-zA-Z]+", "a VPC ID such as vpc-0123456789abcdef0"),
 }
 BOOLS = ("db_deletion_protection", "db_final_snapshot", "db_multi_az", "function_tracing", "nat_egress",
-         "function_reserved_concurrency_auto", "db_apply_immediately", "vpc_flow_logs", "alarms")
+         "function_reserved_concurrency_auto", "db_apply_immediately", "vpc_flow_logs", "alarms", "db_proxy")
+APP_USER = limits.Text(
+    "MySQL 8: CREATE USER (a user name is at most 32 characters); the component's own pattern",
+    contract.MAX_USER_NAME, 1, contract.USER_NAME.pattern.strip("^$"), "a letter, then letters, digits or underscores",
+    refused_values=tuple(sorted(contract.RESERVED_USERS)),
+)
 SLOW_QUERY_SECONDS = (0, 31_536_000)
 """RDS MySQL's range for `long_query_time` (seconds, fractions allowed)."""
 SUBNET_PATTERN = r"subnet-[0-9a-zA-Z]+"
@@ -188,6 +195,13 @@ def check_alarm_arguments(args: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("alarms", "false, yet alarm_email, alarm_actions or alarm_thresholds is set; they "
                                           "would do nothing"))
     problems += threshold_problems(args.get("alarm_thresholds"))
+    thresholds = args.get("alarm_thresholds")
+    if isinstance(thresholds, Mapping) and args.get("db_proxy") is not True:
+        proxy_keys = sorted(key for key in thresholds if SPECS.get(key) is not None and SPECS[key].needs_proxy)
+        if proxy_keys:
+            problems.append(Problem("alarm_thresholds", f"{', '.join(proxy_keys)}: alarms on the database proxy, "
+                                                        "which exists only with db_proxy; remove them or set "
+                                                        "db_proxy=true"))
     return problems
 
 
@@ -245,6 +259,8 @@ def check_values(args: Mapping[str, Any]) -> list[Problem]:
     problems += check_timeouts(args)
     problems += check_interface_endpoints(args.get("interface_endpoints"))
     problems += check_ca_bundle_file(args.get("db_ca_bundle_file"))
+    problems += check_app_user(args)
+    problems += check_app_grants(args.get("db_app_grants"))
     problems += check_integrations(args)
     return problems
 
@@ -275,6 +291,32 @@ def check_route_table_ids(value: Any, gateway_needed: bool) -> list[Problem]:
         problems.append(Problem(name, "no gateway endpoint is made (function_permissions names no "
                                       f"{' or '.join(sorted(GATEWAY_SERVICES))}); remove it"))
     return problems
+
+
+def check_app_user(args: Mapping[str, Any]) -> list[Problem]:
+    """The application user: a MySQL user name, and not the master user (the job would log in as
+    the master user, and the migration would change the master user's authentication)."""
+    name, value = "db_app_user", args.get("db_app_user")
+    if value is None:
+        return []
+    problems = limits.check(APP_USER, name, value)
+    # With existing_database the master user is the given secret's, unknown here: the migration
+    # refuses to keep an application user that is the user it logs in as.
+    master = None if args.get(DATABASE) is not None else args.get(
+        "db_username", Settings.__dataclass_fields__["db_username"].default)
+    if not problems and isinstance(master, str) and value.lower() == master.lower():
+        problems.append(Problem(name, f"got {value!r}, the master user (db_username); the job logs in as its own "
+                                      "user: choose another name"))
+    return problems
+
+
+def check_app_grants(value: Any) -> list[Problem]:
+    name = "db_app_grants"
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [Problem(name, f"got {value!r}; expected a list of privileges such as ['SELECT', 'INSERT']")]
+    return [Problem(name, message) for message in contract.grants_problems(value)]
 
 
 def check_ca_bundle_file(value: Any) -> list[Problem]:

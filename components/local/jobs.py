@@ -29,8 +29,9 @@ class Job:
 
 JOB_ARGUMENTS = ("function_source", "function_handler", "function_requirements", "function_environment",
                  "migrations_source", "function_runtime", "function_architecture", "function_timeout_seconds",
-                 "function_memory_mb")
-"""What a rehearsal takes from a stack file: the function, not the network or the database."""
+                 "function_memory_mb", "db_app_user", "db_app_grants")
+"""What a rehearsal takes from a stack file: the function and the database user it logs in as, not the
+network or the database."""
 
 
 def args_from_stack_file(path: Path) -> dict[str, Any]:

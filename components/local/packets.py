@@ -6,8 +6,13 @@ Namespaces (all made by the run, removed at its end; ``<run>`` is unique per run
 * ``<run>-function``: the job function's network interface (ENI). Attached to the VPC, it is
   in the first subnet and a member of the function's groups; in stage 1 (not attached) it sits
   on Lambda's own network instead, with no security group and no route to the VPC's subnets.
-* ``<run>-migration``: the schema-migration function's ENI (second subnet, the same groups:
-  the component wires both functions with lambda-sg), attached in every stage.
+* ``<run>-migration``: the schema-migration function's ENI (second subnet, the groups the
+  component gives it: lambda-sg, and with ``db_proxy`` migration-sg too), attached in every stage.
+* ``<run>-proxy`` (only with ``db_proxy``): the RDS Proxy's ENI (first subnet, proxy-sg), where a
+  TCP relay stands in for the proxy: it accepts the job's connections on 3306 and opens its own to
+  the database from there, so both hops go through the filters. (A real proxy checks the job's
+  token and logs in with one of its own; the relay passes the job's through, and the database
+  checks it for the proxy's name and ID.)
 * ``<run>-database``: the database's ENI (second subnet, rds-sg); MariaDB listens there.
 * ``<run>-endpoints``: one address per interface endpoint (first subnet, endpoint-sg); the
   stand-in AWS APIs answer HTTPS there.
@@ -65,6 +70,11 @@ HTTPS_PORT = 443
 TABLE = "security_groups"
 ROUTER_TABLE = "router"
 ROLES = ("function", "migration", "database", "endpoints", "vpc", "internet")
+PROXY = "proxy"
+ENI_ROLES = ("function", "migration", "database", "endpoints", PROXY)
+"""The namespaces that hold network interfaces of the VPC (the proxy's only with ``db_proxy``)."""
+RELAY_CONNECT_S = 3.0
+"""How long the proxy's stand-in waits to reach the database before it closes the client's connection."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,14 @@ class Layout:
     """Service -> the name its SDK client connects to."""
     db_host: str
     db_port: int
+    proxy_host: str | None = None
+    """The RDS Proxy's endpoint name, with `db_proxy` (the job's DB_HOST)."""
+    proxy_port: int = 3306
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The run's namespaces: the proxy's only when there is one."""
+        return ROLES + ((PROXY,) if self.in_namespace(PROXY) else ())
 
     def router(self, subnet: int) -> str:
         return str(self.subnets[subnet][1])
@@ -119,6 +137,8 @@ class Layout:
         """Name -> address, as a function in ``namespace`` resolves them."""
         attached = bool(self.in_namespace(namespace))
         names = {self.db_host: self.database.address}
+        if self.proxy_host is not None:
+            names[self.proxy_host] = self.in_namespace(PROXY)[0].address
         for service, hostname in self.hostnames.items():
             names[hostname] = self.endpoints[service] if attached and service in self.endpoints \
                 else self.public[service]
@@ -126,16 +146,21 @@ class Layout:
 
 
 def plan_layout(stage_facts: NetworkFacts, design: NetworkFacts, db_host: str, hostnames: Mapping[str, str],
-                subnets: Sequence[IPv4Network] = DEFAULT_SUBNETS, vpc: IPv4Network = DEFAULT_VPC) -> Layout:
+                subnets: Sequence[IPv4Network] = DEFAULT_SUBNETS, vpc: IPv4Network = DEFAULT_VPC,
+                proxy_host: str | None = None) -> Layout:
     """The addresses for a stage: the function's ENI only when it is attached; one endpoint ENI per
-    endpoint of the stage; the migration function attached with the design's function groups."""
+    endpoint of the stage; the migration function attached with the design's groups for it; the
+    proxy's ENI when the design has a proxy (`proxy_host`: its endpoint name)."""
     first, second = subnets[0], subnets[1 % len(subnets)]
     second_index = 1 % len(subnets)
     enis = []
     if stage_facts.function_attached:
         enis.append(Eni("function", "function", str(first[10]), stage_facts.function_security_groups, 0))
-    enis.append(Eni("migration", "migration", str(second[10]), design.function_security_groups, second_index))
+    enis.append(Eni("migration", "migration", str(second[10]),
+                    design.migration_security_groups or design.function_security_groups, second_index))
     enis.append(Eni("database", "database", str(second[20]), stage_facts.database_security_groups, second_index))
+    if design.proxy_security_groups:
+        enis.append(Eni(PROXY, PROXY, str(first[40]), design.proxy_security_groups, 0))
     endpoints = {}
     slots = [e.service for e in design.endpoints]  # an endpoint keeps its address in every stage
     for endpoint in (e for e in stage_facts.endpoints if e.private_dns and e.subnets):
@@ -146,7 +171,8 @@ def plan_layout(stage_facts: NetworkFacts, design: NetworkFacts, db_host: str, h
     return Layout(vpc=vpc, subnets=tuple(subnets), enis=tuple(enis),
                   function_attached=stage_facts.function_attached, outside_address=str(LAMBDA_NETWORK[10]),
                   endpoints=endpoints, public=public, hostnames=dict(hostnames), db_host=db_host,
-                  db_port=stage_facts.database_port)
+                  db_port=stage_facts.database_port, proxy_host=proxy_host if design.proxy_security_groups else None,
+                  proxy_port=design.proxy_port)
 
 
 # --------------------------------------------------------------------------- filters (pure)
@@ -260,7 +286,7 @@ class PacketNetwork:
         what was made is removed when ``made`` is closed."""
         network = cls(layout, tuple(rules))
         ns = network.namespaces
-        for role in ROLES:
+        for role in layout.roles:
             ns[role] = made.add(role)
         for namespace in ns.values():
             namespace.sysctl("net.ipv6.conf.all.disable_ipv6", "1")
@@ -272,7 +298,7 @@ class PacketNetwork:
             vpc.ip("link", "add", "name", bridge, "type", "bridge")
             vpc.ip("addr", "add", f"{layout.router(index)}/{network_of_subnet.prefixlen}", "dev", bridge)
             vpc.ip("link", "set", "dev", bridge, "up")
-        for role in ("function", "migration", "database", "endpoints"):
+        for role in ENI_ROLES:
             enis = layout.in_namespace(role)
             if not enis:
                 continue
@@ -301,7 +327,7 @@ class PacketNetwork:
         internet.ip("route", "add", "blackhole", "default")
 
         members = layout.members()
-        for role in ("function", "migration", "database", "endpoints"):
+        for role in ENI_ROLES:
             enis = layout.in_namespace(role)
             if enis:
                 ns[role].nft(security_group_ruleset(enis, ENI, members, network.rules))
@@ -317,12 +343,14 @@ class PacketNetwork:
         layout = self.layout
         prefix = self.namespaces["vpc"].name.rsplit("-", 1)[0]
         subnets = " and ".join(str(s) for s in layout.subnets)
-        lines = [f"namespaces {prefix}-{{{','.join(ROLES)}}} (removed at the end)",
+        lines = [f"namespaces {prefix}-{{{','.join(layout.roles)}}} (removed at the end)",
                  f"VPC {layout.vpc}: subnets {subnets} joined by the VPC router; its route table has only the "
                  "local route (no internet gateway, no NAT)"]
         for eni in layout.enis:
             what = {"database": f"MariaDB on {layout.db_port}", "function": "the job function",
-                    "migration": "the schema-migration function"}.get(eni.name, "")
+                    "migration": "the schema-migration function",
+                    PROXY: f"RDS Proxy ({layout.proxy_host}): a relay on {layout.proxy_port} to the database"
+                    }.get(eni.name, "")
             if eni.name.startswith("endpoint-"):
                 service = eni.name.split("-", 1)[1]
                 what = f"interface endpoint for {service} ({layout.hostnames.get(service, service)})"
@@ -340,7 +368,7 @@ class PacketNetwork:
     def dropped(self) -> list[str]:
         """The connection attempts dropped so far: where, and from which address to which port."""
         found = []
-        for role in ("function", "migration", "database", "endpoints"):
+        for role in ENI_ROLES:
             if not self.layout.in_namespace(role):
                 continue
             for direction in ("egress", "ingress"):
@@ -422,6 +450,59 @@ class AwsFront:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class TcpRelay:
+    """The RDS Proxy's stand-in: accepts connections at ``listen`` inside ``namespace`` and joins each
+    to a connection it opens, from the same namespace, to ``upstream`` (so the second hop leaves
+    from the proxy's address and meets the filters); a client whose upstream cannot be reached in
+    ``RELAY_CONNECT_S`` is disconnected."""
+
+    def __init__(self, namespace: Namespace, listen: tuple[str, int], upstream: tuple[str, int]) -> None:
+        self.namespace = namespace
+        self.upstream = upstream
+        self._server = namespace.call(lambda: socket.create_server(listen))
+        self._server.settimeout(0.2)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name=f"relay-{namespace.role}", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._join, args=(client,), daemon=True).start()
+
+    def _join(self, client: socket.socket) -> None:
+        try:
+            server = self.namespace.call(lambda: socket.create_connection(self.upstream, timeout=RELAY_CONNECT_S))
+        except OSError:
+            client.close()
+            return
+        server.settimeout(None)
+        for source, target in ((client, server), (server, client)):
+            threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.close()
         self._thread.join(timeout=5)
 
 

@@ -6,10 +6,14 @@
    rehearses the article's three stages: 1, the function not attached to the VPC; 2, attached
    without the SNS endpoint; 3, the component's design (the default).
 3. Stand up local stand-ins for what the stack would create: MariaDB with TLS required for
-   RDS, moto for the secret and the topic (with a queue subscribed to read back deliveries).
-   A path judged blocked is wired to a black hole, so it fails the way AWS would: a timeout.
-4. Apply the schema with the package's migration entry point, seed a few employees, and run
-   the function's real package through the real Lambda runtime interface client.
+   RDS, and checking IAM tokens as RDS does (the verifier behind its PAM service knows the
+   rehearsal's key and what the stack's job role allows), moto for the secret and the topic
+   (with a queue subscribed to read back deliveries). A path judged blocked is wired to a black
+   hole, so it fails the way AWS would: a timeout.
+4. Apply the schema with the package's migration entry point (as the master user, with the
+   secret; it creates the application user), seed a few employees, and run the function's real
+   package through the real Lambda runtime interface client: it signs a token and logs in as
+   the application user, which the database admits only once the token is verified.
    `--example custom-job` rehearses an example's own job instead (its code, requirements,
    migrations, given to the dev stack as stack config), seeded with the example's seed.sql;
    `--example queue-consumer` sends the example's messages to its queue in moto's SQS and plays
@@ -28,7 +32,8 @@ function, the migration function, the database and the interface endpoints each 
 joined by a VPC router, the rules the component registered installed as stateful packet filters;
 a stage is then a network (not attached; attached without the SNS endpoint; the design), and a
 blocked path times out because its packets are dropped. `--without-rule` / `--extra-rule` change
-that run's copy of the rules.
+that run's copy of the rules. `--db-proxy` rehearses the stack with its RDS Proxy (`dbProxy`): on
+packets a relay in proxy-sg stands in for the proxy, and the migration has a group of its own.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from .examples import Example, load_example, rehearsable
 from .jobs import Job, job_from_options
 from .local_lambda import InvocationResult, LocalLambda, Placement
 from .netns import NamespaceError, Namespaces
-from .packets import AwsFront, PacketNetwork, api_hostname, model_subnets, plan_layout, read_dropped
+from .packets import AwsFront, PacketNetwork, TcpRelay, api_hostname, model_subnets, plan_layout, read_dropped
 from .queue_rehearsal import messages_of, rehearse_queue
 from .security_groups import (
     GroupRule,
@@ -80,8 +85,9 @@ from .security_groups import (
 from .services import AwsEmulator, MariaDB, Pki, ServiceError, local_services, require_mariadb, start_mariadb
 from .stack_model import PROJECT_DIR, StackModel, evaluate_job, evaluate_with_ca_bundle, resource_tree
 from .twin import NoTwin, foreign_binaries, platform_problems, twin_inputs, twin_reason
-from .wiring import LocalServices, Wiring, extract_package, local_function_env
+from .wiring import DUMMY_CREDENTIALS, LocalServices, Wiring, extract_package, local_function_env
 
+DB_PROXY_CONFIG_KEY = "vpc-lambda:dbProxy"
 STAGES = {
     1: "the function is not attached to the VPC",
     2: "the function is attached to the private subnets, without the SNS endpoint",
@@ -100,6 +106,7 @@ def stage_facts(design: NetworkFacts, stage: int) -> NetworkFacts:
 
 PATH_ERRORS = {
     "database": ("DatabaseUnreachableError", "DatabaseTimeoutError"),
+    "migration-database": ("DatabaseUnreachableError", "DatabaseTimeoutError"),
     "sns": ("NotificationError",),
     "secretsmanager": ("SecretError",),
 }
@@ -193,11 +200,13 @@ class PackageMismatch(RuntimeError):
 
 def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Printer | None = None,
              example: Example | None = None, packets: bool = False,
-             changes: RuleChanges = RuleChanges(), job: Job | None = None) -> dict[str, Any]:
+             changes: RuleChanges = RuleChanges(), job: Job | None = None,
+             db_proxy: bool = False) -> dict[str, Any]:
     """Run the whole rehearsal; return the outcome (the last line's content). `packets`: on network
     namespaces with the security groups as packet filters, when they can be made here (else on
     loopback, saying why); `changes` apply to that run's copy of the rules; `job`: a job of one's
-    own (`--source`...) instead of this repository's stack."""
+    own (`--source`...) instead of this repository's stack; `db_proxy`: with the RDS Proxy
+    (`dbProxy`), which the packet rehearsal stands in for with a relay."""
     printer = printer or Printer()
     started = time.monotonic()
     with contextlib.ExitStack() as cleanup, sigterm_as_interrupt():
@@ -205,10 +214,12 @@ def rehearse(stage: int = 3, employees: int = 5, stack: str = "dev", printer: Pr
         pki = Pki.create(work / "pki")
 
         if job is not None:
-            model = evaluate_job(job, pki.ca, work)
+            model = evaluate_job(dataclasses.replace(job, args={**job.args, "db_proxy": True}) if db_proxy else job,
+                                 pki.ca, work)
             example = Example(job.name, {}, job.seed)  # no seed: nothing seeded
         else:
-            model = evaluate_with_ca_bundle(stack, pki.ca, work, example.config if example else None)
+            overrides = {**(example.config if example else {}), **({DB_PROXY_CONFIG_KEY: True} if db_proxy else {})}
+            model = evaluate_with_ca_bundle(stack, pki.ca, work, overrides or None)
         printer.section(f"The {model.stack} stack declares ({len(model.run.resources)} resources)")
         printer.line(resource_tree(model))
 
@@ -248,7 +259,8 @@ def loopback_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup
     printer.section("Local stand-ins")
     db = start_mariadb(work / "mariadb", pki)
     cleanup.callback(db.stop)
-    printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}")
+    printer.line(f"  RDS MySQL    -> MariaDB on 127.0.0.1:{db.port}, TLS required, CA {pki.ca.name}; IAM tokens "
+                 "checked by a verifier behind PAM")
     aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
     cleanup.callback(aws.stop)
     printer.line(f"  SNS, Secrets Manager -> moto at {aws.endpoint} ({model.region})")
@@ -258,9 +270,11 @@ def loopback_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup
         printer.line(f"  blocked paths ({', '.join(sorted(blocked))}) -> a black hole on 127.0.0.1:{hole.port}")
 
     reachable = local_services(db, aws)
+    trust_tokens(model, db, reachable.db_host)
     logging_config = model.job_function.inputs["loggingConfig"]
     # Deploy time: the schema is applied inside the VPC, where the database is reachable.
-    migration_env = local_function_env(model.function_environment, reachable, logging_config=logging_config,
+    migration_env = local_function_env(model.migration_environment, reachable,
+                                       logging_config=model.migration_function.inputs["loggingConfig"],
                                        user_variables=model.user_variables)
     services = dataclasses.replace(reachable, db_host=hole.host, db_port=hole.port) \
         if "database" in blocked else reachable
@@ -281,10 +295,11 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
                                table_rules(settings))
     installed = changes.apply(registered)
     facts = with_rules(stage_facts(design, stage), installed)
-    db_host = model.function_environment[contract.DB_HOST]
+    db_host = model.migration_environment[contract.DB_HOST]  # the instance's name (the job's is the proxy's)
+    proxy_host = model.function_environment[contract.DB_HOST] if design.proxy_security_groups else None
     hostnames = {service: api_hostname(service, model.region) for service in design.services}
     vpc, subnets = model_subnets(model.run.resources)
-    layout = plan_layout(stage_facts(design, stage), design, db_host, hostnames, subnets, vpc)
+    layout = plan_layout(stage_facts(design, stage), design, db_host, hostnames, subnets, vpc, proxy_host)
 
     made = Namespaces()
     cleanup.callback(made.close)  # after everything that runs inside them has stopped
@@ -314,14 +329,25 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
 
     printer.section("Stand-ins inside the namespaces")
     require_mariadb()
-    db_cert, db_key = pki.issue("database", [db_host])
+    # Through the proxy's stand-in (a TCP relay) the job's TLS session is the database's: its
+    # certificate carries the proxy's name too.
+    db_cert, db_key = pki.issue("database", [db_host, *([proxy_host] if proxy_host else [])])
     db = MariaDB(work / "mariadb", pki, host=layout.database.address, port=layout.db_port,
                  launcher=ns["database"].exec_argv([]))
     cleanup.callback(db.stop)
     db.install()
     db.start(db_cert, db_key)
     db.bootstrap()
-    printer.line(f"  RDS MySQL -> MariaDB at {db_host} ({layout.database.address}:{db.port}), TLS required")
+    proxied = f"{proxy_host}:{layout.proxy_port}" if proxy_host else None
+    trust_tokens(model, db, db_host, proxied)
+    printer.line(f"  RDS MySQL -> MariaDB at {db_host} ({layout.database.address}:{db.port}), TLS required, "
+                 "IAM tokens checked by a verifier behind PAM")
+    if proxy_host is not None:
+        proxy_eni = layout.in_namespace("proxy")[0]
+        relay = TcpRelay(ns["proxy"], (proxy_eni.address, layout.proxy_port), (layout.database.address, db.port))
+        cleanup.callback(relay.stop)
+        printer.line(f"  RDS Proxy -> a relay at {proxy_host} ({proxy_eni.address}:{layout.proxy_port}) to the "
+                     "database, from proxy-sg; the database checks the job's token for the proxy's name and ID")
     aws = AwsEmulator(topic_name=model.topic_name, region=model.region)
     cleanup.callback(aws.stop)
     api_cert, api_key = pki.issue("apis", sorted(hostnames.values()))
@@ -332,12 +358,18 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
     printer.line(f"  {', '.join(hostnames)} -> moto over HTTPS ({names}) at the endpoints' and the public addresses")
     printer.line(f"  the function verifies them with the run's CA ({pki.ca.name}, AWS_CA_BUNDLE); no endpoint override")
 
-    services = LocalServices(db_host=db_host, db_port=int(model.function_environment[contract.DB_PORT]),
+    def services(environment: dict[str, str]) -> LocalServices:
+        """The names and ports as the component set them: the namespaces resolve them."""
+        return LocalServices(db_host=environment[contract.DB_HOST], db_port=int(environment[contract.DB_PORT]),
                              secret_arn=aws.secret_arn, topic_arn=aws.topic_arn, region=aws.region,
                              aws_endpoint_url=None)
-    env = local_function_env(model.function_environment, services, None,
+
+    env = local_function_env(model.function_environment, services(model.function_environment), None,
                              model.job_function.inputs["loggingConfig"], model.user_variables)
     env["AWS_CA_BUNDLE"] = str(pki.ca)
+    migration_env = local_function_env(model.migration_environment, services(model.migration_environment), None,
+                                       model.migration_function.inputs["loggingConfig"], model.user_variables)
+    migration_env["AWS_CA_BUNDLE"] = str(pki.ca)
 
     def report() -> dict[str, Any]:
         dropped = read_dropped(network)
@@ -345,7 +377,7 @@ def packet_wiring(model: StackModel, stage: int, pki: Pki, work: Path, cleanup: 
         printer.line("\n".join(f"  {entry}" for entry in dropped) if dropped else "  none")
         return {"dropped": dropped}
 
-    return Wiring("packets", db, aws, env, env, ns["migration"], ns["function"], report,
+    return Wiring("packets", db, aws, migration_env, env, ns["migration"], ns["function"], report,
                   blocked=tuple(sorted(v.path for v in verdicts if not v.reachable)))
 
 
@@ -398,6 +430,10 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     if not migration.ok:
         return finish(printer, failure(printer, migration, "migration", base) | wiring.report(), started)
     printer.line(f"  -> {json.dumps(migration.payload)}")
+    app_user = (migration.payload or {}).get("app_user") or {}
+    printer.line(f"  application user {app_user.get('user')!r}: created {app_user.get('created')}, granted "
+                 f"{', '.join(app_user.get('granted') or []) or 'nothing new'}, revoked "
+                 f"{', '.join(app_user.get('revoked') or []) or 'nothing'}")
     if example is not None and example.seed is not None:
         db.execute(*split_statements(example.seed.read_text()))
         printer.line(f"  seeded from {shown_path(example.seed)}")
@@ -407,11 +443,14 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
 
     handler = str(fn_inputs["handler"])
     if example is not None and example.messages is not None:
-        return finish(printer, queue_run(model, example, package_dir, wiring, printer) | base | wiring.report(),
-                      started)
+        seen = len(db.token_events())
+        outcome = queue_run(model, example, package_dir, wiring, printer)
+        return finish(printer, outcome | logins(db.token_events()[seen:], printer) | base | wiring.report(), started)
     printer.section(f"Invocation ({handler} through awslambdaric)")
+    seen = len(db.token_events())
     result = run_function(package_dir, handler, wiring.job_env, function_arn(model, str(fn_inputs["name"])),
                           timeout_s, memory_mb, printer, {}, wiring.job_placement)
+    login = logins(db.token_events()[seen:], printer)
     if not result.ok:
         return finish(printer, failure(printer, result, "invocation", base) | wiring.report(), started)
     payload = result.payload if isinstance(result.payload, dict) else {"body": result.payload}
@@ -430,11 +469,36 @@ def rehearse_functions(model: StackModel, wiring: Wiring, work: Path, stage: int
     if envelope:
         # With MessageStructure=json an SQS subscriber receives the "default" text.
         printer.line(f"  -> delivered to the queue: {envelope.get('Message', '')[:200]}")
-    outcome = {"statusCode": payload.get("statusCode"), "handler": handler, "delivered": delivered, **base}
+    outcome = {"statusCode": payload.get("statusCode"), "handler": handler, "delivered": delivered, **base, **login}
     if message_id:
         outcome["message_id"] = message_id
     outcome.update({"body": body} if example is not None or own_job else {"employees": body["employees"]})
     return finish(printer, outcome | wiring.report(), started)
+
+
+def trust_tokens(model: StackModel, db: MariaDB, db_host: str, proxy: str | None = None) -> None:
+    """The stand-in checks the job's tokens as RDS would: the rehearsal's key, and the
+    `rds-db:connect` resources the stack's job role allows (`proxy`: `host:port` of the proxy's
+    stand-in, whose tokens name the proxy)."""
+    db.trust(model.token_trust(db_host, db.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                               DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], proxy))
+
+
+def token_line(event: dict[str, Any]) -> str:
+    """The local database's verdict on a token, as the rehearsal prints it."""
+    if event.get("event") == "iam_token_verified":
+        return (f"  database: IAM token verified, login as {event['user']!r} admitted (host {event['host']}, action "
+                f"{event['action']}, signed by key {event['access_key']}, rds-db:connect on {event['resource']}, "
+                f"expires in {event['expires_in_s']} s)")
+    return f"  database: IAM token refused for {event.get('user')!r}: {event.get('reason')}"
+
+
+def logins(events: Sequence[dict[str, Any]], printer: Printer) -> dict[str, Any]:
+    """The database's verdicts on the job's tokens, printed; who it admitted, for the outcome."""
+    for event in events:
+        printer.line(token_line(event))
+    verified = [e for e in events if e.get("event") == "iam_token_verified"]
+    return {"db_user": verified[0]["user"] if verified else None, "token_verified": bool(verified)}
 
 
 def queue_run(model: StackModel, example: Example, package_dir: Path, wiring: Wiring,
@@ -550,12 +614,15 @@ def main(argv: list[str] | None = None) -> int:
     own.add_argument("--stack-config", metavar="FILE",
                      help="read the arguments from a Pulumi stack file (Pulumi.<stack>.yaml: functionSource, "
                           "functionHandler, functionRequirements, migrationsSource, functionEnvironment, "
-                          "functionRuntime, functionArchitecture), paths relative to its directory; the options "
-                          "above override it")
+                          "functionRuntime, functionArchitecture, dbAppUser, dbAppGrants), paths relative to its "
+                          "directory; the options above override it")
     own.add_argument("--region", default="us-east-1", help="the region rehearsed (default us-east-1)")
     parser.add_argument("--packets", action="store_true",
                         help="rehearse on network namespaces, the component's security groups installed as packet "
                              "filters (needs root; falls back to loopback when namespaces cannot be made)")
+    parser.add_argument("--db-proxy", action="store_true",
+                        help="the stack with its RDS Proxy (dbProxy): the job reaches the database through it (with "
+                             "--packets, a relay in proxy-sg stands in for the proxy)")
     parser.add_argument("--without-rule", action="append", default=[], metavar="'GROUP DIRECTION PORT PEER'",
                         help="with --packets: leave this rule out of the run's copy of the component's rules "
                              "(for example 'rds-sg ingress 3306 lambda-sg'); repeatable")
@@ -586,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outcome = rehearse(options.stage, options.employees, options.stack,
                            example=load_example(options.example) if options.example else None,
-                           packets=options.packets, changes=changes, job=job)
+                           packets=options.packets, changes=changes, job=job, db_proxy=options.db_proxy)
     except KeyboardInterrupt:
         for each in (signal.SIGINT, signal.SIGTERM):  # the clean-up is done: nothing may cut the exit short
             signal.signal(each, signal.SIG_IGN)

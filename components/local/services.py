@@ -3,23 +3,33 @@
 * ``Pki``: a throwaway CA and server certificates (SAN ``localhost`` and ``127.0.0.1``),
   plus a CA that signed nothing and a certificate for the wrong host name.
 * ``MariaDB``: Debian's MariaDB server in a temporary datadir on a free port, TLS
-  required (``--require-secure-transport=ON``), administered as root over its unix socket.
+  required (``--require-secure-transport=ON``), administered as root over its unix socket. It
+  stands in for RDS's IAM database authentication too: the application user is identified
+  through PAM (``pam_use_cleartext_plugin``: the client sends its token in clear text, over TLS),
+  and the PAM service runs ``token_verifier`` on the token. The server runs in a mount namespace
+  of its own whose ``/etc/pam.d`` is its directory's ``pam.d``, so nothing outside that directory
+  is written and two servers on one machine never see each other's PAM service.
 * ``AwsEmulator``: moto's server in a thread, holding the database secret, the SNS topic
   and an SQS queue subscribed to it (to read back what was delivered).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
+import gc
 import ipaddress
 import json
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,14 +41,27 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, parse_migrations
+from vpclambda_runtime.contract import MIGRATION_SUFFIX, MIGRATIONS_DIR, PAM_SERVICE, parse_migrations
 
+from .token_verifier import TrustConfig
 from .wiring import LocalServices
 
 MARIADBD = "/usr/sbin/mariadbd"
 DB_NAME = "myDatabase"
 DB_USER = "dbuser"
+"""The master user (the migration's, with the secret)."""
 DB_PASSWORD = "initial-Passw0rd"
+APP_USER = "app"
+"""The application user the job logs in as (the component's default `db_app_user`)."""
+DB_HOST_NAME = "localhost"
+"""How the functions reach the stand-in (its certificate's name; the tokens are signed for it)."""
+PAM_EXEC = ("pam_exec.so", "pam_permit.so")
+VERIFIER = Path(__file__).resolve().with_name("token_verifier.py")
+MASTER_PRIVILEGES = ("SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
+                     "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+                     "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, "
+                     "TRIGGER")
+"""What RDS gives its master user on every database, with GRANT OPTION (no SUPER)."""
 TOPIC_NAME = "lambda-test-topic"
 SECRET_NAME = "rds!db-rehearsal"
 REGION = "cn-northwest-1"
@@ -182,14 +205,25 @@ class ServiceError(RuntimeError):
 # --------------------------------------------------------------------------- MariaDB
 
 
+def pam_module(name: str) -> Path | None:
+    for directory in ("/usr/lib/x86_64-linux-gnu/security", "/usr/lib/aarch64-linux-gnu/security", "/lib/security",
+                      "/usr/lib/security", "/lib/x86_64-linux-gnu/security", "/lib/aarch64-linux-gnu/security"):
+        if (Path(directory) / name).is_file():
+            return Path(directory) / name
+    return None
+
+
 def require_mariadb() -> None:
-    """Fail (never skip) when the database server is not installed."""
-    missing = [tool for tool in (MARIADBD, "mariadb-install-db") if not shutil.which(tool)]
+    """Fail (never skip) when the database server, its PAM plugin, the PAM modules or `unshare` are
+    not installed."""
+    missing = [tool for tool in (MARIADBD, "mariadb-install-db", "unshare") if not shutil.which(tool)]
+    missing += [module for module in PAM_EXEC if pam_module(module) is None]
     if missing:
         raise ServiceError(
             f"MariaDB is not installed ({', '.join(missing)} not found): the rehearsal runs it in place of RDS "
-            "MySQL. Install it from your distribution: `sudo apt-get install -y --no-install-recommends "
-            "mariadb-server mariadb-client` (Debian, Ubuntu; in this repository `make services` does it)."
+            "MySQL, checking the job's IAM tokens through PAM. Install it from your distribution: `sudo apt-get "
+            "install -y --no-install-recommends mariadb-server mariadb-client libpam-modules util-linux` (Debian, "
+            "Ubuntu; in this repository `make services` does it)."
         )
 
 
@@ -202,6 +236,9 @@ class MariaDB:
         self.datadir = base / "data"
         self.socket = base / "mariadbd.sock"
         self.error_log = base / "error.log"
+        self.pam_dir = base / "pam.d"
+        self.trust_file = base / "iam-trust.json"
+        self.token_log = base / "iam-tokens.log"
         self.pki = pki
         self.host = host
         self.tmpdir = base / "tmp"
@@ -221,6 +258,14 @@ class MariaDB:
     def install(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
         self.tmpdir.mkdir(exist_ok=True)
+        self.pam_dir.mkdir(exist_ok=True)
+        # The PAM service the application user is identified by: its token goes to the verifier,
+        # whose verdict decides the login (and is appended to token_log).
+        (self.pam_dir / PAM_SERVICE).write_text(
+            f"auth required {pam_module('pam_exec.so')} expose_authtok quiet log={self.token_log} "
+            f"{sys.executable} -I {VERIFIER} {self.trust_file}\n"
+            f"account required {pam_module('pam_permit.so')}\n")
+        self.trust(TrustConfig(DB_HOST_NAME, self.port, REGION, "aws-cn", "000000000000", "db-NONE"))
         # The install too: installs sharing /tmp (two suites at once) fail now and then with
         # "Unknown table 'mysql.tmp_user_sys'".
         result = subprocess.run(
@@ -233,14 +278,19 @@ class MariaDB:
 
     def start(self, cert: Path | None = None, key: Path | None = None) -> None:
         assert self._proc is None, "already running"
+        # A mount namespace of its own, whose /etc/pam.d is pam_dir (root, or a user namespace).
+        namespace = ["unshare", "--mount", "--propagation", "private",
+                     *(() if os.geteuid() == 0 else ("--user", "--map-root-user")),
+                     "sh", "-c", 'mount --bind "$0" /etc/pam.d && exec "$@"', str(self.pam_dir)]
         command = [
-            MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}", f"--socket={self.socket}",
+            *namespace, MARIADBD, "--no-defaults", "--user=root", f"--datadir={self.datadir}",
+            f"--socket={self.socket}",
             f"--port={self.port}", f"--bind-address={self.host}", "--skip-log-bin", "--skip-name-resolve",
             f"--pid-file={self.base / 'mariadbd.pid'}", f"--log-error={self.error_log}", f"--tmpdir={self.tmpdir}",
             f"--ssl-ca={self.pki.ca}", f"--ssl-cert={cert or self.pki.server_cert}",
             f"--ssl-key={key or self.pki.server_key}", "--require-secure-transport=ON",
             "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
-            "--max-connections=100",
+            "--max-connections=100", "--plugin-load-add=auth_pam_v1", "--pam-use-cleartext-plugin=ON",
         ]
         self._proc = subprocess.Popen([*self.launcher, *command], stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -251,9 +301,14 @@ class MariaDB:
                 raise ServiceError(f"mariadbd exited at start-up:\n{self.error_tail()}")
             try:
                 self.admin().close()
-                return
             except pymysql.err.Error:
                 time.sleep(0.05)
+                continue
+            # The attempts that failed left connections in reference cycles, which PyMySQL closes in
+            # __del__ whenever the collector runs: collected now, not at a random later moment (a
+            # Ctrl-C that lands in a __del__ is swallowed, and the rehearsal would not stop).
+            gc.collect()
+            return
         self.stop()
         raise ServiceError(f"mariadbd did not accept connections within 30 s:\n{self.error_tail()}")
 
@@ -285,6 +340,29 @@ class MariaDB:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def trust(self, config: TrustConfig) -> None:
+        """What the database's token check knows from now on (keys, policies, its own names)."""
+        config.write(self.trust_file)
+
+    @contextlib.contextmanager
+    def reached_through(self, port: int) -> Iterator[None]:
+        """Tokens signed for a relay on `port` (a test's stand-in between the function and this
+        database) are this database's too, while the relay lives."""
+        before = TrustConfig.read(self.trust_file)
+        self.trust(dataclasses.replace(before, relays={**before.relays, f"{before.host}:{port}": before.resource_id}))
+        try:
+            yield
+        finally:
+            self.trust(before)
+
+    def token_events(self) -> list[dict[str, Any]]:
+        """The verifier's verdicts so far, oldest first."""
+        try:
+            lines = self.token_log.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
     def error_tail(self, lines: int = 30) -> str:
         try:
@@ -318,10 +396,12 @@ class MariaDB:
             conn.close()
 
     def bootstrap(self) -> None:
+        """What RDS creates: the database, and its master user with RDS's master privileges. The
+        application user is the migration's to create."""
         self.execute(
             f"CREATE DATABASE IF NOT EXISTS `{DB_NAME}`",
             f"CREATE USER IF NOT EXISTS '{DB_USER}'@'%' IDENTIFIED BY '{DB_PASSWORD}' REQUIRE SSL",
-            f"GRANT ALL PRIVILEGES ON `{DB_NAME}`.* TO '{DB_USER}'@'%'",
+            f"GRANT {MASTER_PRIVILEGES} ON *.* TO '{DB_USER}'@'%' WITH GRANT OPTION",
             database=None,
         )
 
@@ -333,12 +413,12 @@ class MariaDB:
         finally:
             conn.close()
 
-    def client_threads(self, user: str = DB_USER) -> set[int]:
+    def client_threads(self, user: str = APP_USER) -> set[int]:
         """Connection (thread) ids the server holds for ``user``: the function's connections."""
         rows = self.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (user,), database=None)
         return {int(row[0]) for row in rows}
 
-    def kill_client_connections(self, user: str = DB_USER) -> set[int]:
+    def kill_client_connections(self, user: str = APP_USER) -> set[int]:
         threads = self.client_threads(user)
         for thread in threads:
             self.execute(f"KILL CONNECTION {thread}", database=None)
@@ -389,7 +469,7 @@ def start_mariadb(base: Path, pki: Pki) -> MariaDB:
 
 def local_services(db: MariaDB, aws: AwsEmulator) -> LocalServices:
     """What the function's environment is bound to when it runs against the stand-ins."""
-    return LocalServices(db_host="localhost", db_port=db.port, secret_arn=aws.secret_arn,
+    return LocalServices(db_host=DB_HOST_NAME, db_port=db.port, secret_arn=aws.secret_arn,
                          topic_arn=aws.topic_arn, region=aws.region, aws_endpoint_url=aws.endpoint)
 
 

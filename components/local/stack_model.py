@@ -14,8 +14,10 @@ import pulumi
 import yaml
 
 from ..component import VpcLambdaWithPrivateServices
+from ..resources.function import POLICY_NAMES, ROLE_NAMES
 from ..resources.private_vpc import PrivateVpc
 from ..testing.pulumi_mocks import AwsMocks, ProgramRun, Registered, project_name, run_program
+from .token_verifier import TrustConfig
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -50,8 +52,57 @@ class StackModel:
 
     @property
     def function_environment(self) -> dict[str, str]:
-        """The environment the component gives the function."""
+        """The environment the component gives the job."""
         return dict(self.job_function.inputs["environment"]["variables"])
+
+    @property
+    def migration_environment(self) -> dict[str, str]:
+        """The environment the component gives the migration."""
+        return dict(self.migration_function.inputs["environment"]["variables"])
+
+    def role_policy(self, principal: str) -> dict[str, Any]:
+        """A function role's own policy (`job`, `migration`), as the component wrote it."""
+        name = f"{self.component_name}-{ROLE_NAMES[principal]}-{POLICY_NAMES[principal]}"  # type: ignore[index]
+        return dict(json.loads(self.run.one("aws:iam/rolePolicy:RolePolicy", name).inputs["policy"]))
+
+    @property
+    def instance(self) -> Registered:
+        return self.run.one("aws:rds/instance:Instance", f"{self.component_name}-db")
+
+    @property
+    def job_db_target(self) -> str:
+        """The resource ID of what the job logs in to: the proxy's `prx-...`, or the instance's (the
+        component's, or `existing_database`'s)."""
+        proxies = self.run.of_type("aws:rds/proxy:Proxy")
+        if proxies:
+            return str(proxies[0].outputs["arn"]).rsplit(":", 1)[-1]
+        instances = self.run.of_type("aws:rds/instance:Instance")
+        if instances:
+            return str(self.instance.outputs["resourceId"])
+        (login,) = self.job_logins
+        return login.split(":dbuser:", 1)[1].split("/", 1)[0]
+
+    @property
+    def job_logins(self) -> list[str]:
+        """The `rds-db:connect` resources the job's role allows."""
+        return [statement["Resource"] for statement in self.role_policy("job")["Statement"]
+                if statement["Action"] == "rds-db:connect"]
+
+    def token_trust(self, host: str, port: int, access_key: str, secret_key: str,
+                    proxy: str | None = None) -> TrustConfig:
+        """What a local database at `host:port` needs to check the job's tokens as IAM would: the
+        job's key, and the `rds-db:connect` resources its role's policy allows. With `proxy`
+        (`host:port` of a stand-in for the stack's RDS Proxy), tokens for it name the proxy;
+        without, the database stands in for whatever the job logs in to."""
+        allowed = self.job_logins
+        target = self.job_db_target
+        account = self.run.mocks.account_id
+        if proxy is None:
+            return TrustConfig(host, port, self.region, self.partition, account, target, {access_key: secret_key},
+                               {access_key: allowed})
+        return TrustConfig(host, port, self.region, self.partition, account,
+                           str(self.instance.outputs["resourceId"]), {access_key: secret_key}, {access_key: allowed},
+                           relays={proxy: target})
 
     @property
     def user_variables(self) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vpclambda_runtime import contract
-from vpclambda_runtime.contract import COMPONENT_VARIABLES
+from vpclambda_runtime.contract import COMPONENT_VARIABLES, JOB_VARIABLES, MIGRATION_VARIABLES
 
 from ..model.dependencies import CALLED_FROM_THE_VPC
 
@@ -72,22 +72,29 @@ def local_function_env(component_env: Mapping[str, str], services: LocalServices
                        blocked_services: Mapping[str, str] | None = None,
                        logging_config: Mapping[str, str] | None = None,
                        user_variables: Iterable[str] = ()) -> dict[str, str]:
-    """The component's environment with its cloud resources replaced by `services`, plus what
-    Lambda sets (for `logging_config`, the function's log format and level). `blocked_services`
-    maps an AWS API to an unanswering URL (a rehearsed missing network path). `user_variables`
-    are the names given as `function_environment`: passed through as they are."""
-    unknown = sorted(set(component_env) - set(COMPONENT_VARIABLES) - set(user_variables))
-    missing = sorted(set(COMPONENT_VARIABLES) - set(component_env))
+    """The component's environment of one function (the job's or the migration's) with its cloud
+    resources replaced by `services`, plus what Lambda sets (for `logging_config`, the function's
+    log format and level). `blocked_services` maps an AWS API to an unanswering URL (a rehearsed
+    missing network path). `user_variables` are the names given as `function_environment`:
+    passed through as they are. The migration keeps the application user identified the way the
+    local database can check tokens (PAM), since MariaDB has no AWS plugin."""
+    own = set(component_env) - set(user_variables)
+    unknown = sorted(own - set(COMPONENT_VARIABLES))
+    kind = "job" if contract.DB_USER in own else "migration"
+    expected = set(JOB_VARIABLES if kind == "job" else MIGRATION_VARIABLES)
+    missing = sorted(expected - own)
+    unknown += sorted(own - expected - set(unknown))
     if unknown or missing:
-        raise ValueError(f"the component's function environment changed: new {unknown}, gone {missing}; "
+        raise ValueError(f"the component's {kind} environment changed: new {unknown}, gone {missing}; "
                          "update components/local/wiring.py so local runs bind it")
     env = dict(component_env)
-    env.update({
-        contract.DB_HOST: services.db_host,
-        contract.DB_PORT: str(services.db_port),
-        contract.DB_SECRET_ARN: services.secret_arn,
-        contract.TOPIC_ARN: services.topic_arn,
-    })
+    env.update({contract.DB_HOST: services.db_host, contract.DB_PORT: str(services.db_port)})
+    if contract.DB_SECRET_ARN in env:
+        env[contract.DB_SECRET_ARN] = services.secret_arn
+    if contract.TOPIC_ARN in env:
+        env[contract.TOPIC_ARN] = services.topic_arn
+    if contract.DB_APP_USER in env:
+        env[contract.DB_APP_USER_PLUGIN] = contract.PAM_PLUGIN
     env.update(
         AWS_REGION=services.region,
         AWS_DEFAULT_REGION=services.region,

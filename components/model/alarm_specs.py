@@ -7,6 +7,8 @@ changes through `alarm_thresholds`), and how missing data counts, chosen per met
 why (`missing_why`, the operations page's table). No alarm treats missing data as breaching:
 nothing is published while the function, the queue or the database is being created or
 replaced, and that is no reason to page anyone. Each alarm waits for the resource it watches.
+With `db_proxy`, two more watch the proxy's client connections and the database connections it
+holds, against its pool.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .database_sizing import default_max_connections, instance_memory_bytes
+from .database_sizing import default_max_connections, instance_memory_bytes, proxy_pool_size
 from .iam import deny_publish_without_tls
 from .problems import Problem
 from .settings import Settings
 
-Subject = Literal["function", "queue", "database", "schedule", "trigger-queue", "trigger-dead-letter-queue"]
+Subject = Literal["function", "queue", "database", "proxy", "schedule", "trigger-queue", "trigger-dead-letter-queue"]
 """What an alarm watches: `queue` is the dead-letter queue of failed asynchronous invocations; the
-three trigger subjects exist only with their trigger (`schedule`, `queue`)."""
+proxy exists only with `db_proxy`, the three trigger subjects only with their trigger (`schedule`,
+`queue`)."""
 MissingData = Literal["missing", "notBreaching", "breaching"]
 GIB = 1024**3
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
@@ -39,6 +42,8 @@ class Sizes:
     allocated_storage_bytes: float
     max_connections: int | None
     memory_bytes: int | None
+    proxy_pool: int | None = None
+    """The database connections the proxy may hold (`database_sizing.proxy_pool_size`)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class AlarmSpec:
     runbook: str
     """The runbook entry's anchor in docs/operations.md."""
     meaning: str
+    needs_proxy: bool = False
+    """Made only with `db_proxy` (its subject is the proxy)."""
 
 
 ALARMS: tuple[AlarmSpec, ...] = (
@@ -135,6 +142,23 @@ ALARMS: tuple[AlarmSpec, ...] = (
         missing_why="as for CPU: an instance being created or replaced publishes nothing, which is "
                     "INSUFFICIENT_DATA, not a shortage",
         runbook="runbook-db-freeable-memory", meaning="the database is short of memory: it will swap, then slow down"),
+    AlarmSpec(
+        key="proxy-client-connections", title="proxy client connections", namespace="AWS/RDS",
+        metric="ClientConnections", subject="proxy", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanThreshold", default=80,
+        unit="% of the proxy's pool (each client session pins one of its connections)",
+        threshold=lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100),
+        missing="notBreaching", missing_why="a proxy without clients publishes nothing: silence cannot mean too many",
+        runbook="runbook-proxy-client-connections",
+        meaning="more clients than the proxy's pool can serve: the next ones wait for a connection", needs_proxy=True),
+    AlarmSpec(
+        key="proxy-database-connections", title="proxy database connections", namespace="AWS/RDS",
+        metric="DatabaseConnections", subject="proxy", statistic="Maximum", period_s=300, evaluation_periods=1,
+        comparison="GreaterThanThreshold", default=80, unit="% of the proxy's pool (its share of max_connections)",
+        threshold=lambda v, s: None if s.proxy_pool is None else round(s.proxy_pool * v / 100),
+        missing="notBreaching", missing_why="an idle proxy holds no connections and publishes nothing",
+        runbook="runbook-proxy-database-connections",
+        meaning="the proxy holds nearly all the database connections it may open", needs_proxy=True),
 )
 TRIGGER_ALARMS: tuple[AlarmSpec, ...] = (
     AlarmSpec(
@@ -208,7 +232,13 @@ def sizes(settings: Settings) -> Sizes:
         allocated_storage_bytes=settings.db_allocated_storage_gb * GIB,
         max_connections=default_max_connections(settings.db_instance_class),
         memory_bytes=instance_memory_bytes(settings.db_instance_class),
+        proxy_pool=proxy_pool_size(settings.db_instance_class) if settings.db_proxy else None,
     )
+
+
+def alarms_for(settings: Settings) -> tuple[AlarmSpec, ...]:
+    """The alarms these settings make (the proxy's only with `db_proxy`)."""
+    return tuple(spec for spec in ALARMS if settings.db_proxy or not spec.needs_proxy)
 
 
 def threshold_of(spec: AlarmSpec, settings: Settings) -> float | None:
@@ -252,6 +282,7 @@ def dashboard_body(
     error_metrics: Sequence[str],
     settings: Settings,
     migration_namespace: str | None = None,
+    proxy_name: str | None = None,
 ) -> str:
     """The service on one page: invocations, errors by type, duration against the timeout, the
     dead-letter queue, the database's CPU, connections against the budget, free storage, and
@@ -292,4 +323,10 @@ def dashboard_body(
     if migration_namespace is not None:
         widgets.append(widget(12, 18, "Schema migration errors by type (from its log lines)",
                               [[migration_namespace, metric] for metric in error_metrics]))
+    if proxy_name is not None:
+        proxy = ["ProxyName", proxy_name]
+        widgets.append(widget(0, 24, "Proxy: client and database connections against its pool", [
+            ["AWS/RDS", "ClientConnections", *proxy], ["AWS/RDS", "DatabaseConnections", *proxy],
+            ["AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", *proxy]],
+            [{"label": "pool", "value": size.proxy_pool}] if size.proxy_pool else None, stat="Maximum"))
     return json.dumps({"widgets": widgets})

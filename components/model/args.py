@@ -110,6 +110,17 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     """Master user of the RDS instance; its password is generated and kept by RDS in
     Secrets Manager. Default: `dbuser`."""
 
+    db_app_user: str
+    """The application user the job logs in as, with an IAM token (no password exists): created
+    and kept by the migration (`AWSAuthenticationPlugin`, TLS required), with `db_app_grants` on
+    `db_name` only. Default: `app`."""
+
+    db_app_grants: Sequence[str]
+    """What the application user may do on `db_name`, nothing else (the migration grants these and
+    revokes any other): `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXECUTE`, `SHOW VIEW`, `LOCK
+    TABLES`, `CREATE TEMPORARY TABLES`; no DDL, no GRANT. Default: `["SELECT", "INSERT", "UPDATE",
+    "DELETE", "EXECUTE"]`."""
+
     db_engine_version: str
     """RDS MySQL engine version (major or major.minor). Default: `8.4`."""
 
@@ -153,6 +164,12 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     db_apply_immediately: bool
     """Apply database changes (instance class, Multi-AZ, backups, monitoring, ...) during
     `pulumi up` instead of in the next maintenance window. Default: `false`."""
+
+    db_proxy: bool
+    """Put an RDS Proxy in front of the database: the job connects to it (TLS required, IAM
+    authentication from the job and from the proxy to the database), in its own security group;
+    the migration keeps a direct path of its own. docs/costs.md says when it pays off.
+    Default: `false`."""
 
     topic_name: str
     """Name of the SNS topic. Default: a name generated from the component's name."""
@@ -203,9 +220,10 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
 
     function_reserved_concurrency_auto: bool
     """Reserve the job's concurrency from the database's connection budget: half the instance
-    class's `max_connections`, less one for the migration (31 for db.t4g.micro). Needs the same
-    account quota as `function_reserved_concurrency`, which it replaces. Default: `false` (the
-    prod stack sets `true`)."""
+    class's `max_connections`, less one for the migration (31 for db.t4g.micro); with `db_proxy`,
+    the proxy's pool, the same half (32). Needs the same account quota as
+    `function_reserved_concurrency`, which it replaces. Default: `false` (the prod stack sets
+    `true`)."""
 
     function_tracing: bool
     """X-Ray active tracing (the execution role then gets the X-Ray write policy). Not available for
@@ -276,9 +294,10 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     calls has no endpoint, lambda-sg gets the one CIDR rule: TCP 443 to 0.0.0.0/0. Default: `false`."""
 
     alarms: bool
-    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue and the
-    database (CPU, free storage, connections, freeable memory), notifying the alarm topic; the
-    runbook (docs/operations.md) says what each means. Default: `true`."""
+    """CloudWatch alarms on the function (errors, throttles, duration), the dead-letter queue, the
+    database (CPU, free storage, connections, freeable memory) and the proxy (client and database
+    connections), notifying the alarm topic; the runbook (docs/operations.md) says what each means.
+    Default: `true`."""
 
     alarm_email: str
     """An email address subscribed to the alarm topic (AWS sends it a confirmation first).
@@ -293,7 +312,8 @@ class VpcLambdaWithPrivateServicesArgs(TypedDict, total=False):
     minutes), `function-throttles` (1), `function-duration` (80 % of the timeout, p99),
     `dead-letter-queue` (1 message), `db-cpu` (80 % for 15 minutes), `db-free-storage` (10 % of
     the allocated storage), `db-connections` (80 % of max_connections), `db-freeable-memory`
-    (10 % of the class's memory). Default: none (the defaults above)."""
+    (10 % of the class's memory), with `db_proxy` `proxy-client-connections` and
+    `proxy-database-connections` (80 % of its pool). Default: none (the defaults above)."""
 
     endpoints: SharedEndpoints
     """Interface endpoints shared by the services of one VPC (a `PrivateServiceEndpoints`): the

@@ -283,6 +283,9 @@ def rds_identifier(source: str, max_len: int, lowercase: bool = False) -> Text:
                 no_double_hyphen=True, no_trailing_hyphen=True)
 
 
+PROXY_NAME = Text("RDS API: CreateDBProxy DBProxyName (1 to 63 characters: a letter, then letters, digits and "
+                  "single hyphens, not ending in one)", 63, 1, r"[a-zA-Z](?:-?[a-zA-Z0-9]+)*",
+                  "a letter, then letters, digits and single hyphens, not ending in a hyphen")
 POLICY_TEXT_ALLOWED = "tab, line feed, carriage return and U+0020 to U+00FF"
 IAM_POLICY_TEXT = Text("IAM API: policyDocumentType (1 to 131,072 characters)", 131072, 1,
                        r"[\u0009\u000A\u000D\u0020-\u00FF]+", POLICY_TEXT_ALLOWED)
@@ -376,6 +379,27 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
             "RDS: MySQL log types", ("audit", "error", "general", "slowquery", "iam-db-auth-error"))),
         "finalSnapshotIdentifier": rds_identifier("RDS API: DeleteDBInstance FinalDBSnapshotIdentifier", 255),
         "tags": RDS_TAGS,
+    },
+    "aws:rds/proxy:Proxy": {
+        "name": PROXY_NAME,
+        "engineFamily": Choice("RDS API: CreateDBProxy EngineFamily (the component proxies MySQL)", ("MYSQL",)),
+        "defaultAuthScheme": Choice("RDS API: CreateDBProxy DefaultAuthScheme", ("IAM_AUTH", "NONE")),
+        "idleClientTimeout": Number("RDS API: CreateDBProxy IdleClientTimeout (1 second to 8 hours)", 1, 28800),
+        "tags": RDS_TAGS,
+    },
+    "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": {
+        "dbProxyName": PROXY_NAME,
+        "connectionPoolConfig.maxConnectionsPercent": Number(
+            "RDS API: ConnectionPoolConfiguration MaxConnectionsPercent (1 to 100)", 1, 100),
+        "connectionPoolConfig.maxIdleConnectionsPercent": Number(
+            "RDS API: ConnectionPoolConfiguration MaxIdleConnectionsPercent (0 to MaxConnectionsPercent)", 0, 100),
+        "connectionPoolConfig.connectionBorrowTimeout": Number(
+            "RDS API: ConnectionPoolConfiguration ConnectionBorrowTimeout (0 to 3,600 seconds)", 0, 3600),
+    },
+    "aws:rds/proxyTarget:ProxyTarget": {
+        "dbProxyName": PROXY_NAME,
+        "targetGroupName": Choice("RDS API: RegisterDBProxyTargets TargetGroupName (a proxy's one target group)",
+                                  ("default",)),
     },
     "aws:rds/subnetGroup:SubnetGroup": {
         "name": Text("RDS API: CreateDBSubnetGroup DBSubnetGroupName", 255, 1, r"[a-z0-9._ -]+",
@@ -627,6 +651,16 @@ API_MEMBERS: Mapping[str, Mapping[str, ApiMember]] = {
                    enabledCloudwatchLogsExports="EnableCloudwatchLogsExports", tags="Tags"),
         "finalSnapshotIdentifier": ApiMember("rds", "DeleteDBInstance", "FinalDBSnapshotIdentifier"),
     },
+    "aws:rds/proxy:Proxy": _members(
+        "rds", "CreateDBProxy", name="DBProxyName", engineFamily="EngineFamily", defaultAuthScheme="DefaultAuthScheme",
+        idleClientTimeout="IdleClientTimeout", tags="Tags"),
+    "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": _members(
+        "rds", "ModifyDBProxyTargetGroup", dbProxyName="DBProxyName",
+        **{"connectionPoolConfig.maxConnectionsPercent": "ConnectionPoolConfig.MaxConnectionsPercent",
+           "connectionPoolConfig.maxIdleConnectionsPercent": "ConnectionPoolConfig.MaxIdleConnectionsPercent",
+           "connectionPoolConfig.connectionBorrowTimeout": "ConnectionPoolConfig.ConnectionBorrowTimeout"}),
+    "aws:rds/proxyTarget:ProxyTarget": _members(
+        "rds", "RegisterDBProxyTargets", dbProxyName="DBProxyName", targetGroupName="TargetGroupName"),
     "aws:rds/subnetGroup:SubnetGroup": _members(
         "rds", "CreateDBSubnetGroup", name="DBSubnetGroupName", description="DBSubnetGroupDescription", tags="Tags"),
     "aws:rds/parameterGroup:ParameterGroup": _members(
@@ -717,6 +751,9 @@ DOCUMENTATION_ONLY: frozenset[tuple[str, str]] = frozenset().union(
     # RDS's model states nothing for any of them: identifiers, names, engine, sizes, ports, tags.
     _covered("aws:rds/instance:Instance"),
     _covered("aws:rds/subnetGroup:SubnetGroup"),
+    _covered("aws:rds/proxy:Proxy", "idleClientTimeout", "tags"),
+    _covered("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "connectionPoolConfig.maxConnectionsPercent",
+             "connectionPoolConfig.maxIdleConnectionsPercent", "connectionPoolConfig.connectionBorrowTimeout"),
     _covered("aws:rds/parameterGroup:ParameterGroup"),
     _covered("aws:sns/topic:Topic", "name"),
     _covered("aws:sns/topicPolicy:TopicPolicy"),
@@ -737,6 +774,8 @@ POLICY_QUOTA = "the policy quota in the table's source, and JSON; the model stat
 OWN_UPPER_BOUND = "an upper bound of the table's own, far above any account's; the model states only the minimum"
 
 STRICTER_THAN_MODEL: Mapping[tuple[str, str], str] = {
+    ("aws:rds/proxy:Proxy", "engineFamily"): "the component proxies MySQL only",
+    ("aws:rds/proxyTarget:ProxyTarget", "targetGroupName"): "a proxy has one target group, named default",
     ("aws:ec2/vpcEndpoint:VpcEndpoint", "vpcEndpointType"):
         "the component creates interface endpoints, and gateway endpoints for S3 and DynamoDB, only",
     ("aws:cloudwatch/eventRule:EventRule", "scheduleExpression"):

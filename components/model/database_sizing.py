@@ -37,6 +37,18 @@ estimate may run a few percent high, which the connection budget (half) and the 
 alarm (80%) leave room for."""
 FUNCTION_CONNECTION_SHARE = 0.5
 """The share of `max_connections` the function may hold; the rest is for people and tools."""
+PROXY_ENGINE_FAMILY = "MYSQL"
+PROXY_MAX_CONNECTIONS_PERCENT = round(FUNCTION_CONNECTION_SHARE * 100)
+"""With `db_proxy` the proxy's pool is the job's share of `max_connections`; the migration
+connects directly, beside it."""
+PROXY_MAX_IDLE_CONNECTIONS_PERCENT = PROXY_MAX_CONNECTIONS_PERCENT // 2
+PROXY_IDLE_CLIENT_TIMEOUT_S = 300
+"""A client connection idle this long is closed by the proxy (with it, the database connection it
+pins): an execution environment Lambda has frozen or reclaimed gives its connection back within 5
+minutes; a warm one opens a new connection (with a new token) when it finds its own gone."""
+PROXY_ENGINE_MAJORS = ("5.7", "8.0", "8.4")
+"""RDS for MySQL major versions RDS Proxy supports (RDS User Guide: supported engines for RDS
+Proxy); the preview judges the version RDS resolves `db_engine_version` to."""
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -61,12 +73,25 @@ def default_max_connections(instance_class: str) -> int | None:
     return (memory - RESERVED_BY_RDS_BYTES) // MYSQL_BYTES_PER_CONNECTION
 
 
+def proxy_pool_size(instance_class: str) -> int | None:
+    """The database connections the proxy may hold: its share of the class's `max_connections`."""
+    max_connections = default_max_connections(instance_class)
+    if max_connections is None:
+        return None
+    return max(1, math.floor(max_connections * PROXY_MAX_CONNECTIONS_PERCENT / 100))
+
+
 def function_concurrency_budget(settings: Settings) -> int | None:
     """Reserved concurrency: none by default (a new account, whose concurrency limit may be 10,
     refuses any reservation); the explicit number; or, with `function_reserved_concurrency_auto`,
-    half the class's `max_connections` less one for the migration (None when the class is unknown)."""
+    half the class's `max_connections` less one for the migration (None when the class is
+    unknown). With `db_proxy` the budget is the proxy's pool instead: the migration connects
+    beside it, and each execution's session holds one of the pool's connections while it lives
+    (the runtime's per-session bounds pin it, `docs/costs.md`)."""
     if not settings.function_reserved_concurrency_auto:
         return settings.function_reserved_concurrency
+    if settings.db_proxy:
+        return proxy_pool_size(settings.db_instance_class)
     max_connections = default_max_connections(settings.db_instance_class)
     if max_connections is None:
         return None
@@ -85,6 +110,11 @@ def concurrency_problems(settings: Settings) -> list[Problem]:
                                             f"{settings.db_instance_class!r}, which is not known here; "
                                             f"set {name} instead")]
     budget = function_concurrency_budget(settings)
+    pool = proxy_pool_size(settings.db_instance_class) if settings.db_proxy else None
+    if budget is not None and pool is not None and budget > pool:
+        return [Problem(name, f"got {budget}; with db_proxy each execution holds one of the proxy's "
+                              f"{pool} database connections ({PROXY_MAX_CONNECTIONS_PERCENT} % of "
+                              f"{settings.db_instance_class}'s max_connections): at most {pool}, or {name}_auto")]
     if budget is not None and max_connections is not None and budget >= max_connections:
         return [Problem(name, f"got {budget}; {settings.db_instance_class} allows {max_connections} connections "
                               "(max_connections) and each execution holds one, with one more for the migration: "

@@ -26,6 +26,12 @@ CREATED_DATABASE_ARGUMENTS = (
     "db_monitoring_interval_seconds", "db_slow_query_seconds", "db_apply_immediately",
 )
 """What only the database the component creates takes; refused with `existing_database`."""
+PROXY_WITH_EXISTING_DATABASE = (
+    "not supported with existing_database: the proxy's pool is sized as the job's share of the instance's "
+    "connections, which the other clients of an instance this stack does not create also use, and its target "
+    "would be an instance the stack does not own; leave db_proxy off (the job logs in to the instance with its "
+    "IAM token), or let the component create the database")
+"""`db_proxy` is the component's own database's option only (docs/existing-resources.md)."""
 HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                        r"[A-Za-z0-9])?)*")
 SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8,17}")
@@ -118,6 +124,8 @@ def existing_problems(args: Mapping[str, Any]) -> tuple[ExistingResources, list[
     if args.get(DATABASE) is not None:
         problems += [Problem(name, "not used with existing_database (no instance is created); remove it")
                      for name in CREATED_DATABASE_ARGUMENTS if args.get(name) is not None]
+        if args.get("db_proxy") is True:
+            problems.append(Problem("db_proxy", PROXY_WITH_EXISTING_DATABASE))
     ok = {p.argument for p in problems}
     return ExistingResources(
         topic_arn=topic if "existing_topic_arn" not in ok else None,

@@ -51,6 +51,15 @@ def default_db_identifier(name: str, stack: str) -> str:
     return text[:MAX_DB_IDENTIFIER].strip("-")
 
 
+MAX_PROXY_NAME = 60
+PROXY_SUFFIX = "-proxy"
+
+
+def proxy_name(db_identifier: str) -> str:
+    """The database proxy's name: the instance's identifier with `-proxy` (RDS's identifier rules)."""
+    return db_identifier[:MAX_PROXY_NAME - len(PROXY_SUFFIX)].rstrip("-") + PROXY_SUFFIX
+
+
 def flow_log_group_name(name: str, stack: str) -> str:
     return f"/vpc-flow-logs/{name}-{stack}"
 

@@ -4,6 +4,11 @@ The rules are the article's table, written once as data: the resources
 (`resources/network.py`), the reachability verdicts (`checks/reachability.py`) and the local
 packet rehearsal are all made from it. Every rule references a peer security group; there is
 no CIDR rule and nothing open to the world (only the opt-in NAT rule below has a CIDR).
+
+With `db_proxy` the job reaches the database through an RDS Proxy: the job's direct rules give
+way to four through the proxy's own group, and the migration (which logs in as the master user,
+directly) gets a group of its own whose only rule leads to the database, so the database admits
+the proxy and the migration and nothing else.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .dependencies import (
+    DEPENDENCIES,
     FUNCTION_AWS_APIS,
-    FUNCTION_DEPENDENCIES,
     AwsDependency,
     called_services,
     gateway_services,
@@ -23,8 +28,12 @@ from .dependencies import (
 from .settings import Settings
 
 HTTPS_PORT = 443
+PROXY_PORT = 3306
+"""RDS Proxy listens on the engine family's port (MySQL: 3306) whatever the database's port."""
 ANYWHERE = "0.0.0.0/0"
 PLACEHOLDER = "placeholder-sg"
+PROXY_GROUP = "proxy-sg"
+MIGRATION_GROUP = "migration-sg"
 DB_PORT = "db-port"
 """Placeholder in the table for the database port, which is an argument."""
 PREFIX_LIST = "prefix-list:"
@@ -38,12 +47,20 @@ SECURITY_GROUPS: Mapping[str, str] = {
     "endpoint-sg": "The interface VPC endpoints the function calls",
     PLACEHOLDER: "No rules - swapped onto the function interfaces at destroy so they are released fast",
 }
+PROXY_SECURITY_GROUPS: Mapping[str, str] = {
+    PROXY_GROUP: "The RDS Proxy in front of the database",
+    MIGRATION_GROUP: "Network interfaces of the schema migration function - its own path to the database",
+}
+"""The groups `db_proxy` adds."""
 
-HELD_BY_FUNCTION_INTERFACES = ("lambda-sg", PLACEHOLDER)
-"""The groups the functions' network interfaces are in: lambda-sg while the functions run, and the
-placeholder from the update that precedes their deletion. Lambda deletes those interfaces by
-itself, some time after the function is gone, and a group cannot be deleted while an
-interface is in it: both wait for that on destroy."""
+When = Literal["always", "direct", "proxy"]
+
+HELD_BY_FUNCTION_INTERFACES = ("lambda-sg", MIGRATION_GROUP, PLACEHOLDER)
+"""The groups the functions' network interfaces are in: lambda-sg (and, with `db_proxy`, the
+migration's migration-sg) while the functions run, and the placeholder from the update that
+precedes their deletion. Lambda deletes those interfaces by itself, some time after the function
+is gone, and a group cannot be deleted while an interface is in it: each waits for that on
+destroy."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class SecurityGroupRule:
     peer: str
     """A group key, or a CIDR block (only the opt-in NAT rule below has one)."""
     purpose: str
+    when: When = "always"
+    """`direct`: without `db_proxy` (the job reaches the database itself); `proxy`: with it."""
 
     @property
     def peer_is_cidr(self) -> bool:
@@ -65,13 +84,22 @@ class SecurityGroupRule:
         return self.peer[len(PREFIX_LIST):] if self.peer.startswith(PREFIX_LIST) else None
 
 
-# The article's table, line by line: group, direction, TCP port, peer group, purpose.
+# The article's table, line by line: group, direction, TCP port, peer group, purpose; then what
+# `db_proxy` puts in place of the job's direct path, and the migration's own path.
 SECURITY_GROUP_RULES: tuple[SecurityGroupRule, ...] = (
-    SecurityGroupRule("lambda-sg", "egress", DB_PORT, "rds-sg", "function to the database"),
+    SecurityGroupRule("lambda-sg", "egress", DB_PORT, "rds-sg", "function to the database", "direct"),
     SecurityGroupRule("lambda-sg", "egress", HTTPS_PORT, "endpoint-sg", "function to the interface endpoints"),
-    SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, "lambda-sg", "database accepts the function", "direct"),
     SecurityGroupRule("endpoint-sg", "ingress", HTTPS_PORT, "lambda-sg", "endpoints accept the function"),
+    SecurityGroupRule("lambda-sg", "egress", PROXY_PORT, PROXY_GROUP, "function to the proxy", "proxy"),
+    SecurityGroupRule(PROXY_GROUP, "ingress", PROXY_PORT, "lambda-sg", "proxy accepts the function", "proxy"),
+    SecurityGroupRule(PROXY_GROUP, "egress", DB_PORT, "rds-sg", "proxy to the database", "proxy"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, PROXY_GROUP, "database accepts the proxy", "proxy"),
+    SecurityGroupRule(MIGRATION_GROUP, "egress", DB_PORT, "rds-sg", "migration to the database", "proxy"),
+    SecurityGroupRule("rds-sg", "ingress", DB_PORT, MIGRATION_GROUP, "database accepts the migration", "proxy"),
 )
+ARTICLE_RULES: tuple[SecurityGroupRule, ...] = tuple(r for r in SECURITY_GROUP_RULES if r.when != "proxy")
+"""The article's own four lines (the component without `db_proxy`)."""
 
 
 # Only with `nat_egress=True` and an AWS API left without an interface endpoint: the calls
@@ -93,9 +121,9 @@ def gateway_rule(service: str) -> SecurityGroupRule:
 
 
 def endpoint_services(settings: Settings,
-                      dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> tuple[str, ...]:
-    """The services the function finds an interface endpoint for: the shared set's, those given,
-    or (by default) those it calls."""
+                      dependencies: Sequence[AwsDependency] = DEPENDENCIES) -> tuple[str, ...]:
+    """The services the functions find an interface endpoint for: the shared set's, those given,
+    or (by default) those they call."""
     if settings.endpoints is not None:
         return tuple(settings.endpoints.services)
     if settings.interface_endpoints is None:
@@ -103,14 +131,29 @@ def endpoint_services(settings: Settings,
     return tuple(settings.interface_endpoints)
 
 
+def planned_groups(settings: Settings) -> Mapping[str, str]:
+    """The groups the component creates (key -> description)."""
+    return {**SECURITY_GROUPS, **(PROXY_SECURITY_GROUPS if settings.db_proxy else {})}
+
+
 def planned_rules(settings: Settings,
-                  dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> tuple[SecurityGroupRule, ...]:
-    """The article's rules, one rule per gateway endpoint, and the NAT rule when it is asked for and
-    needed."""
+                  dependencies: Sequence[AwsDependency] = DEPENDENCIES) -> tuple[SecurityGroupRule, ...]:
+    """The table's rules for these settings (the job's direct path to the database, or the paths
+    through the proxy and the migration's own), one rule per gateway endpoint, and the NAT rule when
+    it is asked for and needed."""
     gateways = gateway_services(dependencies)
     uncovered = set(called_services(dependencies)) - set(endpoint_services(settings, dependencies)) - set(gateways)
-    return (SECURITY_GROUP_RULES + tuple(gateway_rule(service) for service in gateways)
+    skipped = "direct" if settings.db_proxy else "proxy"
+    return (tuple(r for r in SECURITY_GROUP_RULES if r.when != skipped)
+            + tuple(gateway_rule(service) for service in gateways)
             + ((NAT_EGRESS_RULE,) if settings.nat_egress and uncovered else ()))
+
+
+def function_groups(settings: Settings) -> Mapping[str, tuple[str, ...]]:
+    """Each function's security groups: the migration has a group of its own with the proxy (its
+    path to the database), beside the job's, which holds its path to the endpoints."""
+    return {"job": ("lambda-sg",),
+            "migration": ("lambda-sg", MIGRATION_GROUP) if settings.db_proxy else ("lambda-sg",)}
 
 
 # ------------------------------------------------------------------ the network as facts
@@ -157,15 +200,23 @@ class NetworkFacts:
     nat_egress: bool = False
     """Whether the function's subnets route to a NAT gateway."""
     services: tuple[str, ...] = FUNCTION_AWS_APIS
-    """The AWS APIs the function calls."""
+    """The AWS APIs the functions call."""
+    proxy_security_groups: tuple[str, ...] = ()
+    """The database proxy's groups; none: the job connects to the database itself."""
+    proxy_port: int = PROXY_PORT
+    migration_security_groups: tuple[str, ...] = ()
+    """The migration function's groups; none: the job's."""
+    migration_services: tuple[str, ...] = ()
+    """The APIs the migration calls (judged from its groups, when it has groups of its own)."""
 
 
 def network_facts(settings: Settings,
-                  dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES) -> NetworkFacts:
+                  dependencies: Sequence[AwsDependency] = DEPENDENCIES) -> NetworkFacts:
     """The network the component is about to build, as reachability facts."""
+    groups = function_groups(settings)
     return NetworkFacts(
         function_attached=True,
-        function_security_groups=("lambda-sg",),
+        function_security_groups=groups["job"],
         database_security_groups=("rds-sg",),
         database_port=settings.db_port,
         rules=tuple(
@@ -186,4 +237,7 @@ def network_facts(settings: Settings,
                   for service in gateway_services(dependencies)),
         nat_egress=settings.nat_egress,
         services=called_services(dependencies),
+        proxy_security_groups=(PROXY_GROUP,) if settings.db_proxy else (),
+        migration_security_groups=groups["migration"] if groups["migration"] != groups["job"] else (),
+        migration_services=called_services(dependencies, "migration"),
     )

@@ -12,6 +12,9 @@ import pulumi
 from vpclambda_runtime.contract import DEFAULT_JOB_HANDLER
 
 REQUIRED_ARGS = ("vpc_id", "private_subnet_ids")
+DEFAULT_APP_GRANTS: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE")
+"""What the application user may do on the service's database: read and write rows, call
+routines; no DDL, no GRANT, nothing on other databases."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Settings:
     db_name: str = "myDatabase"
     db_identifier: str | None = None
     db_username: str = "dbuser"
+    db_app_user: str = "app"
+    db_app_grants: Sequence[str] = DEFAULT_APP_GRANTS
     db_engine_version: str = "8.4"
     db_instance_class: str = "db.t4g.micro"
     db_allocated_storage_gb: int = 20
@@ -36,6 +41,7 @@ class Settings:
     db_monitoring_interval_seconds: int = 60
     db_slow_query_seconds: float = 1
     db_apply_immediately: bool = False
+    db_proxy: bool = False
     topic_name: str | None = None
     function_name: str | None = None
     function_memory_mb: int = 256

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ..model.alarm_specs import ALARMS, Subject, alarm_topic_policy, dashboard_body, metric_namespace, threshold_of
+from ..model.alarm_specs import Subject, alarm_topic_policy, alarms_for, dashboard_body, metric_namespace, threshold_of
 from ..model.log_metrics import LogMetric
 from ..model.names import RUNBOOK_PAGE, dashboard_name
 from ..model.settings import Settings
@@ -50,12 +50,15 @@ class Watched:
     dead-letter queue): their alarms are made only then."""
     trigger_resources: Mapping[Subject, pulumi.Resource] = field(default_factory=dict)
     """The triggers' resources the component made, which their alarms wait for."""
+    proxy: aws.rds.Proxy | None = None
+    """The database proxy, with `db_proxy`: its alarms are made only then, and wait for it."""
 
     @property
     def subjects(self) -> Mapping[Subject, pulumi.Resource]:
         """The resource each kind of alarm watches, when the component made it: an alarm waits for it."""
         made: dict[Subject, pulumi.Resource | None] = {"function": self.function, "queue": self.queue,
-                                                       "database": self.database, **self.trigger_resources}
+                                                       "database": self.database, "proxy": self.proxy,
+                                                       **self.trigger_resources}
         return {subject: resource for subject, resource in made.items() if resource is not None}
 
 
@@ -117,11 +120,12 @@ def create_operations(
         "function": {"FunctionName": watched.function.name},
         "queue": {"QueueName": watched.queue.name},
         "database": {"DBInstanceIdentifier": watched.db_identifier},
+        **({"proxy": {"ProxyName": watched.proxy.name}} if watched.proxy is not None else {}),
         **{subject: dict(found) for subject, found in watched.trigger_dimensions.items()},
     }
     alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-    for spec in ALARMS if settings.alarms else ():
-        if spec.subject not in dimensions:  # a trigger the component does not have
+    for spec in alarms_for(settings) if settings.alarms else ():
+        if spec.subject not in dimensions:  # a trigger (or a proxy) the component does not have
             continue
         threshold = threshold_of(spec, settings)
         if threshold is None:
@@ -156,9 +160,10 @@ def create_operations(
         "dashboard", aws.cloudwatch.Dashboard,
         f"{name}-dashboard",
         dashboard_name=dashboard_name(function_name, watched.region),
-        dashboard_body=pulumi.Output.all(watched.function.name, watched.queue.name).apply(
+        dashboard_body=pulumi.Output.all(watched.function.name, watched.queue.name,
+                                         watched.proxy.name if watched.proxy is not None else None).apply(
             lambda v: dashboard_body(v[0], v[1], watched.db_identifier, watched.region, namespace,
-                                     [m.metric for m in log_metrics], settings, migration_namespace)),
+                                     [m.metric for m in log_metrics], settings, migration_namespace, v[2])),
         opts=opts,
     )
     return Operations(alarms, topic, filters, migration_filters, dashboard, namespace)

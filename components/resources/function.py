@@ -1,4 +1,5 @@
-"""The function, its execution role (partition-aware, least privilege) and its log group."""
+"""The functions, their execution roles (one per function: partition-aware, least privilege,
+from the dependency table) and their log groups."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..build.packaging import FunctionPackage
-from ..model.dependencies import FUNCTION_DEPENDENCIES, AwsDependency, Resource, function_policy
+from ..model.dependencies import DEPENDENCIES, AwsDependency, Principal, Resource, role_policy
 from ..model.iam import managed_policy_arn, service_trust_policy
 from ..model.names import function_log_group_name
 from ..model.partition_features import XRAY_WRITE_POLICY
@@ -29,12 +30,24 @@ class ExecutionRole:
     """The attachment and the inline policy: a function must not run before they exist."""
 
 
-def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource) -> aws.iam.Role:
+ROLE_NAMES: Mapping[Principal, str] = {"job": "LambdaExecRole", "migration": "migration-role"}
+"""Each function's role, by the suffix of its logical name (the job's keeps the article's name,
+and with it the URN of every stack that has it)."""
+POLICY_NAMES: Mapping[Principal, str] = {"job": "publish-and-read-secret", "migration": "read-master-secret"}
+"""The logical-name suffix of each role's own policy. The job's keeps the name it had when it also
+read the secret (its URN is what existing stacks hold); its policy's name in IAM says what it is."""
+CHILD_ROLES: Mapping[Principal, tuple[str, str]] = {"job": ("role", "role_policy"),
+                                                    "migration": ("migration_role", "migration_role_policy")}
+"""Each function's role and its policies, by child role (`transforms`)."""
+
+
+def create_execution_role(name: str, tags: Mapping[str, str], parent: pulumi.Resource,
+                          principal: Principal = "job") -> aws.iam.Role:
     return child(
-        "role", aws.iam.Role,
-        f"{name}-LambdaExecRole",
+        CHILD_ROLES[principal][0], aws.iam.Role,
+        f"{name}-{ROLE_NAMES[principal]}",
         assume_role_policy=service_trust_policy(LAMBDA_SERVICE_PRINCIPAL),
-        description=f"Execution role of the {name} functions",
+        description=f"Execution role of the {name} {principal} function",
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -47,18 +60,21 @@ def grant_execution_role(
     resource_arns: Mapping[Resource, pulumi.Input[str]],
     tracing: bool,
     parent: pulumi.Resource,
-    dependencies: Sequence[AwsDependency] = FUNCTION_DEPENDENCIES,
+    dependencies: Sequence[AwsDependency] = DEPENDENCIES,
     region: str = "",
     dns_suffix: str = "",
+    principal: Principal = "job",
 ) -> ExecutionRole:
-    """The managed policies the function needs, and its own policy from the dependency table, on
-    exactly the resources named by `resource_arns` (and the ARNs the declared calls name)."""
+    """The managed policies a function needs, and its own policy from the dependency table (its
+    rows only), on exactly the resources named by `resource_arns` (and the ARNs the declared calls
+    name)."""
     opts = pulumi.ResourceOptions(parent=parent)
+    prefix = f"{name}-{ROLE_NAMES[principal]}"
     managed = [("vpc-access", VPC_ACCESS_POLICY)] + ([("xray-write", XRAY_WRITE_POLICY)] if tracing else [])
     grants: list[pulumi.Resource] = [
         child(
-            "role_policy", aws.iam.RolePolicyAttachment,
-            f"{name}-LambdaExecRole-{suffix}",
+            CHILD_ROLES[principal][1], aws.iam.RolePolicyAttachment,
+            f"{prefix}-{suffix}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
             opts=opts,
@@ -67,11 +83,13 @@ def grant_execution_role(
     ]
     keys = list(resource_arns)
     grants.append(child(
-        "role_policy", aws.iam.RolePolicy,
-        f"{name}-LambdaExecRole-publish-and-read-secret",
+        CHILD_ROLES[principal][1], aws.iam.RolePolicy,
+        f"{prefix}-{POLICY_NAMES[principal]}",
+        name=f"{principal}-dependencies",
         role=role.id,
         policy=pulumi.Output.all(*resource_arns.values()).apply(
-            lambda arns: function_policy(dict(zip(keys, arns, strict=True)), dependencies, region, dns_suffix)),
+            lambda arns: role_policy(principal, dict(zip(keys, arns, strict=True)), dependencies, region,
+                                     dns_suffix)),
         opts=opts,
     ))
     return ExecutionRole(role=role, grants=tuple(grants))
@@ -85,19 +103,22 @@ class VpcFunction:
 
 @dataclass(frozen=True)
 class FunctionWiring:
-    """What the component's functions share: their code, role, environment, network, key, dead-
-    letter queue and tags. Each function adds its name, its handler and its concurrency."""
+    """What a function is wired to: its code, role, environment, network, key, dead-letter queue
+    and tags (the functions share the code, subnets, key and tags; each has its own role,
+    environment and groups). Each function adds its name, its handler and its concurrency."""
 
     settings: Settings
     package: FunctionPackage
     role: ExecutionRole
     environment: Mapping[str, pulumi.Input[str]]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    security_group_id: pulumi.Input[str]
+    security_group_ids: Sequence[pulumi.Input[str]]
     replacement_security_group_id: pulumi.Input[str]
     """A group with no rules, swapped onto the function's interfaces at destroy."""
     kms_key_arn: pulumi.Input[str]
-    dead_letter_queue_arn: pulumi.Input[str]
+    dead_letter_queue_arn: pulumi.Input[str] | None
+    """Where failed asynchronous invocations' events go (the job; the migration is invoked
+    synchronously, during deployment, and has none)."""
     tags: Mapping[str, str]
     parent: pulumi.Resource
 
@@ -140,9 +161,10 @@ def create_vpc_function(
         environment={"variables": dict(environment)},
         kms_key_arn=kms_key_arn,
         tracing_config={"mode": "Active" if settings.function_tracing else "PassThrough"},
-        dead_letter_config={"target_arn": wiring.dead_letter_queue_arn},
+        dead_letter_config=({"target_arn": wiring.dead_letter_queue_arn}
+                            if wiring.dead_letter_queue_arn is not None else None),
         reserved_concurrent_executions=reserved_concurrency,
-        vpc_config={"subnet_ids": wiring.subnet_ids, "security_group_ids": [wiring.security_group_id]},
+        vpc_config={"subnet_ids": wiring.subnet_ids, "security_group_ids": list(wiring.security_group_ids)},
         logging_config={
             "log_format": "JSON",
             "log_group": log_group.name,
@@ -153,7 +175,8 @@ def create_vpc_function(
         },
         # On destroy, the provider first updates the function onto a rule-less group, then
         # deletes it. Lambda deletes the network interfaces later, by itself (up to 45 minutes):
-        # lambda-sg, the placeholder and the subnets wait for that (`INTERFACE_RELEASE_TIMEOUT`).
+        # its groups (lambda-sg, migration-sg), the placeholder and the subnets wait for that
+        # (`INTERFACE_RELEASE_TIMEOUT`).
         replace_security_groups_on_destroy=True,
         replacement_security_group_ids=[wiring.replacement_security_group_id],
         tags=dict(tags),

@@ -43,10 +43,12 @@ def create_security_groups(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     shared: Mapping[str, pulumi.Input[str]] | None = None,
+    groups_to_create: Mapping[str, str] = SECURITY_GROUPS,
 ) -> SecurityGroups:
-    """Create the groups (with no inline rules) and one rule resource per table line. Groups in
-    `shared` (key -> ID: the endpoint group of a shared `PrivateServiceEndpoints`) are not
-    created; the rules that involve them are, owned by this component."""
+    """Create the groups (key -> description; with no inline rules) and one rule resource per
+    table line. Groups in `shared` (key -> ID: the endpoint group of a shared
+    `PrivateServiceEndpoints`) are not created; the rules that involve them are, owned by this
+    component."""
     opts = pulumi.ResourceOptions(parent=parent)
     shared = shared or {}
     groups = {
@@ -61,7 +63,7 @@ def create_security_groups(
             opts=opts if key not in HELD_BY_FUNCTION_INTERFACES else pulumi.ResourceOptions(
                 parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=INTERFACE_RELEASE_TIMEOUT)),
         )
-        for key, description in SECURITY_GROUPS.items()
+        for key, description in groups_to_create.items()
         if key not in shared
     }
     ids = {**{key: group.id for key, group in groups.items()},

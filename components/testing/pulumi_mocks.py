@@ -199,6 +199,8 @@ class AwsMocks(pulumi.runtime.Mocks):
                 port=port,
                 endpoint=f"{address}:{port}",
                 arn=self.arn("rds", f"db:{name}"),
+                # The DbiResourceId: what rds-db:connect names (`db-` and 26 upper-case characters).
+                resourceId=f"db-{hashlib.sha256(name.encode()).hexdigest()[:26].upper()}",
                 masterUserSecrets=[
                     {
                         "secretArn": self.arn("secretsmanager", f"secret:rds!{rid.lower()}-AbCdEf"),
@@ -207,6 +209,16 @@ class AwsMocks(pulumi.runtime.Mocks):
                     }
                 ],
             )
+        elif typ == "aws:rds/proxy:Proxy":
+            rid = physical
+            out.update(name=physical, arn=self.arn("rds", f"db-proxy:prx-{self._hex(name)}"),
+                       endpoint=f"{physical}.proxy-c0abcdefgh.{self.region}.rds.{self.dns_suffix}")
+        elif typ == "aws:rds/proxyTarget:ProxyTarget":
+            rid = ",".join(str(inputs.get(k)) for k in ("dbProxyName", "targetGroupName", "dbInstanceIdentifier"))
+            out.update(type="RDS_INSTANCE", rdsResourceId=inputs.get("dbInstanceIdentifier"))
+        elif typ == "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
+            rid = str(inputs.get("dbProxyName"))
+            out.update(name="default")
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             rid = f"vpce-{self._hex(name)}"
             out.update(arn=self.arn("ec2", f"vpc-endpoint/{rid}"))

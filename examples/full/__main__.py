@@ -20,6 +20,8 @@ args: VpcLambdaWithPrivateServicesArgs = {
     "private_subnet_ids": [s.id for s in subnets],
     "db_name": "payroll",
     "db_username": "reader",
+    "db_app_user": "payroll_app",  # the job's own login: an IAM token, no password
+    "db_app_grants": ["SELECT", "INSERT", "UPDATE"],
     "db_engine_version": "8.4",
     "db_instance_class": "db.r6g.large",  # also sets the connection budget
     "db_allocated_storage_gb": 50,
@@ -30,13 +32,14 @@ args: VpcLambdaWithPrivateServicesArgs = {
     "db_multi_az": True,
     "db_backup_retention_days": 14,
     "db_monitoring_interval_seconds": 30,
+    "db_proxy": True,  # an RDS Proxy in front of the database, IAM end to end
     "topic_name": "payroll-reports",
     "function_name": "payroll-report",
     "function_memory_mb": 512,
     "function_timeout_seconds": 60,
     "function_runtime": "python3.12",
     "function_architecture": "arm64",
-    "function_reserved_concurrency_auto": True,  # half the class's max_connections, less one
+    "function_reserved_concurrency_auto": True,  # the proxy's pool: half the class's max_connections
     "function_tracing": True,  # refused in AWS China, where Lambda has no X-Ray integration
     "log_retention_days": 90,
     "interface_endpoints": ["sns", "secretsmanager"],

@@ -7,7 +7,13 @@ mocks (``stack_model``: the dev stack, AWS China), never from a hand-written cop
 
 * ``function_package_dir``: the zip the component passed to ``aws.lambda_.Function(code=...)``,
   unpacked as Lambda unpacks it into its task root;
-* ``function_env``: the job function's ``environment.variables``.
+* ``function_env``: the job function's ``environment.variables`` (``migration_function_env``: the
+  migration's).
+
+The local MariaDB checks the job's IAM tokens the way RDS does (``components.local.token_verifier``): it
+is told the rehearsal's key and the ``rds-db:connect`` resources the stack's job role allows. The
+application user is created by the package's own migration function, run once per session
+(``application_user``), as ``pulumi up`` runs it.
 
 The local MariaDB's certificate is signed by a CA the tests make, not by RDS, so the stack is
 evaluated with that CA as its CA bundle (``dbCaBundleFile``, the override a user gives for a
@@ -36,6 +42,7 @@ import pytest
 
 from components.local import InvocationResult, LocalLambda
 from components.local.services import (
+    DB_HOST_NAME,
     SCHEMA_TABLES,
     AwsEmulator,
     MariaDB,
@@ -45,7 +52,7 @@ from components.local.services import (
     start_mariadb,
 )
 from components.local.stack_model import StackModel, evaluate_with_ca_bundle
-from components.local.wiring import extract_package, local_function_env
+from components.local.wiring import DUMMY_CREDENTIALS, extract_package, local_function_env
 from components.testing.pulumi_mocks import ACCOUNT_ID, Registered
 
 STACK = "dev"
@@ -57,17 +64,36 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[MariaDB]:
+def mariadb(tmp_path_factory: pytest.TempPathFactory, pki: Pki, stack_model: StackModel) -> Iterator[MariaDB]:
     server = start_mariadb(tmp_path_factory.mktemp("mariadb"), pki)
     try:
+        server.trust(stack_model.token_trust(DB_HOST_NAME, server.port, DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                             DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
         yield server
     finally:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def application_user(mariadb: MariaDB, aws: AwsEmulator, stack_model: StackModel, function_package_dir: Path,
+                     migration_lambda_env: dict[str, str]) -> dict[str, Any]:
+    """The application user, created by the package's migration function (master credentials from
+    the secret, as `pulumi up` runs it); what it reported."""
+    inputs = stack_model.migration_function.inputs
+    with LocalLambda(function_package_dir, str(inputs["handler"]), migration_lambda_env,
+                     function_arn(inputs["name"], migration_lambda_env["AWS_REGION"]), float(inputs["timeout"]),
+                     memory_mb=int(inputs["memorySize"]),
+                     runtime=f"python{sys.version_info.major}.{sys.version_info.minor}") as migration:
+        outcome = migration.invoke({})
+    assert outcome.ok, f"the migration could not create the application user: {outcome.error}"
+    assert isinstance(outcome.payload, dict)
+    return dict(outcome.payload["app_user"])
+
+
 @pytest.fixture
-def db(mariadb: MariaDB) -> MariaDB:
-    """The session's MariaDB, (re)started if an earlier test left it stopped."""
+def db(mariadb: MariaDB, application_user: dict[str, Any]) -> MariaDB:
+    """The session's MariaDB, (re)started if an earlier test left it stopped, with the
+    application user the migration created."""
     if not mariadb.running:
         mariadb.start()
     return mariadb
@@ -105,13 +131,27 @@ def function_env(stack_model: StackModel) -> dict[str, str]:
     return stack_model.function_environment
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def migration_function_env(stack_model: StackModel) -> dict[str, str]:
+    """The environment the component gives the migration function."""
+    return stack_model.migration_environment
+
+
+@pytest.fixture(scope="session")
 def lambda_env(function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator,
                stack_model: StackModel) -> dict[str, str]:
     """``function_env`` as the function sees it when rehearsed on this machine, including the
     log format and level Lambda derives from the function's logging config."""
     return local_function_env(function_env, local_services(mariadb, aws),
                               logging_config=stack_model.job_function.inputs["loggingConfig"])
+
+
+@pytest.fixture(scope="session")
+def migration_lambda_env(migration_function_env: dict[str, str], mariadb: MariaDB, aws: AwsEmulator,
+                         stack_model: StackModel) -> dict[str, str]:
+    """The migration's environment, bound the same way."""
+    return local_function_env(migration_function_env, local_services(mariadb, aws),
+                              logging_config=stack_model.migration_function.inputs["loggingConfig"])
 
 
 def function_for_handler(model: StackModel, handler: str) -> Registered:
@@ -226,17 +266,21 @@ def log_book() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def start_function(
-    function_package_dir: Path, lambda_env: dict[str, str], stack_model: StackModel, log_book: list[tuple[str, str]]
+    function_package_dir: Path, lambda_env: dict[str, str], migration_lambda_env: dict[str, str],
+    stack_model: StackModel, log_book: list[tuple[str, str]], db: MariaDB,
 ) -> Iterator[Callable[..., Function]]:
     """Start an execution environment: ``start_function(handler, env={...}, unset=(...))``.
-    ``env`` and ``unset`` change ``lambda_env`` for that environment only; ``timeout_s`` replaces
-    the stack's timeout and ``package_dir`` the package (a ``package_copy``)."""
+    ``env`` and ``unset`` change the function's environment for that environment only (the
+    job's; with ``as_function="migration"`` the migration's, whatever the handler); ``timeout_s``
+    replaces the stack's timeout and ``package_dir`` the package (a ``package_copy``)."""
     started: list[LocalLambda] = []
 
     def start(handler: str = "app.handler", *, env: dict[str, str] | None = None,
               unset: tuple[str, ...] = (), timeout_s: float | None = None,
-              package_dir: Path | None = None) -> Function:
-        environment = {**lambda_env, **(env or {})}
+              package_dir: Path | None = None, as_function: str | None = None) -> Function:
+        migration = as_function == "migration" or (
+            as_function is None and handler == stack_model.migration_function.inputs["handler"])
+        environment = {**(migration_lambda_env if migration else lambda_env), **(env or {})}
         for name in unset:
             environment.pop(name, None)
         known = {f.inputs["handler"] for f in (stack_model.job_function, stack_model.migration_function)}
@@ -258,6 +302,19 @@ def start_function(
     yield start
     for local in started:
         local.close()
+
+
+@pytest.fixture
+def start_with_secret(start_function: Callable[..., Function], aws: AwsEmulator) -> Callable[..., Function]:
+    """An execution environment that logs in as the master user with the secret, the way the
+    migration does (the runtime's secret path: reading, caching, rotation), running the job's
+    handler unless told otherwise, with the topic to notify added."""
+
+    def start(handler: str = "app.handler", *, env: dict[str, str] | None = None, **options: Any) -> Function:
+        return start_function(handler, as_function="migration", env={"TOPIC_ARN": aws.topic_arn, **(env or {})},
+                              **options)
+
+    return start
 
 
 @pytest.fixture
@@ -409,11 +466,11 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
         time.sleep(0.02)
 
 
-def running_statements(db: MariaDB, like: str) -> list[tuple[int, str]]:
+def running_statements(db: MariaDB, like: str, user: str | None = None) -> list[tuple[int, str]]:
     """(connection id, statement) of the function's statements the server is running now that
-    match the SQL ``LIKE`` pattern ``like``."""
-    from components.local.services import DB_USER
+    match the SQL ``LIKE`` pattern ``like`` (the job's: the application user's)."""
+    from components.local.services import APP_USER
 
     rows = db.query("SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND INFO LIKE %s",
-                    (DB_USER, like), database=None)
+                    (user or APP_USER, like), database=None)
     return [(int(row[0]), str(row[1])) for row in rows]

@@ -22,7 +22,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from vpclambda_runtime import connection, execute, get_logger, invocation, notify, query, stream
+from vpclambda_runtime import (
+    connection,
+    current_invocation,
+    execute,
+    get_logger,
+    invocation,
+    notify,
+    query,
+    stream,
+)
 
 SIGNAL_WAIT_S = 60.0
 """The longest a case waits for the test's signal: an upper bound, never a pace."""
@@ -248,6 +257,70 @@ def lookup_threads(event: dict[str, Any]) -> dict[str, Any]:
 def connect_only(event: dict[str, Any]) -> dict[str, Any]:
     connection()
     return {}
+
+
+# ------------------------------------------------------------------ the application user
+
+
+def whoami(event: dict[str, Any]) -> dict[str, Any]:
+    """Who the server says the job is, and over what."""
+    ((user,),) = query("SELECT CURRENT_USER()")
+    ((_, cipher),) = query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    return {"user": user, "cipher": cipher}
+
+
+def run_statement(event: dict[str, Any]) -> dict[str, Any]:
+    return {"affected": execute(event["sql"])}
+
+
+def forged_login(event: dict[str, Any]) -> dict[str, Any]:
+    """Log in with a token that is wrong in one way (``forge``), made by the function with its
+    own credentials: signed for another user, another host, 16 minutes ago, or no token at all
+    (the master password sent by mistake)."""
+    import datetime
+    from unittest import mock
+
+    from vpclambda_runtime.credentials import sign_token
+    from vpclambda_runtime.runtime import get_runtime
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    forge = event["forge"]
+
+    def forged(_: Any) -> str:
+        import dataclasses
+
+        if forge == "password":
+            return str(event["password"])
+        if forge == "user":
+            return sign_token(dataclasses.replace(settings, db_user=event["user"]))
+        if forge == "host":
+            return sign_token(dataclasses.replace(settings, db_host=event["host"]))
+        past = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=16)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=past):
+            return sign_token(settings)
+
+    signer = runtime.secrets._sign  # type: ignore[union-attr]
+    runtime.secrets._sign = forged  # type: ignore[union-attr]
+    try:
+        query("SELECT 1")
+    finally:
+        runtime.secrets._sign = signer  # type: ignore[union-attr]
+    return {}
+
+
+def read_secret(event: dict[str, Any]) -> dict[str, Any]:
+    """Ask Secrets Manager for the master secret, as a job would try to."""
+    from vpclambda_runtime import aws_clients
+    from vpclambda_runtime.errors import SecretError
+    from vpclambda_runtime.runtime import get_runtime
+
+    budget = current_invocation().budget
+    settings = get_runtime().settings
+    with budget.phase("secretsmanager", "secret") as phase, aws_clients.aws_call(
+            "secretsmanager", f"GetSecretValue for {event['secret_arn']}", settings, phase, SecretError) as client:
+        client.get_secret_value(SecretId=event["secret_arn"])
+    return {"read": True}
 
 
 CASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

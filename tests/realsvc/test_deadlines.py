@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from components.local.services import DB_USER
+from components.local.services import APP_USER
 
 from .conftest import Background, wait_until
 from .job_cases import UNANSWERED_HOST
@@ -31,7 +31,7 @@ def test_a_server_that_trickles_its_greeting_ends_the_handshake_by_its_deadline(
                                                                                margin_for):
     """One byte every 0.2 s: each read gets a byte long before any per-read timeout."""
     employees(1)
-    with TrickleProxy(db.port, delay_s=0.2) as proxy:
+    with TrickleProxy(db.port, delay_s=0.2) as proxy, db.reached_through(proxy.port):
         fn = start_function(env={"DB_PORT": str(proxy.port)}, timeout_s=TIMEOUT_S)
         run = fn.invoke()
         assert proxy.trickled.is_set()
@@ -43,7 +43,7 @@ def test_a_server_that_trickles_its_greeting_ends_the_handshake_by_its_deadline(
 def test_a_result_that_trickles_ends_the_read_by_its_deadline(start_function, employees, db, margin_for):
     """The handshake and the first rows arrive at full speed, then a byte every 0.1 s."""
     employees(20_000)
-    with TrickleProxy(db.port, delay_s=0.1, fast_bytes=256 * 1024) as proxy:
+    with TrickleProxy(db.port, delay_s=0.1, fast_bytes=256 * 1024) as proxy, db.reached_through(proxy.port):
         fn = start_function(env={"DB_PORT": str(proxy.port)}, timeout_s=TIMEOUT_S)
         run = fn.invoke()
         assert proxy.trickled.is_set()
@@ -74,7 +74,7 @@ def test_a_stream_that_timed_out_prints_nothing_at_garbage_collection(start_func
     running = Background(fn, None)
     try:
         wait_until(lambda: bool(db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND "
-                                         "INFO LIKE 'SELECT * FROM `employees`%%'", (DB_USER,), database=None)),
+                                         "INFO LIKE 'SELECT * FROM `employees`%%'", (APP_USER,), database=None)),
                    "the read is running")
         db.freeze()
         run = running.result()

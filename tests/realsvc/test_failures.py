@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from components.local.services import DB_PASSWORD, DB_USER
+from components.local.services import APP_USER, DB_PASSWORD, DB_USER
 from components.local.wiring import SERVICE_ENDPOINT_VARIABLES
 
 from .stand_ins import HttpStub, closed_port
@@ -71,9 +71,9 @@ def test_database_down_at_cold_start(start_function, employees):
     assert failed["error_type"] == "DatabaseUnreachableError"
 
 
-def test_rotated_password_is_fetched_again_once(start_function, employees, db, aws):
+def test_rotated_password_is_fetched_again_once(start_with_secret, employees, db, aws):
     employees(6)
-    fn = start_function()
+    fn = start_with_secret()
     assert fn.invoke().ok
     rotated = "rotated-Passw0rd-2"
     try:
@@ -81,7 +81,7 @@ def test_rotated_password_is_fetched_again_once(start_function, employees, db, a
         # warm connection survives it; the next new connection uses the cached old password.
         db.set_password(rotated)
         aws.put_secret(aws.secret_arn, {"username": DB_USER, "password": rotated})
-        db.kill_client_connections()
+        db.kill_client_connections(DB_USER)
 
         run = fn.invoke()
         assert run.ok, run.error
@@ -93,10 +93,10 @@ def test_rotated_password_is_fetched_again_once(start_function, employees, db, a
         aws.put_secret(aws.secret_arn, {"username": DB_USER, "password": DB_PASSWORD})
 
 
-def test_wrong_password_fails_after_one_refetch(start_function, employees, aws):
+def test_wrong_password_fails_after_one_refetch(start_with_secret, employees, aws):
     employees(1)
     secret = aws.create_secret("rds!db-wrong-password", {"username": DB_USER, "password": "not-the-password"})
-    fn = start_function(env={"DB_SECRET_ARN": secret})
+    fn = start_with_secret(env={"DB_SECRET_ARN": secret})
     run = fn.invoke()
     assert run.error_type == "DatabaseAuthenticationError", run.error
     assert f"refused user '{DB_USER}'" in run.error_message
@@ -134,10 +134,8 @@ def test_shipped_rds_bundle_is_what_verifies_outside_china(start_function, emplo
     """In a commercial region, without DB_CA_BUNDLE, the shipped RDS bundle is the trust
     store: it does not trust the local test CA, so the connection is refused."""
     employees(1)
-    secret = aws.create_secret("rds!db-commercial", {"username": DB_USER, "password": DB_PASSWORD},
-                               region="us-east-1")
     fn = start_function(
-        env={"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "DB_SECRET_ARN": secret,
+        env={"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
              "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:lambda-test-topic"},
         unset=("DB_CA_BUNDLE",),
     )
@@ -168,10 +166,10 @@ def test_sns_unreachable(start_function, employees):
     assert fn.events("employees_read", run.request_id), "the database part worked before SNS failed"
 
 
-def test_secrets_manager_unreachable(start_function, employees):
+def test_secrets_manager_unreachable(start_with_secret, employees):
     employees(1)
     with closed_port() as port:
-        fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: f"http://127.0.0.1:{port}"})
+        fn = start_with_secret(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: f"http://127.0.0.1:{port}"})
         run = fn.invoke()
     assert run.error_type == "SecretError", run.error
     assert "Secrets Manager is unreachable" in run.error_message
@@ -189,19 +187,19 @@ def test_secrets_manager_unreachable(start_function, employees):
     ],
     ids=["missing-password", "not-json", "not-an-object", "password-not-unicode"],
 )
-def test_bad_secret_content(start_function, employees, aws, secret_value, expected, request):
+def test_bad_secret_content(start_with_secret, employees, aws, secret_value, expected, request):
     employees(1)
     secret = aws.create_secret(f"rds!db-bad-{request.node.callspec.id}", secret_value)
-    run = start_function(env={"DB_SECRET_ARN": secret}).invoke()
+    run = start_with_secret(env={"DB_SECRET_ARN": secret}).invoke()
     assert run.error_type == "SecretError", run.error
     assert expected in run.error_message
     assert secret in run.error_message
 
 
-def test_secret_that_does_not_exist(start_function, employees, aws):
+def test_secret_that_does_not_exist(start_with_secret, employees, aws):
     employees(1)
     missing = aws.secret_arn[: aws.secret_arn.rindex(":") + 1] + "rds!db-never-created-AbCdEf"
-    run = start_function(env={"DB_SECRET_ARN": missing}).invoke()
+    run = start_with_secret(env={"DB_SECRET_ARN": missing}).invoke()
     assert run.error_type == "SecretError", run.error
     assert "ResourceNotFoundException" in run.error_message
 
@@ -274,7 +272,7 @@ def test_connection_lost_mid_stream(start_function, employees, db):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             rows = db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s "
-                            "AND INFO LIKE 'SELECT * FROM `employees`%%'", (DB_USER,), database=None)
+                            "AND INFO LIKE 'SELECT * FROM `employees`%%'", (APP_USER,), database=None)
             if rows:
                 time.sleep(0.2)  # let rows flow first
                 db.execute(f"KILL CONNECTION {rows[0][0]}", database=None)
@@ -328,15 +326,15 @@ def test_database_full_says_the_connection_budget_is_exhausted(start_function, e
     assert run.elapsed < FAST
 
 
-def test_password_beyond_latin1_authenticates(start_function, employees, db, aws):
+def test_password_beyond_latin1_authenticates(start_with_secret, employees, db, aws):
     """PyMySQL encodes a str password as Latin-1; MySQL hashed it as UTF-8 when it was set."""
     employees(2)
     password = "pässwört-€-密码-🔑"
     try:
         db.set_password(password)
         aws.put_secret(aws.secret_arn, {"username": DB_USER, "password": password})
-        db.kill_client_connections()
-        fn = start_function()
+        db.kill_client_connections(DB_USER)
+        fn = start_with_secret()
         run = fn.invoke()
         assert run.ok, run.error
         assert run.body["employees"] == 2

@@ -31,13 +31,15 @@ def test_cold_then_warm_invocation_reuses_one_connection(start_function, employe
     assert warm.body["message_id"] != body["message_id"]
     assert db.client_threads() == threads_after_cold, "the warm invocation must reuse the same MySQL connection"
 
-    # What the logs say matches what the server saw: one connect, one reuse, one secret read.
+    # What the logs say matches what the server saw: one connect (as the application user, with
+    # a token: one token checked by the database), one reuse, no secret read.
     (connected,) = fn.events("db_connected")
     assert connected["thread_id"] in threads_after_cold
     assert connected["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert (connected["user"], connected["auth"]) == ("app", "iam-token")
     (reused,) = fn.events("db_connection_reused", warm.request_id)
     assert reused["thread_id"] == connected["thread_id"]
-    assert [e["reason"] for e in fn.events("secret_fetched")] == ["first_use"]
+    assert fn.events("secret_fetched") == []
 
 
 def test_logs_are_json_lines_with_a_summary_and_no_rows(start_function, employees):

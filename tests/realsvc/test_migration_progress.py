@@ -9,7 +9,7 @@ import os
 import re
 import signal
 
-from components.local.services import DB_NAME
+from components.local.services import DB_NAME, DB_USER
 
 from .conftest import Background, running_statements, wait_until
 from .test_migration import MIGRATE, columns, history
@@ -99,7 +99,8 @@ def test_a_migration_killed_mid_statement_is_refused_until_repaired(start_functi
             cur.execute("SELECT * FROM employees WHERE department IS NULL FOR UPDATE")  # statement 2 waits
         killed_run = start_function(MIGRATE, package_dir=package)
         running = Background(killed_run, None)
-        wait_until(lambda: bool(running_statements(db, "UPDATE employees SET department%")), "statement 2 runs")
+        wait_until(lambda: bool(running_statements(db, "UPDATE employees SET department%", DB_USER)),
+                   "statement 2 runs")
         pid = killed_run.local.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
@@ -108,7 +109,7 @@ def test_a_migration_killed_mid_statement_is_refused_until_repaired(start_functi
         holder.rollback()
         holder.close()  # statement 2, still waiting on the server, now runs
     assert killed.status == "runtime_exit", killed.error
-    wait_until(lambda: not running_statements(db, "UPDATE employees%"), "statement 2 has ended")
+    wait_until(lambda: not running_statements(db, "UPDATE employees%", DB_USER), "statement 2 has ended")
     assert unassigned(db) == 1, "the server finished statement 2 after the run was killed"
     assert progress(db) == [(2, 1, "applied"), (2, 2, "running")]
 

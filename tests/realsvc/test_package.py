@@ -14,9 +14,9 @@ from cryptography import x509
 
 from components.build.packaging import CUSTOM_CA_BUNDLE, bundled_requirements
 from components.local.services import DB_NAME
-from components.local.wiring import COMPONENT_VARIABLES
+from components.local.wiring import JOB_VARIABLES, MIGRATION_VARIABLES
 
-REQUIRED_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "TOPIC_ARN")
+REQUIRED_VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "TOPIC_ARN")
 RDS_GLOBAL_BUNDLE_SHA256 = "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3"
 BUNDLES_CHECKED = datetime(2026, 11, 29, tzinfo=UTC)
 """When the shipped bundles were last checked (handler/certs/README.md)."""
@@ -118,33 +118,39 @@ def test_shipped_china_bundle_is_aws_chinas_rds_trust_store(function_package_dir
         assert cert.not_valid_before_utc < BUNDLES_CHECKED < cert.not_valid_after_utc
 
 
-def test_function_env_provides_every_required_variable(function_env, stack_model):
+def test_function_env_provides_every_required_variable(function_env, migration_function_env, stack_model):
     for name in REQUIRED_VARIABLES:
         assert str(function_env.get(name, "")).strip(), f"the function environment lacks {name}"
     assert function_env["DB_NAME"] == DB_NAME
+    assert function_env["DB_USER"] == "app"
     assert 1 <= int(function_env["DB_PORT"]) <= 65535
     partition = re.escape(stack_model.partition)
-    assert re.match(rf"^arn:{partition}:secretsmanager:{stack_model.region}:", function_env["DB_SECRET_ARN"])
+    assert re.match(rf"^arn:{partition}:secretsmanager:{stack_model.region}:",
+                    migration_function_env["DB_SECRET_ARN"])
     assert re.match(rf"^arn:{partition}:sns:{stack_model.region}:", function_env["TOPIC_ARN"])
     # A connection attempt must give up well within the function's own timeout.
     assert 1 <= int(function_env["DB_CONNECT_TIMEOUT"]) < stack_model.job_function.inputs["timeout"]
 
 
-def test_function_env_has_exactly_the_wired_variables_and_no_password(function_env):
-    assert set(function_env) == set(COMPONENT_VARIABLES)
-    for name, value in function_env.items():
-        assert not PASSWORD_LIKE.search(name), f"{name} looks like a credential"
-        assert "password" not in value.lower(), f"{name} carries a password-like value"
-    # The only secret-related variable names the secret; its value is read at run time.
-    assert [name for name in function_env if "SECRET" in name] == ["DB_SECRET_ARN"]
+def test_function_env_has_exactly_the_wired_variables_and_no_password(function_env, migration_function_env):
+    assert set(function_env) == set(JOB_VARIABLES)
+    assert set(migration_function_env) == set(MIGRATION_VARIABLES)
+    for env in (function_env, migration_function_env):
+        for name, value in env.items():
+            assert not PASSWORD_LIKE.search(name), f"{name} looks like a credential"
+            assert "password" not in value.lower(), f"{name} carries a password-like value"
+    # The job has no secret at all; the migration's only secret-related variable names the
+    # secret, whose value it reads at run time.
+    assert [name for name in function_env if "SECRET" in name] == []
+    assert [name for name in migration_function_env if "SECRET" in name] == ["DB_SECRET_ARN"]
 
 
-def test_function_env_points_at_the_stacks_resources(stack_model, function_env):
+def test_function_env_points_at_the_stacks_resources(stack_model, function_env, migration_function_env):
     database = stack_model.run.one("aws:rds/instance:Instance").outputs
     topic = stack_model.run.one("aws:sns/topic:Topic", f"{stack_model.component_name}-topic").outputs
-    assert function_env["DB_HOST"] == database["address"]
-    assert int(function_env["DB_PORT"]) == int(database["port"])
-    assert function_env["DB_SECRET_ARN"] == database["masterUserSecrets"][0]["secretArn"]
+    for env in (function_env, migration_function_env):
+        assert env["DB_HOST"] == database["address"]
+        assert int(env["DB_PORT"]) == int(database["port"])
+    assert migration_function_env["DB_SECRET_ARN"] == database["masterUserSecrets"][0]["secretArn"]
     assert function_env["TOPIC_ARN"] == topic["arn"]
-    # The migration function is given the same environment, so the tests run it with this one.
-    assert stack_model.migration_function.inputs["environment"]["variables"] == function_env
+    assert migration_function_env["DB_APP_USER"] == function_env["DB_USER"]

@@ -46,10 +46,10 @@ def test_database_that_never_sends_its_greeting(start_function, employees, timeo
            "handshake" in run.error_message
 
 
-def test_secrets_manager_that_never_answers(start_function, employees, timeout_s, margin_for):
+def test_secrets_manager_that_never_answers(start_with_secret, employees, timeout_s, margin_for):
     employees(1)
     with Tarpit() as tarpit:
-        fn = start_function(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: tarpit.url})
+        fn = start_with_secret(env={SERVICE_ENDPOINT_VARIABLES["secretsmanager"]: tarpit.url})
         run = fn.invoke()
         attempts = len(tarpit.accepted)
     assert_failed_by_itself(fn, run, timeout_s, margin_for(timeout_s), "SecretError", "secretsmanager", "secret")
