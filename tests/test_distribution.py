@@ -23,12 +23,12 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 _IGNORED_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".build", "*.egg-info", "__pycache__", ".pytest_cache",
-                                           ".ruff_cache", ".mypy_cache", ".hypothesis")
+                                           ".ruff_cache", ".mypy_cache", ".hypothesis", "mutants")
 
 
 def COPY_IGNORE(directory: str, names: list[str]) -> set[str]:
-    """What a copy of the repository leaves out: caches anywhere, setuptools' `build/` at the root
-    (`components/build/` is the package's own)."""
+    """What a copy of the repository leaves out: caches anywhere (and `make mutate`'s `mutants/`),
+    setuptools' `build/` at the root (`components/build/` is the package's own)."""
     ignored = set(_IGNORED_ANYWHERE(directory, names))
     return ignored | ({"build"} if Path(directory) == ROOT else set())
 

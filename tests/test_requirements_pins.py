@@ -24,7 +24,9 @@ LOCK = ROOT / "requirements-dev.lock"
 DEV_IN = ROOT / "requirements-dev.in"
 PROGRAM_TXT = ROOT / "requirements.txt"
 HANDLER_TXT = ROOT / "handler" / "requirements.txt"
-SKIPPED_DIRS = {".git", ".venv", ".build", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+SKIPPED_DIRS = {".git", ".venv", ".build", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+                "mutants"}
+"""Caches, and `make mutate`'s work copy of the repository."""
 ROOT_SKIPPED = {"build"}
 """setuptools' output at the root (`components/build/` is the package's own)."""
 
