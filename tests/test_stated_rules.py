@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from components.build.packaging import PackageInputs, build_package, build_zip_bytes
-from components.checks.reachability import assess, database_verdict, service_verdict
+from components.checks.reachability import assess, database_verdict, describe_rule, rule_findings, service_verdict
 from components.model.network_rules import Endpoint, NetworkFacts, Rule
 from vpclambda_runtime import aws_clients, sns
 from vpclambda_runtime.budget import Budget
@@ -244,3 +244,63 @@ def test_a_report_sns_would_refuse_is_refused_before_any_call(monkeypatch: pytes
     with pytest.raises(NotificationError, match="subject is 101 characters"):
         sns.publish(settings, {"default": "ok"}, "x" * 101, Budget(30.0))
     assert calls == []
+
+
+# ------------------------------------------------------------------ rules no path needs
+
+
+def test_the_article_s_rules_are_exactly_what_the_paths_need() -> None:
+    assert rule_findings(facts()) == []
+
+
+def test_rules_beyond_the_paths_are_findings_with_their_reason() -> None:
+    extra = (
+        Rule("lambda-sg", "egress", 443, cidr="0.0.0.0/0"),
+        Rule("rds-sg", "ingress", 3306, to_port=3310, peer_group="lambda-sg"),
+        Rule("lambda-sg", "egress", 0, protocol="-1", peer_group="rds-sg"),
+        Rule("rds-sg", "ingress", 3306, to_port=3306, peer_group="lambda-sg"),  # a range of one port: the same rule
+    )
+    found = rule_findings(facts(RULES + extra))
+    assert [(str(f), f.reason) for f in found] == [
+        ("lambda-sg egress TCP 443 to 0.0.0.0/0: no path of the function needs an address range: every path it "
+         "takes names a security group, and without NAT nothing outside the VPC is reached",
+         "no path of the function needs an address range: every path it takes names a security group, and without "
+         "NAT nothing outside the VPC is reached"),
+        ("rds-sg ingress TCP 3306-3310 from lambda-sg: no path of the function uses it",
+         "no path of the function uses it"),
+        ("lambda-sg egress all traffic to rds-sg: no path of the function uses it", "no path of the function uses it"),
+    ]
+
+
+def test_with_nat_egress_to_the_internet_is_needed_only_for_a_service_without_an_endpoint() -> None:
+    anywhere = Rule("lambda-sg", "egress", 443, cidr="0.0.0.0/0")
+    through_nat = dataclasses.replace(facts((*RULES, anywhere)), nat_egress=True, services=("sns", "secretsmanager"))
+    assert rule_findings(through_nat) == [], "secretsmanager has no endpoint: it is reached through NAT"
+    all_served = dataclasses.replace(through_nat, services=("sns",))
+    (finding,) = rule_findings(all_served)
+    assert finding.rule == anywhere
+    assert finding.reason == ("no path of the function needs an address range: every path it takes names a "
+                              "security group")
+
+
+def test_an_endpoint_the_function_does_not_call_needs_no_rule() -> None:
+    unused = dataclasses.replace(facts(), services=())
+    assert [str(f) for f in rule_findings(unused)] == [
+        "lambda-sg egress TCP 443 to endpoint-sg: no path of the function uses it",
+        "endpoint-sg ingress TCP 443 from lambda-sg: no path of the function uses it",
+    ]
+    no_dns = dataclasses.replace(facts(), endpoints=(dataclasses.replace(ENDPOINT, private_dns=False),))
+    assert len(rule_findings(no_dns)) == 2
+    no_subnets = dataclasses.replace(facts(), endpoints=(dataclasses.replace(ENDPOINT, subnets=()),))
+    assert len(rule_findings(no_subnets)) == 2
+
+
+@pytest.mark.parametrize(("rule", "text"), [
+    (Rule("a", "egress", 443, peer_group="b"), "a egress TCP 443 to b"),
+    (Rule("a", "ingress", 3306, cidr="10.0.0.0/8"), "a ingress TCP 3306 from 10.0.0.0/8"),
+    (Rule("a", "egress", 1024, to_port=2048, prefix_list="s3"), "a egress TCP 1024-2048 to nothing"),
+    (Rule("a", "egress", 53, protocol="udp", to_port=53, cidr="0.0.0.0/0"), "a egress UDP 53 to 0.0.0.0/0"),
+    (Rule("a", "ingress", 0, protocol="-1"), "a ingress all traffic from nothing"),
+])
+def test_a_rule_reads_as_the_article_s_table(rule: Rule, text: str) -> None:
+    assert describe_rule(rule) == text
