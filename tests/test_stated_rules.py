@@ -304,3 +304,76 @@ def test_an_endpoint_the_function_does_not_call_needs_no_rule() -> None:
 ])
 def test_a_rule_reads_as_the_article_s_table(rule: Rule, text: str) -> None:
     assert describe_rule(rule) == text
+
+
+# ------------------------------------------------------------ through the database proxy, and the migration's path
+
+PROXY_RULES = (
+    Rule("lambda-sg", "egress", 443, peer_group="endpoint-sg"),
+    Rule("endpoint-sg", "ingress", 443, peer_group="lambda-sg"),
+    Rule("lambda-sg", "egress", 3306, peer_group="proxy-sg"),
+    Rule("proxy-sg", "ingress", 3306, peer_group="lambda-sg"),
+    Rule("proxy-sg", "egress", 3306, peer_group="rds-sg"),
+    Rule("rds-sg", "ingress", 3306, peer_group="proxy-sg"),
+    Rule("migration-sg", "egress", 3306, peer_group="rds-sg"),
+    Rule("rds-sg", "ingress", 3306, peer_group="migration-sg"),
+)
+
+
+def proxied(rules: tuple[Rule, ...] = PROXY_RULES, **changes: Any) -> NetworkFacts:
+    return dataclasses.replace(facts(rules), proxy_security_groups=("proxy-sg",), proxy_port=3306,
+                               migration_security_groups=("lambda-sg", "migration-sg"), **changes)
+
+
+def test_through_the_proxy_both_paths_reach_the_database_and_no_rule_is_spare() -> None:
+    verdicts = {v.path: v for v in assess(proxied())}
+    assert str(verdicts["database"]) == ("database: reachable (TCP 3306 from lambda-sg to proxy-sg, TCP 3306 from "
+                                         "proxy-sg to rds-sg)")
+    assert verdicts["database"].via == "proxy"
+    assert str(verdicts["migration-database"]) == (
+        "migration-database: reachable (TCP 3306 from lambda-sg, migration-sg to rds-sg)")
+    assert verdicts["migration-database"].via == "vpc"
+    assert rule_findings(proxied()) == []
+    direct = (*PROXY_RULES, Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"))
+    assert [str(f) for f in rule_findings(proxied(direct))] == [
+        "lambda-sg egress TCP 3306 to rds-sg: no path of the function uses it"]
+
+
+@pytest.mark.parametrize(("dropped", "path", "reason"), [
+    (2, "database", "lambda-sg allows no TCP 3306 to proxy-sg: connections to the proxy time out"),
+    (3, "database", "proxy-sg admits no TCP 3306 from lambda-sg: connections to the proxy time out"),
+    (4, "database", "proxy-sg allows no TCP 3306 to rds-sg: the proxy cannot reach the database, connections "
+                    "through it fail"),
+    (5, "database", "rds-sg admits no TCP 3306 from proxy-sg: the proxy cannot reach the database, connections "
+                    "through it fail"),
+    (6, "migration-database", "lambda-sg, migration-sg allows no TCP 3306 to rds-sg: the migration's connections "
+                              "time out"),
+    (7, "migration-database", "rds-sg admits no TCP 3306 from lambda-sg, migration-sg: the migration's "
+                              "connections time out"),
+])
+def test_each_hop_s_missing_rule_blocks_its_path(dropped: int, path: str, reason: str) -> None:
+    rules = tuple(r for i, r in enumerate(PROXY_RULES) if i != dropped)
+    verdicts = {v.path: v for v in assess(proxied(rules))}
+    assert str(verdicts[path]) == f"{path}: BLOCKED ({reason})"
+    assert [v.path for v in verdicts.values() if not v.reachable] == [path]
+
+
+def test_a_migration_outside_the_vpc_cannot_reach_the_database() -> None:
+    verdicts = {v.path: v for v in assess(proxied(function_attached=False))}
+    assert (verdicts["migration-database"].reachable, verdicts["migration-database"].reason) == (
+        False, "function not attached to the VPC: the migration cannot reach the database")
+    assert not any(v.path == "migration-database" for v in assess(facts()))
+
+
+def test_the_migration_calls_its_apis_from_its_own_groups() -> None:
+    secrets = dataclasses.replace(ENDPOINT, service="secretsmanager")
+    own = (Rule("migration-sg", "egress", 443, peer_group="endpoint-sg"),
+           Rule("endpoint-sg", "ingress", 443, peer_group="migration-sg"))
+    calling = proxied((*PROXY_RULES, *own), endpoints=(ENDPOINT, secrets), services=("sns", "secretsmanager"),
+                      migration_services=("secretsmanager",))
+    assert rule_findings(calling) == []
+    assert all(v.reachable for v in assess(calling))
+    not_calling = dataclasses.replace(calling, services=("sns",), migration_services=())
+    assert {str(f) for f in rule_findings(not_calling)} == {
+        "migration-sg egress TCP 443 to endpoint-sg: no path of the function uses it",
+        "endpoint-sg ingress TCP 443 from migration-sg: no path of the function uses it"}
