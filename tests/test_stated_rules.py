@@ -355,6 +355,7 @@ def test_each_hop_s_missing_rule_blocks_its_path(dropped: int, path: str, reason
     rules = tuple(r for i, r in enumerate(PROXY_RULES) if i != dropped)
     verdicts = {v.path: v for v in assess(proxied(rules))}
     assert str(verdicts[path]) == f"{path}: BLOCKED ({reason})"
+    assert verdicts[path].reachable is False
     assert [v.path for v in verdicts.values() if not v.reachable] == [path]
 
 
