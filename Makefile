@@ -43,7 +43,7 @@ lint: $(STAMP)
 test: $(STAMP) services wheelhouse lint
 	$(PY) -m pytest
 
-# The fast tier alone: no MariaDB, moto, rehearsal, namespaces or pip (under a minute).
+# The fast tier alone: no MariaDB, moto, rehearsal, namespaces or pip (under a minute on two cores).
 unit: $(STAMP) wheelhouse
 	$(PY) -m pytest -m "not integration"
 

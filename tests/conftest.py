@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,11 @@ class Elapsed:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """Under xdist the workers collect; each collects every test."""
+        self.total = len(ids)
+
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.done += 1
         now = self.clock()
@@ -71,3 +77,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.path)).parent.name in INTEGRATION_DIRS:
             item.add_marker(pytest.mark.integration)
+
+
+def worker_scope(nodeid: str) -> str:
+    """What runs on one worker under xdist, in order: a file's tests (its module fixtures start
+    once), or an integration folder's (they share session fixtures: one MariaDB, and a log book a
+    later test reads)."""
+    path = nodeid.split("::", 1)[0]
+    folder = path.rpartition("/")[0]
+    return folder if folder.rpartition("/")[2] in INTEGRATION_DIRS else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByTestScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    return ByTestScope(config, log)
