@@ -20,7 +20,7 @@ from vpclambda_runtime.credentials import (
     fetch_pending_from_secrets_manager,
     parse_secret,
 )
-from vpclambda_runtime.errors import NotificationError, SecretError
+from vpclambda_runtime.errors import ConfigurationError, NotificationError, SecretError
 from vpclambda_runtime.logs import LOGGER_NAME
 from vpclambda_runtime.settings import Settings, load_settings
 
@@ -313,3 +313,13 @@ def test_what_json_cannot_carry_is_refused_exactly() -> None:
 def test_row_values_and_text_are_written_as_they_are() -> None:
     assert sns.to_json({"b": b"\x00\xff", "t": timedelta(minutes=1), "name": "张伟"}) == (
         '{"b": "AP8=", "name": "张伟", "t": 60.0}')
+
+
+def test_without_a_topic_a_notification_is_refused_before_any_call(client: FakeClient) -> None:
+    without = load_settings({"AWS_REGION": "eu-west-1", "DB_HOST": "db.internal", "DB_PORT": "3306",
+                             "DB_NAME": "app", "DB_SECRET_ARN": ARN})
+    with pytest.raises(ConfigurationError) as raised:
+        sns.publish(without, {"default": "x"}, None, Budget(30.0))
+    assert str(raised.value) == ("environment variable TOPIC_ARN is required to notify but is not set (the component "
+                                 "sets it on the job; the migration function does not notify)")
+    assert client.calls == []
