@@ -323,3 +323,14 @@ def test_without_a_topic_a_notification_is_refused_before_any_call(client: FakeC
     assert str(raised.value) == ("environment variable TOPIC_ARN is required to notify but is not set (the component "
                                  "sets it on the job; the migration function does not notify)")
     assert client.calls == []
+
+
+def test_a_function_that_logs_in_with_a_token_has_no_secret_to_read(client: FakeClient) -> None:
+    tokens_only = load_settings({"AWS_REGION": "eu-west-1", "DB_HOST": "db.internal", "DB_PORT": "3306",
+                                 "DB_NAME": "app", "DB_USER": "app_user", "TOPIC_ARN": TOPIC})
+    for fetch in (fetch_from_secrets_manager, fetch_pending_from_secrets_manager):
+        with pytest.raises(ConfigurationError) as raised:
+            fetch(tokens_only, Budget(30.0))
+        assert str(raised.value) == ("environment variable DB_SECRET_ARN is not set: this function logs in with an "
+                                     "IAM token (DB_USER), not with a secret")
+    assert client.calls == []
