@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vpclambda_runtime import aws_clients, sns
+from vpclambda_runtime import aws_clients, credentials, sns
 from vpclambda_runtime.budget import Budget
 from vpclambda_runtime.credentials import (
     DbCredentials,
@@ -334,3 +334,92 @@ def test_a_function_that_logs_in_with_a_token_has_no_secret_to_read(client: Fake
         assert str(raised.value) == ("environment variable DB_SECRET_ARN is not set: this function logs in with an "
                                      "IAM token (DB_USER), not with a secret")
     assert client.calls == []
+
+
+# ------------------------------------------------------------------ IAM tokens
+
+
+TOKENS_ENV = {"AWS_REGION": "eu-west-1", "DB_HOST": "db.internal", "DB_PORT": "3306", "DB_NAME": "app",
+              "DB_USER": "app_user", "TOPIC_ARN": TOPIC}
+
+
+def test_a_token_is_signed_for_the_user_host_port_and_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, str]] = []
+    asked: list[dict[str, Any]] = []
+
+    class Signer:
+        def generate_db_auth_token(self, **kwargs: Any) -> str:
+            asked.append(kwargs)
+            return "token-1"
+
+    class Session:
+        def client(self, service: str, region_name: str) -> Signer:
+            made.append((service, region_name))
+            return Signer()
+
+    import boto3
+
+    monkeypatch.setattr(credentials, "_signers", {})
+    monkeypatch.setattr(boto3.session, "Session", Session)
+    config = load_settings(TOKENS_ENV)
+    assert credentials.sign_token(config) == "token-1"
+    assert credentials.sign_token(config) == "token-1"
+    assert made == [("rds", "eu-west-1")], "one signer per region"
+    assert asked == [{"DBHostname": "db.internal", "Port": 3306, "DBUsername": "app_user", "Region": "eu-west-1"}] * 2
+
+
+def test_without_a_database_user_no_token_is_signed() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        credentials.sign_token(settings())
+    assert str(raised.value) == "environment variable DB_USER is not set: this function logs in with a secret"
+
+
+def test_tokens_are_signed_per_connection_and_their_15_minutes_counted() -> None:
+    clock = Clock()
+    clock.now = 1000.0
+    signed: list[Settings] = []
+    config = load_settings(TOKENS_ENV)
+
+    def sign(settings_: Settings) -> str:
+        signed.append(settings_)
+        return f"token-{len(signed)}"
+
+    tokens = credentials.IamTokens(config, sign=sign, clock=clock)
+    assert tokens.signed_at is None and tokens.expires_in() is None
+    budget = Budget(30.0)
+    assert tokens.get(budget) == DbCredentials("app_user", "token-1", token=True)
+    assert tokens.signed_at == 1000.0
+    clock.now = 1100.0
+    assert tokens.expires_in() == 800.0
+    assert tokens.cached() == DbCredentials("app_user", "token-2", token=True)
+    assert tokens.signed_at == 1100.0
+    clock.now = 1999.0
+    assert tokens.expires_in() == 1.0
+    clock.now = 2100.0
+    assert tokens.expires_in() == 0.0
+    assert signed == [config, config]
+
+
+def test_a_token_that_cannot_be_signed_fails_typed_in_the_token_phase() -> None:
+    def sign(_: Settings) -> str:
+        raise ValueError("no credentials")
+
+    tokens = credentials.IamTokens(load_settings(TOKENS_ENV), sign=sign)
+    with pytest.raises(credentials.IamAuthenticationError) as raised:
+        tokens.get(Budget(30.0))
+    assert str(raised.value) == (
+        "no IAM token could be signed for database user 'app_user': no credentials; the function signs it with its "
+        "execution role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
+    assert (raised.value.dependency, raised.value.phase) == ("database", "token")
+    assert tokens.signed_at is None
+
+
+def test_getting_a_token_is_the_token_phase_of_the_database() -> None:
+    budget = Budget(30.0)
+
+    def sign(_: Settings) -> str:
+        raise KeyError("unforeseen")
+
+    with pytest.raises(KeyError) as raised:
+        credentials.IamTokens(load_settings(TOKENS_ENV), sign=sign).get(budget)
+    assert budget.phase_of(raised.value) == ("database", "token")
