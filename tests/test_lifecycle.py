@@ -180,10 +180,21 @@ def test_destroy_waits_for_lambda_to_delete_the_functions_interfaces(prod: Progr
     subnets = prod.of_type("aws:ec2/subnet:Subnet")
     assert subnets and all(s.options.custom_timeouts == {"delete": "45m"} for s in subnets)
     section = " ".join(destroy_section().split())
-    for what in ("**lambda-sg**", "**placeholder-sg**", "**the subnets of the VPC the program creates**",
-                 "delete timeout of 45 minutes", "run `pulumi destroy` again"):
+    waits = ("so these wait: **lambda-sg** (its rules go at once), with `db_proxy` **migration-sg**, "
+             "**placeholder-sg**, and **the subnets of the VPC the program creates**")
+    for what in (waits, "delete timeout of 45 minutes", "run `pulumi destroy` again"):
         assert what in section, f"the destroy section does not say {what!r}"
     assert "is deleted with its rules" not in section and "free at once" not in section
+
+
+def test_with_the_proxy_the_migrations_own_group_waits_for_its_interfaces_too() -> None:
+    """The migration's interfaces are in migration-sg as well: it waits like lambda-sg."""
+    run = build("prod", db_proxy=True)
+    groups = {g.name.removeprefix("svc-"): g for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    waiting = {key for key, group in groups.items() if group.options.custom_timeouts == {"delete": "45m"}}
+    assert waiting == {"lambda-sg", "migration-sg", "placeholder-sg"}
+    migration = run.one("aws:lambda/function:Function", "svc-migration").inputs["vpcConfig"]["securityGroupIds"]
+    assert sorted(migration) == sorted([groups["lambda-sg"].id, groups["migration-sg"].id])
 
 
 def test_enhanced_monitoring_writes_to_a_shared_log_group_the_stack_does_not_own(prod: ProgramRun) -> None:
