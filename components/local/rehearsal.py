@@ -136,6 +136,10 @@ class Printer:
         self.out(text)
 
 
+INTERRUPTED = 130
+"""The exit status of a rehearsal stopped by Ctrl-C or SIGTERM, its clean-up done (128 + SIGINT)."""
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Clean up on SIGTERM as on Ctrl-C. The first of them interrupts; from then on both are
@@ -658,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         for each in (signal.SIGINT, signal.SIGTERM):  # the clean-up is done: nothing may cut the exit short
             signal.signal(each, signal.SIG_IGN)
         print(json.dumps({"statusCode": None, "error": "interrupted", "delivered": False}), flush=True)
-        return 130
+        return INTERRUPTED
     except (PacketsUnavailable, UnknownRule, ServiceError, ArgumentError) as exc:
         print(f"python -m {__package__}: {exc}", file=sys.stderr, flush=True)
         print(json.dumps({"statusCode": None, "error": str(exc), "delivered": False}), flush=True)
