@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import wheelhouse
+from vpclambda_runtime.logs import LOGGER_NAME
 
 INTEGRATION_DIRS = ("realsvc",)
 """Test folders whose every test starts real services (MariaDB, moto, the Lambda runtime client)."""
@@ -97,3 +98,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return worker_scope(nodeid)
 
     return ByTestScope(config, log)
+
+
+@pytest.fixture
+def logged() -> Iterator[list[logging.LogRecord]]:
+    """The runtime library's log records while a test runs (its logger only, not the root's)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = Keep()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

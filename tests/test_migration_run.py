@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from vpclambda_runtime.errors import (
     DatabaseUnreachableError,
     MigrationError,
 )
-from vpclambda_runtime.logs import LOGGER_NAME
 from vpclambda_runtime.migration_runner import (
     CREATE_HISTORY,
     CREATE_PROGRESS,
@@ -136,21 +134,6 @@ def db(monkeypatch: pytest.MonkeyPatch) -> FakeDb:
     fake = FakeDb()
     fake.install(monkeypatch)
     return fake
-
-
-@pytest.fixture
-def logged() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger(LOGGER_NAME)
-    handler = Keep()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def settings() -> Settings:

@@ -5,7 +5,6 @@ secret read. The real-service tests make the same calls to moto."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +20,6 @@ from vpclambda_runtime.credentials import (
     parse_secret,
 )
 from vpclambda_runtime.errors import ConfigurationError, NotificationError, SecretError
-from vpclambda_runtime.logs import LOGGER_NAME
 from vpclambda_runtime.settings import Settings, load_settings
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
@@ -74,21 +72,6 @@ def client(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
     monkeypatch.setattr(aws_clients, "client", make)
     fake.services = services  # type: ignore[attr-defined]
     return fake
-
-
-@pytest.fixture
-def logged() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger(LOGGER_NAME)
-    handler = Keep()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def fields(record: logging.LogRecord, *keys: str) -> dict[str, Any]:
