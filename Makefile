@@ -50,13 +50,21 @@ unit: $(STAMP) wheelhouse
 # Mutation testing, not part of CI (slow): mutmut makes one small mistake at a time in the pure modules
 # (components/model, components/checks; the runtime's budget, credentials, sns, migration_runner: see
 # [tool.mutmut] in pyproject.toml), runs the fast tests that reach it, then prints the score per module and
-# every mutant no test caught. `make mutate MODULES='vpclambda_runtime.*'` runs the matching modules only.
+# every mutant no test caught. `make mutate MODULES='vpclambda_runtime.*'` runs the matching modules only;
+# `make mutate SAMPLE=300 MODULES='components.*'` a random sample of their mutants (score and 95 % interval).
 # Results are kept in mutants/ (a later run re-tests only the mutated modules that changed); mutmut does not
 # refresh its copy of the other files there: `rm -rf mutants` after changing them, and to start over.
 MODULES ?=
+SAMPLE ?=
+SEED ?= 0
 mutate: $(STAMP) wheelhouse
+ifeq ($(SAMPLE),)
 	$(VENV)/bin/mutmut run $(foreach m,$(MODULES),'$(m).*')
 	$(PY) scripts/mutation_report.py $(foreach m,$(MODULES),'$(m)')
+else
+	$(PY) scripts/mutation_sample.py --size $(SAMPLE) --seed $(SEED) $(foreach m,$(MODULES),'$(m)')
+	$(PY) scripts/mutation_report.py --sample $(foreach m,$(MODULES),'$(m)')
+endif
 
 local: $(STAMP) services
 	$(PY) -m components.local $(ARGS)

@@ -7,6 +7,10 @@ like a survivor. `mutmut show <name>` prints a mutant's diff.
 
     python scripts/mutation_report.py                       # every mutated module
     python scripts/mutation_report.py 'vpclambda_runtime.*' # the modules matching a pattern
+    python scripts/mutation_report.py --sample              # the sample of `make mutate SAMPLE=n` only
+
+With `--sample`, only the mutants drawn by `scripts/mutation_sample.py` count, and the total's score
+comes with its 95 % interval (Wilson's): what the score over all the modules' mutants would be.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,7 +58,17 @@ def status(code: int | None) -> str:
     return CAUGHT.get(code) or MISSED.get(code) or "suspicious"
 
 
-def read(directory: Path, patterns: list[str]) -> list[Module]:
+def wilson_interval(caught: int, checked: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % interval of a proportion measured on a random sample (in %)."""
+    if not checked:
+        return 0.0, 100.0
+    p = caught / checked
+    centre = (p + z * z / (2 * checked)) / (1 + z * z / checked)
+    half = z * math.sqrt(p * (1 - p) / checked + z * z / (4 * checked * checked)) / (1 + z * z / checked)
+    return 100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half)
+
+
+def read(directory: Path, patterns: list[str], only: set[str] | None = None) -> list[Module]:
     modules = []
     for meta in sorted(directory.rglob("*.py.meta")):
         name = ".".join(meta.relative_to(directory).with_suffix("").with_suffix("").parts)
@@ -64,14 +79,17 @@ def read(directory: Path, patterns: list[str]) -> list[Module]:
             continue
         module = Module(name)
         for mutant, code in sorted(codes.items()):
+            if only is not None and mutant not in only:
+                continue
             module.statuses[status(code)] += 1
             if code in MISSED:
                 module.missed.append((mutant, MISSED[code]))
-        modules.append(module)
+        if module.statuses:
+            modules.append(module)
     return modules
 
 
-def report(modules: list[Module], out: list[str]) -> float:
+def report(modules: list[Module], out: list[str], sampled: bool = False) -> float:
     width = max((len(m.name) for m in modules), default=10)
     out.append(f"{'module':<{width}}  mutants  caught  missed  unchecked  score")
     total = Module("total")
@@ -82,6 +100,10 @@ def report(modules: list[Module], out: list[str]) -> float:
         total.statuses.update(m.statuses)
     out.append(f"{'total':<{width}}  {sum(total.statuses.values()):7d}  {total.caught:6d}  "
                f"{total.checked - total.caught:6d}  {total.statuses['not checked']:9d}  {total.score():5.1f} %")
+    if sampled:
+        low, high = wilson_interval(total.caught, total.checked)
+        out.append(f"sample of {total.checked} checked mutants: score {total.score():.1f} %, "
+                   f"95 % interval {low:.1f} % to {high:.1f} %")
     survivors = [(mutant, why) for m in modules for mutant, why in m.missed]
     out.append(f"\n{len(survivors)} mutants not caught (`mutmut show <name>` prints one):")
     out.extend(f"  {mutant}  ({why})" for mutant, why in survivors)
@@ -92,13 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("patterns", nargs="*", help="module name patterns (fnmatch), e.g. 'components.model.*'")
     parser.add_argument("--directory", type=Path, default=MUTANTS)
+    parser.add_argument("--sample", action="store_true", help="only the mutants listed in <directory>/sample.txt")
     args = parser.parse_args(argv)
-    modules = read(args.directory, args.patterns)
+    only = None
+    if args.sample:
+        sample_file = args.directory / "sample.txt"
+        if not sample_file.is_file():
+            print(f"no {sample_file}: run `make mutate SAMPLE=n` first", file=sys.stderr)
+            return 1
+        only = set(sample_file.read_text().split())
+    modules = read(args.directory, args.patterns, only)
     if not modules:
         print(f"no mutation results under {args.directory}/: run `make mutate` first", file=sys.stderr)
         return 1
     lines: list[str] = []
-    report(modules, lines)
+    report(modules, lines, sampled=args.sample)
     print("\n".join(lines))
     return 0
 

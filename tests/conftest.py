@@ -71,6 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PIP_FIND_LINKS"] = str(wheelhouse.WHEELHOUSE)
     os.environ["PIP_NO_INDEX"] = "1"
     os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    mutant_under_test = os.environ.get("MUTANT_UNDER_TEST")
+    if mutant_under_test is not None:  # run by `make mutate` (mutmut sets it in every run of the tests)
+        from tests.mutation_support import MutationRunSupport
+
+        config.pluginmanager.register(MutationRunSupport(mutant_under_test), "mutation-run-support")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -227,8 +227,7 @@ def blocked(verdicts: Iterable[PathVerdict]) -> list[PathVerdict]:
     return [v for v in verdicts if not v.reachable]
 
 
-def blocked_path_problems(verdicts: Iterable[PathVerdict],
-                          endpoints_argument: str = "interface_endpoints") -> list[Problem]:
+def blocked_path_problems(verdicts: Iterable[PathVerdict], endpoints_argument: str) -> list[Problem]:
     """Each blocked path as a problem naming what to change: the article's stages 1 and 2,
     refused at preview instead of timing out at run time. A blocked AWS API is the endpoints'
     argument's to fix (`interface_endpoints`, or `endpoints` for a shared set); the database
