@@ -103,6 +103,22 @@ def test_a_look_up_the_provider_fails_fails_and_an_unknown_one_is_an_error() -> 
         mocks.call(pulumi.runtime.MockCallArgs("aws:s3/getBucket:getBucket", {}, ""))
 
 
+@pytest.mark.parametrize(("token", "name", "error"), [
+    ("aws:ec2/getVpcEndpoint:getVpcEndpoint", "VPC-ENDPOINT-TYPE", "The filter 'VPC-ENDPOINT-TYPE' is invalid"),
+    ("aws:ec2/getRouteTables:getRouteTables", "association.subnet", "The filter 'association.subnet' is invalid"),
+    ("aws:ec2/getVpcEndpointService:getVpcEndpointService", "service_name", "The filter 'service_name' is invalid"),
+    ("aws:rds/getInstances:getInstances", "dbi-resource", "Unrecognized filter name: dbi-resource"),
+])
+def test_a_filter_aws_does_not_know_fails_the_look_up_as_aws_refuses_it(token: str, name: str, error: str) -> None:
+    mocks = AwsMocks()
+    answer = mocks.call(pulumi.runtime.MockCallArgs(token, {"filters": [{"name": name, "values": ["x"]}]}, ""))
+    assert answer == ({}, [("", f"api error InvalidParameterValue: {error}")])
+    tagged = mocks.call(pulumi.runtime.MockCallArgs(
+        "aws:ec2/getRouteTables:getRouteTables", {"vpcId": "vpc-0a1b", "filters": [
+            {"name": "tag:team", "values": ["orders"]}, {"name": "association.main", "values": ["true"]}]}, ""))
+    assert isinstance(tagged, dict) and tagged["ids"], "EC2 takes tag:<key> filters and the documented names"
+
+
 def test_a_program_file_with_its_projects_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: orders-notifier\nruntime: python\n")
     (tmp_path / "naming.py").write_text("PREFIX = 'orders'\n")

@@ -63,6 +63,40 @@ MYSQL_VERSIONS = ("8.0.39", "8.0.40", "8.0.42", "8.4.5", "8.4.6", "8.4.7")
 ORDERABLE_CLASSES = ("db.t3.micro", "db.t3.small", "db.t3.medium", "db.t4g.micro", "db.t4g.small", "db.t4g.medium",
                      "db.t4g.large", "db.m6g.large", "db.m6g.xlarge", "db.m7g.large", "db.r6g.large", "db.r7g.large")
 
+FILTER_NAMES: dict[str, frozenset[str]] = {
+    "aws:ec2/getVpcEndpoint:getVpcEndpoint": frozenset({
+        "ip-address-type", "service-name", "service-region", "tag-key", "vpc-id", "vpc-endpoint-id",
+        "vpc-endpoint-state", "vpc-endpoint-type"}),
+    "aws:ec2/getVpcEndpointService:getVpcEndpointService": frozenset({
+        "owner", "service-name", "service-region", "service-type", "supported-ip-address-types", "tag-key"}),
+    "aws:ec2/getRouteTables:getRouteTables": frozenset({
+        "association.gateway-id", "association.main", "association.route-table-association-id",
+        "association.route-table-id", "association.subnet-id", "owner-id", "route-table-id",
+        "route.destination-cidr-block", "route.destination-ipv6-cidr-block", "route.destination-prefix-list-id",
+        "route.egress-only-internet-gateway-id", "route.gateway-id", "route.instance-id", "route.nat-gateway-id",
+        "route.origin", "route.state", "route.transit-gateway-id", "route.vpc-peering-connection-id", "tag-key",
+        "vpc-id"}),
+    "aws:rds/getInstances:getInstances": frozenset({
+        "db-cluster-id", "db-instance-id", "dbi-resource-id", "domain", "engine"}),
+}
+"""The filter names each API behind a look-up accepts (EC2's Describe* and RDS's DescribeDBInstances
+references; `tag:<key>` too on EC2). AWS refuses any other name, which the provider reports as the
+look-up's failure: a misspelt filter fails here as it would there, instead of being ignored."""
+
+
+def refused_filter(token: str, filters: Any) -> str | None:
+    """The error AWS answers a look-up whose filters it does not know with, or None."""
+    accepted = FILTER_NAMES.get(token)
+    if accepted is None:
+        return None
+    for entry in filters or []:
+        name = str(entry.get("name"))
+        if name not in accepted and not (token.startswith("aws:ec2/") and name.startswith("tag:")):
+            if token.startswith("aws:rds/"):
+                return f"api error InvalidParameterValue: Unrecognized filter name: {name}"
+            return f"api error InvalidParameterValue: The filter '{name}' is invalid"
+    return None
+
 
 def endpoint_service_name(partition: str, region: str, service: str) -> str:
     """The name AWS gives a service's interface endpoint service in that partition."""
@@ -274,6 +308,9 @@ class AwsMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:  # a dict, or (dict, failures) as the provider fails
         token, a = args.token, dict(args.args)
         self.calls.append((token, a))
+        refused = refused_filter(token, a.get("filters"))
+        if refused:
+            return {}, [("", refused)]
         if token == "aws:index/getPartition:getPartition":
             return {
                 "id": self.partition,
