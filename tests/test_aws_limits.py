@@ -332,6 +332,61 @@ def test_values_aws_refuses_are_reported(type_token: str, properties: dict[str, 
     assert all(p.startswith(type_token) and "[" in p for p in problems), "each names its resource and source"
 
 
+ROLE_TYPE, INLINE_TYPE = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+KEY_TYPE, ENDPOINT_TYPE = "aws:kms/key:Key", "aws:ec2/vpcEndpoint:VpcEndpoint"
+TRUST = {"Sid": "Lambda", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+         "Action": "sts:AssumeRole"}
+GRANT = {"Sid": "Publish", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": "arn:aws:sns:us-east-1:1:t"}
+OPEN = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
+
+
+def document(*statements: dict[str, Any], **top: Any) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements), **top})
+
+
+@pytest.mark.parametrize(("type_token", "member", "document", "expected"), [
+    (ROLE_TYPE, "assumeRolePolicy", document(TRUST, VERSION="2012-10-17"), "unknown element 'VERSION'"),
+    (ROLE_TYPE, "assumeRolePolicy", json.dumps({"Statement": [TRUST]}), "Version None; expected '2012-10-17'"),
+    (ROLE_TYPE, "assumeRolePolicy", document({**TRUST, "Resource": "*"}), "a trust policy names no Resource"),
+    (ROLE_TYPE, "assumeRolePolicy", document({k: v for k, v in TRUST.items() if k != "Principal"}),
+     "needs exactly one of Principal and NotPrincipal"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Principal": "*"}), "an identity policy names no Principal"),
+    (INLINE_TYPE, "policy", document({k: v for k, v in GRANT.items() if k != "Resource"}),
+     "needs exactly one of Resource and NotResource"),
+    (INLINE_TYPE, "policy", document({**GRANT, "NotAction": "sns:Subscribe"}),
+     "needs exactly one of Action and NotAction"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Effect": "allow"}), "Effect 'allow'; allowed: 'Allow' or 'Deny'"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Action": []}), "expected '*' or service:action names"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Action": "Publish"}), "expected '*' or service:action names"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Sid": "publish-to-topic"}), "IAM allows letters and digits only"),
+    (INLINE_TYPE, "policy", document(GRANT, GRANT), "repeat; each statement's Sid is unique"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Acton": "sns:Publish"}), "unknown element 'Acton'"),
+    (INLINE_TYPE, "policy", document({**GRANT, "Condition": {"StringEquals": "x"}}),
+     "Condition must map each operator"),
+    (KEY_TYPE, "policy", document({k: v for k, v in OPEN.items() if k != "Principal"}),
+     "needs exactly one of Principal and NotPrincipal"),
+    (ENDPOINT_TYPE, "policy", document({k: v for k, v in OPEN.items() if k != "Resource"}),
+     "needs exactly one of Resource and NotResource"),
+    (ENDPOINT_TYPE, "policy", json.dumps({"Version": "2012-10-17", "Statement": []}), "has no Statement list"),
+    (ENDPOINT_TYPE, "policy", json.dumps(["not", "an", "object"]), "got list; expected a JSON object"),
+    (ENDPOINT_TYPE, "policy", document("Allow"), "statement 1: got str; expected an object"),
+])
+def test_a_policy_outside_iams_grammar_is_refused(type_token: str, member: str, document: str, expected: str) -> None:
+    """Every policy the component sends is in the grammar of its kind (an identity policy names no
+    principal, a trust policy no resource): a misspelt element or a wrong Effect fails the walk of
+    every value sent, in every program of this file."""
+    problems = problems_in_resource(type_token, {member: document})
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_policies_in_the_grammar_are_accepted() -> None:
+    assert problems_in_resource(ROLE_TYPE, {"assumeRolePolicy": document(TRUST)}) == []
+    assert problems_in_resource(INLINE_TYPE, {"policy": document(GRANT, {**GRANT, "Sid": "Second", "Condition": {
+        "StringEquals": {"aws:SourceAccount": "123456789012"}}})}) == []
+    assert problems_in_resource(KEY_TYPE, {"policy": document({**OPEN, "Sid": "Key administration"})}) == []
+    assert problems_in_resource(ENDPOINT_TYPE, {"policy": document(OPEN)}) == []
+
+
 def test_every_limit_cites_its_source() -> None:
     for type_token, properties in LIMITS.items():
         for path, limit in properties.items():

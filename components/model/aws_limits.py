@@ -108,9 +108,60 @@ class Choice:
         return []
 
 
+POLICY_ELEMENTS = frozenset({"Version", "Id", "Statement"})
+STATEMENT_ELEMENTS = frozenset({"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
+                                "NotResource", "Condition"})
+POLICY_VERSION = "2012-10-17"
+"""The policy language version every document states: without it, policy variables are plain text."""
+ACTION = re.compile(r"\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+")
+GRAMMARS = ("identity", "trust", "resource")
+
+
+def _either(statement: Mapping[str, Any], element: str) -> list[str]:
+    """The element and its `Not` form: a statement has exactly one of them."""
+    return [name for name in (element, f"Not{element}") if name in statement]
+
+
+def statement_problems(statement: Any, grammar: str) -> list[str]:
+    """IAM's JSON policy grammar for one statement, as the policy's kind has it: an identity policy
+    names no principal, a trust policy names no resource, a resource policy names both."""
+    if not isinstance(statement, Mapping):
+        return [f"got {type(statement).__name__}; expected an object"]
+    found = [f"unknown element {key!r}" for key in statement if key not in STATEMENT_ELEMENTS]
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        found.append(f"Effect {statement.get('Effect')!r}; allowed: 'Allow' or 'Deny'")
+    actions = _either(statement, "Action")
+    if len(actions) != 1:
+        found.append("needs exactly one of Action and NotAction")
+    else:
+        listed = statement[actions[0]]
+        listed = [listed] if isinstance(listed, str) else listed
+        if not isinstance(listed, list) or not listed or not all(isinstance(a, str) and ACTION.fullmatch(a)
+                                                                 for a in listed):
+            found.append(f"{actions[0]} {statement[actions[0]]!r}; expected '*' or service:action names")
+    principals, resources = _either(statement, "Principal"), _either(statement, "Resource")
+    if grammar == "identity" and principals:
+        found.append("an identity policy names no Principal")
+    if grammar in ("trust", "resource") and len(principals) != 1:
+        found.append("needs exactly one of Principal and NotPrincipal")
+    if grammar == "trust" and resources:
+        found.append("a trust policy names no Resource")
+    if grammar in ("identity", "resource") and len(resources) != 1:
+        found.append("needs exactly one of Resource and NotResource")
+    condition = statement.get("Condition", {})
+    if not isinstance(condition, Mapping) or not all(isinstance(v, Mapping) and v for v in condition.values()):
+        found.append("Condition must map each operator to its keys and values")
+    if not isinstance(statement.get("Sid", ""), str):
+        found.append(f"Sid {statement.get('Sid')!r}; expected text")
+    elif grammar in ("identity", "trust") and not re.fullmatch(r"[A-Za-z0-9]*", statement.get("Sid", "")):
+        found.append(f"Sid {statement.get('Sid')!r}; IAM allows letters and digits only")
+    return found
+
+
 @dataclass(frozen=True)
 class PolicyDocument:
-    """An IAM-style JSON policy: valid JSON, under a size limit (in characters or bytes)."""
+    """An IAM-style JSON policy: valid JSON in the policy grammar of its kind (`grammar`: identity,
+    trust or resource), under a size limit (in characters or bytes)."""
 
     source: str
     max_size: int
@@ -120,6 +171,11 @@ class PolicyDocument:
     max_statements: int | None = None
     text: Text | None = None
     """What the API member takes as text, whitespace included (IAM's and KMS's character set)."""
+    grammar: str = "resource"
+
+    def __post_init__(self) -> None:
+        if self.grammar not in GRAMMARS:
+            raise ValueError(f"grammar {self.grammar!r}: expected one of {', '.join(GRAMMARS)}")
 
     def problems(self, value: Any) -> list[str]:
         if not isinstance(value, str):
@@ -133,11 +189,22 @@ class PolicyDocument:
         size = len(counted.encode()) if self.unit == "bytes" else len(counted)
         if size > self.max_size:
             found.append(f"is {size} {self.unit}; allowed: at most {self.max_size}")
-        statements = document.get("Statement") if isinstance(document, dict) else None
+        if not isinstance(document, dict):
+            return [*found, f"got {type(document).__name__}; expected a JSON object"]
+        found += [f"unknown element {key!r}" for key in document if key not in POLICY_ELEMENTS]
+        if document.get("Version") != POLICY_VERSION:
+            found.append(f"Version {document.get('Version')!r}; expected {POLICY_VERSION!r}")
+        statements = document.get("Statement")
         if not isinstance(statements, list) or not statements:
             found.append("has no Statement list")
-        elif self.max_statements is not None and len(statements) > self.max_statements:
+            return found
+        if self.max_statements is not None and len(statements) > self.max_statements:
             found.append(f"has {len(statements)} statements; allowed: at most {self.max_statements}")
+        for number, statement in enumerate(statements, 1):
+            found += [f"statement {number}: {p}" for p in statement_problems(statement, self.grammar)]
+        sids = [s["Sid"] for s in statements if isinstance(s, Mapping) and isinstance(s.get("Sid"), str) and s["Sid"]]
+        if len(sids) != len(set(sids)):
+            found.append(f"Sids {sids} repeat; each statement's Sid is unique in its policy")
         return found
 
 
@@ -485,14 +552,15 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
                             r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*", "printable Latin-1 characters"),
         "assumeRolePolicy": PolicyDocument("IAM quotas: role trust policy length 2,048 characters "
                                            "(whitespace not counted)", 2048, count_whitespace=False,
-                                           text=IAM_POLICY_TEXT),
+                                           text=IAM_POLICY_TEXT, grammar="trust"),
         "tags": IAM_TAGS,
     },
     "aws:iam/rolePolicy:RolePolicy": {
         "name": Text("IAM API: PutRolePolicy PolicyName (policyNameType)", 128, 1, r"[\w+=,.@-]+",
                      "letters, digits and +=,.@_-"),
         "policy": PolicyDocument("IAM quotas: a role's inline policies together at most 10,240 characters "
-                                 "(whitespace not counted)", 10240, count_whitespace=False, text=IAM_POLICY_TEXT),
+                                 "(whitespace not counted)", 10240, count_whitespace=False, text=IAM_POLICY_TEXT,
+                                 grammar="identity"),
     },
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         "policyArn": Text("IAM API: AttachRolePolicy PolicyArn", 2048, 20,
