@@ -387,6 +387,54 @@ def test_the_policies_in_the_grammar_are_accepted() -> None:
     assert problems_in_resource(ENDPOINT_TYPE, {"policy": document(OPEN)}) == []
 
 
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+METRIC_WIDGET = {"type": "metric", "x": 12, "y": 6, "width": 12, "height": 6, "properties": {
+    "title": "Database CPU", "region": "us-east-1", "stat": "Average", "period": 300, "view": "timeSeries",
+    "metrics": [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "db-1", {"stat": "p99", "label": "p99"}]],
+    "annotations": {"horizontal": [{"label": "alarm", "value": 80}]}}}
+
+
+def dashboard(widget: dict[str, Any] | None = None, **properties: Any) -> str:
+    widget = widget or {**METRIC_WIDGET, "properties": {**METRIC_WIDGET["properties"], **properties}}
+    return json.dumps({"widgets": [widget]})
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (dashboard(PERIOD=300), "widget 1: unknown property 'PERIOD'"),
+    (dashboard(period=301), "widget 1: period 301; allowed: 1, 5, 10, 30 or a multiple of 60 seconds"),
+    (dashboard(period="300"), "period '300'"),
+    (dashboard(stat="Avg"), "stat 'Avg' is not a CloudWatch statistic"),
+    (dashboard(view="line"), "view 'line'"),
+    (dashboard(region=None), "a metric widget names its region"),
+    (dashboard(metrics=[]), "metrics: expected a list of metrics"),
+    (dashboard(metrics=[["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier"]]),
+     "metric 1: expected [namespace, metric name, dimension name, value, ...]"),
+    (dashboard(metrics=[["AWS/RDS", "CPUUtilization", {"statistic": "p99"}]]), "metric 1: unknown option 'statistic'"),
+    (dashboard(metrics=[["AWS/RDS", "CPUUtilization", {"period": 90}]]), "metric 1: period 90"),
+    (dashboard(metrics=[["AWS/RDS", "CPUUtilization", {"stat": "P99"}]]), "stat 'P99'"),
+    (dashboard(annotations={"horizontal": [{"label": "alarm", "value": "80"}]}), "needs a number as its value"),
+    (dashboard(annotations={"horizontal": [{"Label": "alarm", "value": 80}]}), "annotation: unknown element 'Label'"),
+    (dashboard(annotations={"lines": []}), "annotations: expected horizontal and vertical lists"),
+    (dashboard({**METRIC_WIDGET, "width": 13}), "at x 12, y 6, 13 by 6: outside the grid"),
+    (dashboard({**METRIC_WIDGET, "x": 24, "width": 1}), "outside the grid"),
+    (dashboard({**METRIC_WIDGET, "height": 0}), "outside the grid"),
+    (dashboard({**METRIC_WIDGET, "y": 1.5}), "whole numbers"),
+    (dashboard({**METRIC_WIDGET, "type": "metrics"}), "type 'metrics'"),
+    (dashboard({**METRIC_WIDGET, "Properties": {}}), "widget 1: unknown element 'Properties'"),
+    (json.dumps({"Widgets": []}), "has no widgets list"),
+    (json.dumps({"widgets": [], "title": "x"}), "unknown element 'title'"),
+    ("{widgets", "is not JSON"),
+])
+def test_a_dashboard_body_outside_cloudwatchs_structure_is_refused(body: str, expected: str) -> None:
+    problems = problems_in_resource(DASHBOARD, {"dashboardBody": body})
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_dashboard_body_in_the_structure_is_accepted() -> None:
+    assert problems_in_resource(DASHBOARD, {"dashboardBody": dashboard()}) == []
+    assert problems_in_resource(DASHBOARD, {"dashboardBody": dashboard(period=60, stat="tm99.5")}) == []
+
+
 def test_every_limit_cites_its_source() -> None:
     for type_token, properties in LIMITS.items():
         for path, limit in properties.items():

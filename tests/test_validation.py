@@ -180,3 +180,16 @@ def test_each_subnet_is_looked_up_once_per_program() -> None:
     lookups = [a["id"] for token, a in run.mocks.calls if token == "aws:ec2/getSubnet:getSubnet"]
     assert sorted(lookups) == ["subnet-0a", "subnet-0b"]
     assert len(run.of_type("aws:lambda/function:Function")) == 6
+
+
+def test_a_refusal_says_which_component_refused() -> None:
+    from components import PrivateServiceEndpoints
+
+    with pytest.raises(ArgumentError) as component:
+        run_program(lambda: VpcLambdaWithPrivateServices("svc", {"vpc_id": "", "private_subnet_ids": ["subnet-0a"]}))
+    assert component.value.source == "VpcLambdaWithPrivateServices"
+    assert str(component.value).startswith("VpcLambdaWithPrivateServices: invalid arguments:\n  - vpc_id: ")
+    with pytest.raises(ArgumentError) as shared:
+        run_program(lambda: PrivateServiceEndpoints("shared", "not a mapping"))  # type: ignore[arg-type]
+    assert shared.value.source == "PrivateServiceEndpoints"
+    assert str(shared.value) == "PrivateServiceEndpoints: invalid arguments:\n  - args: got str; expected a mapping"

@@ -208,6 +208,108 @@ class PolicyDocument:
         return found
 
 
+WIDGET_ELEMENTS = frozenset({"type", "x", "y", "width", "height", "properties"})
+WIDGET_TYPES = ("metric", "text", "log", "alarm", "explorer")
+METRIC_WIDGET_PROPERTIES = frozenset({
+    "accountId", "annotations", "end", "labels", "legend", "liveData", "metrics", "period", "region",
+    "setPeriodToTimeRange", "sparkline", "stacked", "start", "stat", "table", "timezone", "title", "view", "yAxis"})
+METRIC_OPTIONS = frozenset({"accountId", "color", "id", "label", "period", "region", "stat", "visible", "yAxis"})
+ANNOTATION_ELEMENTS = frozenset({"color", "fill", "label", "value", "visible", "yAxis"})
+VIEWS = ("timeSeries", "singleValue", "gauge", "bar", "pie", "table")
+STATISTIC = re.compile(r"SampleCount|Average|Sum|Minimum|Maximum|IQM|(p|tm|wm|tc|ts|pr)\d{1,2}(\.\d+)?")
+
+
+def _period_problems(where: str, period: Any) -> list[str]:
+    if isinstance(period, bool) or not isinstance(period, int) or not (period in (1, 5, 10, 30) or (
+            period > 0 and period % 60 == 0)):
+        return [f"{where}period {period!r}; allowed: 1, 5, 10, 30 or a multiple of 60 seconds"]
+    return []
+
+
+def metric_widget_problems(where: str, properties: Any) -> list[str]:
+    """A metric widget's properties, as the dashboard body reference has them."""
+    if not isinstance(properties, Mapping):
+        return [f"{where}properties: expected an object"]
+    found = [f"{where}unknown property {key!r}" for key in properties if key not in METRIC_WIDGET_PROPERTIES]
+    if not isinstance(properties.get("region"), str):
+        found.append(f"{where}region {properties.get('region')!r}: a metric widget names its region")
+    if "period" in properties:
+        found += _period_problems(where, properties["period"])
+    if "stat" in properties and not STATISTIC.fullmatch(str(properties["stat"])):
+        found.append(f"{where}stat {properties['stat']!r} is not a CloudWatch statistic")
+    if properties.get("view", "timeSeries") not in VIEWS:
+        found.append(f"{where}view {properties.get('view')!r}; allowed: {', '.join(VIEWS)}")
+    metrics = properties.get("metrics")
+    if not isinstance(metrics, list) or not metrics:
+        found.append(f"{where}metrics: expected a list of metrics")
+        metrics = []
+    for number, metric in enumerate(metrics, 1):
+        label = f"{where}metric {number}: "
+        options = metric[-1] if isinstance(metric, list) and metric and isinstance(metric[-1], Mapping) else {}
+        names = metric[:-1] if options else metric
+        if not isinstance(names, list) or len(names) < 2 or len(names) % 2 or not all(
+                isinstance(n, str) and n for n in names):
+            found.append(f"{label}expected [namespace, metric name, dimension name, value, ...]")
+        found += [f"{label}unknown option {key!r}" for key in options if key not in METRIC_OPTIONS]
+        if "stat" in options and not STATISTIC.fullmatch(str(options["stat"])):
+            found.append(f"{label}stat {options['stat']!r} is not a CloudWatch statistic")
+        if "period" in options:
+            found += _period_problems(label, options["period"])
+    annotations = properties.get("annotations", {})
+    if not isinstance(annotations, Mapping) or not set(annotations) <= {"horizontal", "vertical"}:
+        found.append(f"{where}annotations: expected horizontal and vertical lists")
+        annotations = {}
+    for line in annotations.get("horizontal", []):
+        if not isinstance(line, Mapping) or not isinstance(line.get("value"), int | float) or isinstance(
+                line.get("value"), bool):
+            found.append(f"{where}a horizontal annotation needs a number as its value: {line!r}")
+        else:
+            found += [f"{where}annotation: unknown element {key!r}" for key in line if key not in ANNOTATION_ELEMENTS]
+    return found
+
+
+@dataclass(frozen=True)
+class DashboardBody:
+    """A CloudWatch dashboard body: JSON in the dashboard body structure (widgets on a grid 24 units
+    wide, metric widgets' properties), under PutDashboard's size limit."""
+
+    source: str
+    max_size: int = 1024 * 1024
+
+    def problems(self, value: Any) -> list[str]:
+        if not isinstance(value, str):
+            return [f"got {type(value).__name__}; expected a JSON dashboard body"]
+        if len(value.encode()) > self.max_size:
+            return [f"is {len(value.encode())} bytes; allowed: at most {self.max_size}"]
+        try:
+            body = json.loads(value)
+        except json.JSONDecodeError as error:
+            return [f"is not JSON ({error})"]
+        widgets = body.get("widgets") if isinstance(body, dict) else None
+        if not isinstance(widgets, list):
+            return ["has no widgets list"]
+        found = [f"unknown element {key!r}" for key in body if key not in ("widgets", "start", "end",
+                                                                          "periodOverride")]
+        for number, widget in enumerate(widgets, 1):
+            where = f"widget {number}: "
+            if not isinstance(widget, Mapping):
+                found.append(f"{where}expected an object")
+                continue
+            found += [f"{where}unknown element {key!r}" for key in widget if key not in WIDGET_ELEMENTS]
+            if widget.get("type") not in WIDGET_TYPES:
+                found.append(f"{where}type {widget.get('type')!r}; allowed: {', '.join(WIDGET_TYPES)}")
+            x, y = widget.get("x", 0), widget.get("y", 0)
+            width, height = widget.get("width", 6), widget.get("height", 6)
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in (x, y, width, height)):
+                found.append(f"{where}x, y, width and height are whole numbers")
+            elif not (0 <= x <= 23 and y >= 0 and 1 <= width <= 24 and 1 <= height <= 1000 and x + width <= 24):
+                found.append(f"{where}at x {x}, y {y}, {width} by {height}: outside the grid (24 units wide; "
+                             "height 1 to 1000)")
+            if widget.get("type") == "metric":
+                found += metric_widget_problems(where, widget.get("properties"))
+        return found
+
+
 @dataclass(frozen=True)
 class Items:
     """A list (or mapping) of `min_items` to `max_items`, each item within `item` (a mapping's keys
@@ -321,7 +423,7 @@ def environment_size(variables: Mapping[str, Any]) -> int:
     return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
 
 
-Limit = Text | Number | Choice | Items | PolicyDocument | Tags | Environment
+Limit = Text | Number | Choice | Items | PolicyDocument | DashboardBody | Tags | Environment
 
 
 # ------------------------------------------------------------------------------ the table
@@ -641,8 +743,8 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
     "aws:cloudwatch/dashboard:Dashboard": {
         "dashboardName": Text("CloudWatch API: PutDashboard DashboardName", 255, 1, r"[A-Za-z0-9_-]+",
                               "letters, digits, hyphens or underscores"),
-        "dashboardBody": Text("CloudWatch API: PutDashboard DashboardBody (JSON)", 1024 * 1024, 2, r"\{[\s\S]*\}",
-                              "a JSON object"),
+        "dashboardBody": DashboardBody("CloudWatch API: PutDashboard DashboardBody; CloudWatch user guide: "
+                                       "dashboard body structure and syntax"),
     },
     "aws:sns/topicSubscription:TopicSubscription": {
         "protocol": Choice("SNS API: Subscribe Protocol",
