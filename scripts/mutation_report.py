@@ -95,8 +95,9 @@ def report(modules: list[Module], out: list[str], sampled: bool = False) -> floa
     total = Module("total")
     for m in modules:
         missed = m.checked - m.caught
+        score = f"{m.score():5.1f} %" if m.checked else "    -"
         out.append(f"{m.name:<{width}}  {sum(m.statuses.values()):7d}  {m.caught:6d}  {missed:6d}  "
-                   f"{m.statuses['not checked']:9d}  {m.score():5.1f} %")
+                   f"{m.statuses['not checked']:9d}  {score}")
         total.statuses.update(m.statuses)
     out.append(f"{'total':<{width}}  {sum(total.statuses.values()):7d}  {total.caught:6d}  "
                f"{total.checked - total.caught:6d}  {total.statuses['not checked']:9d}  {total.score():5.1f} %")

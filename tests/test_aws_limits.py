@@ -30,6 +30,7 @@ from components.model.aws_limits import (
     LAMBDA_RESERVED_ENVIRONMENT,
     LIMITS,
     STRICTER_THAN_MODEL,
+    ApiMember,
     Choice,
     Environment,
     Items,
@@ -38,8 +39,11 @@ from components.model.aws_limits import (
     PolicyDocument,
     Tags,
     Text,
+    _ec2_tags,
+    _members,
     environment_size,
     problems_in_resource,
+    rds_identifier,
 )
 from components.model.partition_features import features_used, missing_in
 from components.testing.pulumi_mocks import (
@@ -433,6 +437,44 @@ def test_a_dashboard_body_outside_cloudwatchs_structure_is_refused(body: str, ex
 def test_a_dashboard_body_in_the_structure_is_accepted() -> None:
     assert problems_in_resource(DASHBOARD, {"dashboardBody": dashboard()}) == []
     assert problems_in_resource(DASHBOARD, {"dashboardBody": dashboard(period=60, stat="tm99.5")}) == []
+
+
+# The tables are built once, at import; these call their builders at test time, so that a wrong
+# builder fails a test and not only the tables it built.
+
+@pytest.mark.parametrize("operation", ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "CreateVpcEndpoint",
+                                       "CreateFlowLogs", "CreateSubnet"])
+def test_the_ec2_tags_member_is_botocores_tag_list(operation: str) -> None:
+    shape = member_shape(_ec2_tags(operation))
+    assert shape.type_name == "list" and set(shape.member.members) == {"Key", "Value"}
+
+
+def test_members_are_named_as_given_for_one_operation() -> None:
+    assert _members("lambda", "CreateFunction", name="FunctionName", timeout="Timeout") == {
+        "name": ApiMember("lambda", "CreateFunction", "FunctionName"),
+        "timeout": ApiMember("lambda", "CreateFunction", "Timeout")}
+
+
+@pytest.mark.parametrize(("lowercase", "value", "refused"), [
+    (True, "a", None), (True, "db-1", None), (True, "d" * 63, None), (True, "d" * 64, "64 characters"),
+    (True, "Db", "not allowed"), (True, "1db", "not allowed"), (True, "db--1", "two consecutive hyphens"),
+    (True, "db-", "ends with a hyphen"), (True, "", "0 characters"),
+    (False, "A", None), (False, "Snapshot-1", None), (False, "1s", "not allowed"), (False, "s--1", "consecutive"),
+    (False, "s-", "ends with a hyphen"),
+])
+def test_an_rds_identifier_is_a_letter_then_letters_digits_and_single_hyphens(
+        lowercase: bool, value: str, refused: str | None) -> None:
+    problems = rds_identifier("RDS API", 63, lowercase=lowercase).problems(value)
+    if refused is None:
+        assert problems == []
+    else:
+        assert any(refused in p for p in problems), problems
+
+
+def test_a_refused_text_lists_each_refused_character_once_in_order() -> None:
+    description = LIMITS["aws:ec2/securityGroup:SecurityGroup"]["description"]
+    assert description.problems("Réseau d'été") == [
+        "\"Réseau d'été\" is not allowed (refused: \"'\" 'é'); allowed: " + description.allowed]
 
 
 def test_every_limit_cites_its_source() -> None:

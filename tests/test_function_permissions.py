@@ -160,6 +160,18 @@ def test_subnets_made_in_the_program_need_their_route_tables_given() -> None:
     assert run.one(ENDPOINT, "svc-endpoint-s3-gateway").inputs["routeTableIds"] == ["rtb-0ddd4444"]
 
 
+def test_a_gateway_endpoint_service_that_takes_no_policy_is_refused() -> None:
+    catalog = AwsMocks().endpoint_catalog()
+    catalog["com.amazonaws.us-east-1.s3"] = {**catalog["com.amazonaws.us-east-1.s3"],
+                                              "vpcEndpointPolicySupported": False}
+    with pytest.raises(ArgumentError) as caught:
+        build(mocks=AwsMocks(endpoint_services=catalog), function_permissions=[READ])
+    assert refusal(caught.value).arguments == ["function_permissions"]
+    assert ("function_permissions: the gateway endpoint service com.amazonaws.us-east-1.s3 takes no endpoint "
+            "policy, so its endpoint would let every principal through; reach s3 with nat_egress") in refusal(
+        caught.value)
+
+
 @pytest.mark.parametrize(("entry", "expected"), [
     ({**READ, "service": "dynamo"}, "entry 1: unknown AWS service 'dynamo' (its IAM prefix, such as s3 or dynamodb); "
                                     "did you mean 'dynamodb'?"),
@@ -172,6 +184,8 @@ def test_subnets_made_in_the_program_need_their_route_tables_given() -> None:
                                                         "resource, or set allow_wildcards: true in this entry"),
     ({**READ, "resources": ["arn:aws:sqs:us-east-1:123456789012:q"]},
      "entry 1: 'arn:aws:sqs:us-east-1:123456789012:q' is a resource of sqs, not of s3"),
+    ({**READ, "resources": ["*"]}, "entry 1: resource '*' is every resource; name the ARNs, or set allow_wildcards: "
+                                   "true in this entry"),
 ])
 def test_each_refusal_says_what_is_wrong_with_which_entry(entry: dict[str, Any], expected: str) -> None:
     permissions, problems = check_permissions([entry])
@@ -187,6 +201,7 @@ def test_wildcards_and_iam_only_actions_when_allowed() -> None:
          "resources": ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/orders"]},
     ])
     assert problems == []
+    assert check_permissions([{**READ, "resources": ["*"], "allow_wildcards": True}])[1] == []
     assert permissions[0] == FunctionPermissionSettings("s3", ("s3:Get*", "s3:ListBucket"),
                                                         ("arn:aws:s3:::reports", "arn:aws:s3:::reports/*"), True)
 

@@ -37,7 +37,6 @@ from ..model.settings import FunctionPermissionSettings, QueueTriggerSettings, S
 from ..model.triggers import queue_name_of, queue_problems
 from . import lookups
 from .lookups import DatabaseFacts, EndpointService, Found, KeyFacts, Place
-from .validation import is_unknown
 
 DEFAULT_PARAMETER_GROUP_PREFIX = "default."
 """RDS's default parameter groups cannot be changed: `require_secure_transport` stays off in them."""
@@ -104,7 +103,7 @@ def database_facts_problems(given: Any, facts: DatabaseFacts, vpc_id: Any) -> li
         problems.append(Problem(DATABASE, f"security_group_id {given.security_group_id} is not one of {name}'s "
                                           f"({', '.join(facts.security_group_ids) or 'none'}): a rule on it would "
                                           "not reach the instance"))
-    if isinstance(vpc_id, str) and not is_unknown(vpc_id) and facts.vpc_id is not None and facts.vpc_id != vpc_id:
+    if isinstance(vpc_id, str) and facts.vpc_id is not None and facts.vpc_id != vpc_id:  # a str is known
         problems.append(Problem(DATABASE, f"{name} is in {facts.vpc_id}, not in vpc_id {vpc_id}: the function "
                                           "reaches databases of its own VPC"))
     defaults = [g for g in facts.parameter_groups if g.startswith(DEFAULT_PARAMETER_GROUP_PREFIX)]
@@ -127,8 +126,13 @@ def gateway_problems(invoke: pulumi.InvokeOptions, place: Place, vpc_id: Any, se
             problems.append(Problem("function_permissions", f"{service} offers no gateway endpoint in {place.region} "
                                                             f"({offer.error or 'not found'})"))
             continue
+        if not offer.policy_supported:
+            problems.append(Problem("function_permissions", f"the gateway endpoint service {offer.name} takes no "
+                                                            "endpoint policy, so its endpoint would let every "
+                                                            f"principal through; reach {service} with nat_egress"))
+            continue
         found[service] = offer
-        if isinstance(vpc_id, str) and not is_unknown(vpc_id):
+        if isinstance(vpc_id, str):  # a str is known
             existing = lookups.existing_gateway_endpoint(invoke, vpc_id, offer.name)
             if existing is not None and existing.owner != owner:
                 problems.append(Problem("function_permissions", f"{vpc_id} already has a gateway endpoint for "
@@ -183,7 +187,7 @@ def check_integrations(name: str, args: Mapping[str, Any], settings: Settings, p
         if isinstance(group_vpc, Found):
             problems.append(Problem(DATABASE, f"security_group_id {existing.database.security_group_id} cannot be "
                                               f"looked up ({group_vpc.error or 'not found'})"))
-        elif isinstance(settings.vpc_id, str) and not is_unknown(settings.vpc_id) and group_vpc != settings.vpc_id:
+        elif isinstance(settings.vpc_id, str) and group_vpc != settings.vpc_id:
             problems.append(Problem(DATABASE, f"security_group_id {existing.database.security_group_id} is in "
                                               f"{group_vpc}, not in vpc_id {settings.vpc_id}"))
 
@@ -195,7 +199,7 @@ def check_integrations(name: str, args: Mapping[str, Any], settings: Settings, p
                                                     lookups.endpoint_owner(name))
         problems += found_problems
         if route_table_ids is None and "gateway_route_table_ids" not in bad:
-            if subnet_ids is None or not isinstance(settings.vpc_id, str) or is_unknown(settings.vpc_id):
+            if subnet_ids is None or not isinstance(settings.vpc_id, str):
                 problems.append(Problem("gateway_route_table_ids", "the private subnets are not known before they "
                                                                    "are created (made in this program): give their "
                                                                    "route tables, for the gateway endpoints of "
