@@ -267,3 +267,24 @@ def test_the_proxy_listens_on_3306_whatever_the_database_port() -> None:
         ("proxy-sg", "egress", 3310, "rds-sg"), ("rds-sg", "ingress", 3310, "proxy-sg"),
         ("migration-sg", "egress", 3310, "rds-sg"), ("rds-sg", "ingress", 3310, "migration-sg")}
     assert blocked(assess(plan)) == []
+
+
+def test_a_gateway_endpoint_without_an_egress_rule_to_its_prefix_list_times_out() -> None:
+    s3 = Endpoint("s3", private_dns=False, subnets=("subnet-a",), security_groups=(), kind="gateway")
+    to_s3 = Rule("lambda-sg", "egress", 443, prefix_list="s3")
+    reached = by_path(assess(facts(endpoints=(SNS_ENDPOINT, s3), services=("sns", "s3"),
+                                   rules=(*ARTICLE_RULES, to_s3))))["s3"]
+    assert (reached.reachable, reached.via) == (True, "gateway")
+    blocked_s3 = by_path(assess(facts(endpoints=(SNS_ENDPOINT, s3), services=("sns", "s3"))))["s3"]
+    assert (blocked_s3.reachable, blocked_s3.reason) == (
+        False, "lambda-sg allows no TCP 443 to the prefix list of the s3 gateway endpoint: calls to s3 times out")
+    other = by_path(assess(facts(endpoints=(SNS_ENDPOINT, s3), services=("sns", "s3"),
+                                 rules=(*ARTICLE_RULES, Rule("lambda-sg", "egress", 443, prefix_list="dynamodb")))))
+    assert other["s3"].reachable is False, "a rule to another service's prefix list does not open this one"
+
+
+def test_an_interface_endpoint_in_no_subnet_times_out() -> None:
+    nowhere = dataclasses.replace(SNS_ENDPOINT, subnets=())
+    verdict = by_path(assess(facts(endpoints=(nowhere,))))["sns"]
+    assert (verdict.reachable, verdict.reason) == (
+        False, "the interface endpoint for sns is in no subnet: publish times out")
