@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests import wheelhouse
+from tests import refusal_record, wheelhouse
 from vpclambda_runtime.logs import LOGGER_NAME
 
 INTEGRATION_DIRS = ("realsvc",)
@@ -76,6 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
         from tests.mutation_support import MutationRunSupport
 
         config.pluginmanager.register(MutationRunSupport(mutant_under_test), "mutation-run-support")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if refusal_record.UPDATING and hasattr(session.config, "workerinput"):
+        raise pytest.UsageError("UPDATE_REFUSAL_MESSAGES needs one process (-n 0): workers would each rewrite it")
+    refusal_record.write()
+
+
+@pytest.fixture
+def exact_words(request: pytest.FixtureRequest) -> Callable[[Any], None]:
+    """`exact_words(error)`: the refusal's problems are exactly the ones recorded for this test."""
+    return lambda error: refusal_record.check(request.node.nodeid, error.problems)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -17,6 +17,7 @@ from cryptography import x509
 from components import VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import ACCOUNT_ID, AwsMocks, ProgramRun, run_program
+from tests.refusal_record import exact_words
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_CA = Path(__file__).resolve().parent / "data" / "extra-ca.pem"
@@ -189,6 +190,7 @@ def test_a_proxy_in_china_needs_a_given_trust_store() -> None:
     mocks = AwsMocks(partition="aws-cn", region="cn-northwest-1")
     with pytest.raises(ArgumentError) as caught:
         build("aws-cn", mocks=mocks, db_proxy=True)
+    exact_words(caught.value)
     assert [p.argument for p in caught.value.problems] == ["db_proxy"]
     assert "no trust store known to verify an RDS Proxy's certificate in partition 'aws-cn'" in str(caught.value)
     assert mocks.registered == []
@@ -201,6 +203,7 @@ def test_an_engine_version_the_proxy_does_not_support_is_refused_at_preview() ->
     mocks = AwsMocks(mysql_versions=("8.4.7", "9.1.0"))
     with pytest.raises(ArgumentError) as caught:
         build(mocks=mocks, db_proxy=True, db_engine_version="9.1")
+    exact_words(caught.value)
     assert [p.argument for p in caught.value.problems] == ["db_proxy"]
     assert caught.value.problems[0].message.startswith(
         "RDS Proxy does not support RDS for MySQL 9.1.0 (it supports 5.7, 8.0, 8.4)")
@@ -217,6 +220,7 @@ def test_auto_concurrency_follows_the_proxys_pool_when_on(db_proxy: bool, reserv
 def test_a_reservation_beyond_the_proxys_pool_is_refused() -> None:
     with pytest.raises(ArgumentError) as caught:
         build(db_proxy=True, function_reserved_concurrency=33)
+    exact_words(caught.value)
     assert [(p.argument, p.message[:60]) for p in caught.value.problems] == [
         ("function_reserved_concurrency", "got 33; with db_proxy each execution holds one of the proxy'")]
     assert build(db_proxy=True, function_reserved_concurrency=32).value["function_name"]

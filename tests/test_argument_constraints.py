@@ -18,6 +18,7 @@ from components.model.problems import ArgumentError, Problem
 from components.model.settings import Settings
 from components.testing.pulumi_mocks import AwsMocks, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 NOT_A_PEM = Path(__file__)
@@ -155,6 +156,7 @@ def test_the_component_refuses_before_registering_anything(name: str) -> None:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, name: value}),  # type: ignore[misc]
                     mocks=mocks)
+    exact_words(caught.value)
     assert caught.value.arguments == {name}, (kind, str(caught.value))
     assert [r.name for r in mocks.registered] == []
 
@@ -165,6 +167,7 @@ def test_unknown_argument_and_bad_component_name() -> None:
     for name in ("Svc", "svc_", "svc-", "s--c", "1svc", "s" * 33):
         with pytest.raises(ArgumentError) as caught:
             run_program(lambda name=name: VpcLambdaWithPrivateServices(name, GOOD))  # type: ignore[misc]
+        exact_words(caught.value)
         (problem,) = caught.value.problems
         assert problem.argument == "name"
         assert problem.message.startswith(f"got {name!r}; allowed: a lowercase letter")
@@ -174,6 +177,7 @@ def test_every_problem_of_every_stage_comes_at_once() -> None:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
             **GOOD, "db_port": 0, "db_instance_class": "db.z9.huge"}))
+    exact_words(caught.value)
     message = refusal(caught.value)
     assert "db_port: got 0; allowed: 1150 to 65535" in message
     assert "db_instance_class: 'db.z9.huge' cannot be ordered" in message

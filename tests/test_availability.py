@@ -16,6 +16,7 @@ from components.checks.lookups import DatabaseOffer, EndpointService
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -24,6 +25,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 def refused(mocks: AwsMocks, **extra: Any) -> str:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, **extra}), mocks=mocks)  # type: ignore[misc]
+    exact_words(caught.value)
     assert [r.name for r in mocks.registered if r.id is not None] == [], "nothing created before the check"
     return refusal(caught.value)
 

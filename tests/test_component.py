@@ -18,6 +18,7 @@ from components.component import TYPE_TOKEN
 from components.model.network_rules import ARTICLE_RULES
 from components.model.problems import ArgumentError, Problem
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, endpoint_service_name, run_program
+from tests.refusal_record import exact_words
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -423,6 +424,7 @@ def test_required_and_unknown_arguments_are_refused() -> None:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("x", {  # type: ignore[typeddict-unknown-key]
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"], "privat_subnet_ids": ["subnet-a"]}))
+    exact_words(caught.value)
     assert caught.value.problems == [
         Problem("privat_subnet_ids", "unknown argument; did you mean 'private_subnet_ids'?")]
 
@@ -455,6 +457,7 @@ def test_a_partition_without_a_shipped_bundle_is_refused_at_preview() -> None:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices(NAME, {  # type: ignore[misc]
             "vpc_id": VPC_ID, "private_subnet_ids": ["subnet-a", "subnet-b"]}), mocks=mocks)
+    exact_words(caught.value)
     assert "db_ca_bundle_file: the function runs in partition 'aws-us-gov', for which no RDS CA bundle" in str(
         caught.value)
     assert [r for r in mocks.registered if r.id is not None] == []

@@ -62,3 +62,24 @@ def test_the_lines_follow_the_class_and_the_storage() -> None:
     # db.t4g.small: 2 GiB less 256 MiB -> max_connections 149 (DBInstanceClassMemory / 12582880); 80 % of it
     assert found["DatabaseConnections"] == ([("max_connections", 149)], 119.0)
     assert found["FreeStorageSpace"] == ([("allocated", 100 * GIB)], 10 * GIB)
+
+
+def test_the_widgets_tile_the_page_two_by_row_each_with_the_statistic_of_its_metric() -> None:
+    """The page as the README describes it: every widget 12 by 6, two to a row, none over another,
+    each drawn with the statistic its metric is read by (the alarms' own)."""
+    run = build(db_proxy=True)
+    widgets = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])["widgets"]
+    assert [(w["properties"]["title"], w["x"], w["y"], w["width"], w["height"], w["properties"]["stat"])
+            for w in widgets] == [
+        ("Invocations, errors, throttles", 0, 0, 12, 6, "Sum"),
+        ("Errors by type (from the function's log lines)", 12, 0, 12, 6, "Sum"),
+        ("Duration against the timeout (p99, max)", 0, 6, 12, 6, "p99"),
+        ("Dead-letter queue depth", 12, 6, 12, 6, "Maximum"),
+        ("Database CPU", 0, 12, 12, 6, "Average"),
+        ("Database connections against max_connections", 12, 12, 12, 6, "Maximum"),
+        ("Database free storage", 0, 18, 12, 6, "Minimum"),
+        ("Schema migration errors by type (from its log lines)", 12, 18, 12, 6, "Sum"),
+        ("Proxy: client and database connections against its pool", 0, 24, 12, 6, "Maximum"),
+    ]
+    assert {(w["properties"]["period"], w["properties"]["view"], w["properties"]["region"]) for w in widgets} == {
+        (300, "timeSeries", "us-east-1")}

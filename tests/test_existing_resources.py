@@ -15,6 +15,7 @@ from components.model.problems import ArgumentError
 from components.resources.encryption import AwsContext, existing_key_statements
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 TOPIC = "arn:aws:sns:us-east-1:123456789012:orders-events"
@@ -211,6 +212,7 @@ def test_what_a_look_up_shows_will_not_work_is_refused_at_preview(extra: dict[st
     aws = mocks(**found)
     with pytest.raises(ArgumentError) as caught:
         build(aws, **extra)
+    exact_words(caught.value)
     assert caught.value.arguments == arguments
     assert expected in refusal(caught.value)
     assert aws.registered == []

@@ -18,6 +18,7 @@ from components.model.problems import ArgumentError
 from components.model.settings import FunctionPermissionSettings, Settings
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -139,6 +140,7 @@ def test_what_would_not_work_is_refused_at_preview(extra: dict[str, Any], mocks:
     aws = AwsMocks(**mocks)
     with pytest.raises(ArgumentError) as caught:
         build(mocks=aws, **extra)
+    exact_words(caught.value)
     assert caught.value.arguments == arguments
     assert expected in refusal(caught.value)
     assert aws.registered == []
@@ -155,6 +157,7 @@ def test_subnets_made_in_the_program_need_their_route_tables_given() -> None:
 
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: program(None))
+    exact_words(caught.value)
     assert caught.value.arguments == {"gateway_route_table_ids"}
     run = run_program(lambda: program(["rtb-0ddd4444"]))
     assert run.one(ENDPOINT, "svc-endpoint-s3-gateway").inputs["routeTableIds"] == ["rtb-0ddd4444"]
@@ -166,6 +169,7 @@ def test_a_gateway_endpoint_service_that_takes_no_policy_is_refused() -> None:
                                               "vpcEndpointPolicySupported": False}
     with pytest.raises(ArgumentError) as caught:
         build(mocks=AwsMocks(endpoint_services=catalog), function_permissions=[READ])
+    exact_words(caught.value)
     assert refusal(caught.value).arguments == ["function_permissions"]
     assert ("function_permissions: the gateway endpoint service com.amazonaws.us-east-1.s3 takes no endpoint "
             "policy, so its endpoint would let every principal through; reach s3 with nat_egress") in refusal(

@@ -23,6 +23,7 @@ from components.model.settings import FunctionPermissionSettings
 from components.model.triggers import cron_problems, queue_problems
 from components.testing.pulumi_mocks import run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 from tests.test_existing_resources import DATABASE, GROUP, INSTANCE, mocks
 from tests.test_lookups import Answering, existing_world
 
@@ -132,6 +133,7 @@ def test_a_blocked_database_path_is_the_database_ports_to_fix() -> None:
 def build(found: Any, **args: Any) -> ArgumentError:
     with pytest.raises(ArgumentError) as raised:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {**VPC, **args}).outputs(), mocks=found)
+    exact_words(raised.value)
     return raised.value
 
 
@@ -177,5 +179,6 @@ def test_the_providers_option_is_the_look_ups_provider_too(form: str) -> None:
 def test_arguments_that_are_not_a_mapping_are_refused_naming_args() -> None:
     with pytest.raises(ArgumentError) as raised:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", ["vpc-0a1b2c3d"]))  # type: ignore[arg-type]
+    exact_words(raised.value)
     assert refusal(raised.value).arguments == ["args"]
     assert "args: got list; expected a mapping of argument names to values" in refusal(raised.value)

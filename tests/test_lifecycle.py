@@ -19,6 +19,7 @@ from components.model.database_sizing import (
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 KEY = "aws:kms/key:Key"
 INSTANCE = "aws:rds/instance:Instance"
@@ -139,6 +140,7 @@ def test_long_query_time_beyond_the_allowed_range_is_refused() -> None:
     for seconds in (-0.000001, 31_536_000.5):
         with pytest.raises(ArgumentError) as caught:
             build(db_slow_query_seconds=seconds)
+        exact_words(caught.value)
         assert caught.value.arguments == {"db_slow_query_seconds"}
 
 
@@ -153,6 +155,7 @@ def test_an_identifier_with_upper_case_is_refused(identifier: str) -> None:
     """RDS stores identifiers in lower case and the provider accepts only ^[0-9a-z-]+$."""
     with pytest.raises(ArgumentError) as caught:
         build(db_identifier=identifier)
+    exact_words(caught.value)
     assert caught.value.arguments == {"db_identifier"}
     assert "a lowercase letter, then lowercase letters, digits or hyphens" in refusal(caught.value)
 
@@ -234,4 +237,5 @@ def test_flow_logs_only_when_asked() -> None:
 def test_new_arguments_are_checked(extra: dict[str, Any], expected: str) -> None:
     with pytest.raises(ArgumentError) as caught:
         build(**extra)
+    exact_words(caught.value)
     assert expected in refusal(caught.value)

@@ -15,6 +15,7 @@ from components import VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 from tests.test_existing_resources import DATABASE, GROUP, INSTANCE, KEY, TOPIC, TOPIC_KEY, VPC
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders"
@@ -93,6 +94,7 @@ def test_a_failed_look_up_is_refused_in_the_providers_own_words(look_up: str, ar
     words = f"operation error {look_up}: https response error StatusCode: 403, api error AccessDenied: no {look_up}"
     with pytest.raises(ArgumentError) as raised:
         run_program(component(args), mocks=existing_world(refuse={look_up: words}))
+    exact_words(raised.value)
     problems = refusal(raised.value).problems
     assert any(p.argument == argument and f"no {look_up}" in p.message for p in problems), problems
 
@@ -111,6 +113,7 @@ def test_the_gateway_endpoint_services_look_up_failing_is_refused_in_its_words()
                                                              "queues")})
     with pytest.raises(ArgumentError) as raised:
         run_program(component({"function_permissions": EVERYTHING_EXISTING["function_permissions"]}), mocks=mocks)
+    exact_words(raised.value)
     assert "function_permissions: " in refusal(raised.value)
     assert any("no DescribeVpcEndpointServices" in p.message for p in refusal(raised.value).problems)
 

@@ -13,6 +13,7 @@ from components import VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
 from components.resources.private_vpc import PrivateVpc
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
+from tests.refusal_record import exact_words
 
 NAME_32 = "a-b2-b2-b2-b2-b2-b2-b2-b2-b2-b2c"
 ROLE = "aws:iam/role:Role"
@@ -38,6 +39,7 @@ def refused(name: str, **args: Any) -> ArgumentError:
     mocks = AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices(name, {**BASE, **args}), mocks=mocks)  # type: ignore[misc]
+    exact_words(caught.value)
     assert mocks.registered == [], "refused before anything is registered"
     return caught.value
 
@@ -119,4 +121,5 @@ def test_the_stack_program_names_the_config_key() -> None:
         with pytest.raises(ArgumentError) as caught:
             run_program(program, partition="aws-cn", region="cn-northwest-1", project="vpc-lambda", stack="dev",
                         config=config)
+        exact_words(caught.value)
         assert caught.value.arguments == {"vpc-lambda:componentName"}, caught.value

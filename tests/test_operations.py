@@ -16,6 +16,7 @@ from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import ProgramRun, run_program
 from tests.filter_patterns import matches, parse_pattern
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -265,6 +266,7 @@ def test_alarm_actions_in_another_region_or_partition_are_refused(partition: str
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {**GOOD, "alarm_actions": [topic]}),  # type: ignore[misc]
                     partition=partition, region=region)
+    exact_words(caught.value)
     assert caught.value.arguments == {"alarm_actions"}
     message = caught.value.problems[0].message
     assert topic in message and f"the alarms are in {region} (partition {partition!r})" in message
@@ -300,6 +302,7 @@ def test_alarm_actions_in_the_alarms_region_are_accepted(partition: str, region:
 def test_bad_alarm_arguments_are_refused(extra: dict[str, Any], expected: str) -> None:
     with pytest.raises(ArgumentError) as caught:
         build(**extra)
+    exact_words(caught.value)
     assert expected in refusal(caught.value)
 
 

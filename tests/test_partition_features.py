@@ -16,6 +16,7 @@ from components.model import partition_features
 from components.model.partition_features import ASYNC_INVOCATION_METRICS, LAMBDA_MISSING, features_used
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import ProgramRun, run_program
+from tests.refusal_record import exact_words
 
 FUNCTION = "aws:lambda/function:Function"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -60,6 +61,7 @@ def test_tracing_can_be_turned_off_anywhere() -> None:
 def test_tracing_asked_for_in_aws_china_is_refused_citing_the_difference() -> None:
     with pytest.raises(ArgumentError) as caught:
         build("aws-cn", function_tracing=True)
+    exact_words(caught.value)
     assert caught.value.arguments == {"function_tracing"}
     (problem,) = caught.value.problems
     assert "X-Ray integration" in problem.message and "'aws-cn'" in problem.message
@@ -71,6 +73,7 @@ def test_the_refusal_comes_with_the_other_problems_before_anything_is_registered
     mocks_run: list[ProgramRun] = []
     with pytest.raises(ArgumentError) as caught:
         mocks_run.append(build("aws-cn", function_tracing=True, db_port=1))
+    exact_words(caught.value)
     assert caught.value.arguments == {"function_tracing", "db_port"}
     assert mocks_run == []
 

@@ -16,6 +16,7 @@ from components.model.network_rules import Endpoint, NetworkFacts, Rule, network
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 ARTICLE_RULES = (
     Rule("lambda-sg", "egress", 3306, peer_group="rds-sg"),
@@ -134,6 +135,7 @@ def test_component_refuses_no_endpoints_without_nat_naming_both_apis() -> None:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {
             "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], "interface_endpoints": []}),
             mocks=mocks)
+    exact_words(caught.value)
     assert caught.value.arguments == {"interface_endpoints"}
     sns, secretsmanager = caught.value.problems
     assert sns.message.startswith("sns is unreachable: no NAT egress and no interface endpoint for sns: "

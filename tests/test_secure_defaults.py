@@ -15,6 +15,7 @@ from components.local.stack_model import evaluate_stack
 from components.model.database_sizing import default_max_connections, function_concurrency_budget
 from components.testing.pulumi_mocks import ProgramRun, Registered, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 FUNCTION = "aws:lambda/function:Function"
 INSTANCE = "aws:rds/instance:Instance"
@@ -254,6 +255,7 @@ def test_a_budget_that_cannot_be_met_is_refused(extra: dict[str, Any], expected:
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {  # type: ignore[misc]
             "vpc_id": "vpc-0a1b", "private_subnet_ids": ["subnet-0a", "subnet-0b"], **extra}))
+    exact_words(caught.value)
     assert expected in refusal(caught.value)
 
 

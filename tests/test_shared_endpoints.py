@@ -13,6 +13,7 @@ from components import PrivateServiceEndpoints, VpcLambdaWithPrivateServices
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 VPC = "vpc-0a1b2c3d"
 SUBNETS = ["subnet-0a", "subnet-0b"]
@@ -41,6 +42,7 @@ def refused(program: Any, mocks: AwsMocks | None = None) -> str:
     mocks = mocks or AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
+    exact_words(caught.value)
     assert [r.name for r in mocks.registered if r.id is not None] == [], "refused before any cloud resource"
     return refusal(caught.value)
 
@@ -108,6 +110,7 @@ def test_a_service_the_function_calls_that_the_shared_set_lacks_is_refused() -> 
     mocks = AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
+    exact_words(caught.value)
     assert ("endpoints: the function calls secretsmanager, which the shared PrivateServiceEndpoints has no endpoint "
             "for") in refusal(caught.value)
     consumer_resources = [r.name for r in mocks.registered if r.id is not None and r.name.startswith("orders")]
@@ -142,6 +145,7 @@ def test_inconsistent_sharing_is_refused(extra: dict[str, Any], expected: str) -
 
     with pytest.raises(ArgumentError) as caught:
         run_program(program)
+    exact_words(caught.value)
     assert expected in refusal(caught.value)
 
 
@@ -153,6 +157,7 @@ def test_two_services_that_would_each_create_endpoints_in_one_vpc_are_refused() 
     mocks = AwsMocks()
     with pytest.raises(ArgumentError) as caught:
         run_program(program, mocks=mocks)
+    exact_words(caught.value)
     message = refusal(caught.value)
     assert ("interface_endpoints: VpcLambdaWithPrivateServices 'orders' in this program already creates an endpoint "
             "with private DNS for sns in the same VPC") in message

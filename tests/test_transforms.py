@@ -16,6 +16,7 @@ from components.model.child_roles import CHILD_ROLES
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 FUNCTION = "aws:lambda/function:Function"
@@ -77,6 +78,7 @@ def test_every_child_is_created_through_its_role() -> None:
 def test_unknown_roles_and_what_is_not_a_function_are_refused(transforms: Any, expected: str) -> None:
     with pytest.raises(ArgumentError) as caught:
         build(transforms=transforms)
+    exact_words(caught.value)
     assert caught.value.arguments == {"transforms"}
     assert expected in refusal(caught.value)
 
@@ -84,6 +86,7 @@ def test_unknown_roles_and_what_is_not_a_function_are_refused(transforms: Any, e
 def test_a_transform_that_returns_something_else_is_reported_naming_transforms() -> None:
     with pytest.raises(ArgumentError) as caught:
         build(transforms={"topic": lambda args, opts: {"name": "x"}})
+    exact_words(caught.value)
     assert caught.value.arguments == {"transforms"}
     assert "the 'topic' transform returned {'name': 'x'}; return None" in refusal(caught.value)
 

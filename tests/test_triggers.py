@@ -14,6 +14,7 @@ from components.model.problems import ArgumentError, Problem
 from components.model.triggers import queue_problems, schedule_problems
 from components.testing.pulumi_mocks import PARTITIONS, AwsMocks, ProgramRun, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 VPC = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -197,6 +198,7 @@ def test_a_queue_that_is_elsewhere_or_missing_is_refused_at_preview(queue: dict[
     found = AwsMocks(**mocks)
     with pytest.raises(ArgumentError) as caught:
         build(mocks=found, queue=queue)
+    exact_words(caught.value)
     assert caught.value.arguments == {"queue"}
     assert expected in refusal(caught.value)
     assert found.registered == []

@@ -14,6 +14,7 @@ from components.checks.validation import check_subnet_ids, problems_in
 from components.model.problems import ArgumentError
 from components.testing.pulumi_mocks import AwsMocks, run_program
 from tests.problems import refusal
+from tests.refusal_record import exact_words
 
 GOOD: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d", "private_subnet_ids": ["subnet-0a", "subnet-0b"]}
 
@@ -23,6 +24,7 @@ def refused(args: dict[str, Any], subnet_azs: dict[str, str] | None = None) -> t
     mocks = AwsMocks(subnet_azs=dict(subnet_azs or {}))
     with pytest.raises(ArgumentError) as caught:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", args), mocks=mocks)  # type: ignore[arg-type]
+    exact_words(caught.value)
     return refusal(caught.value), mocks
 
 
@@ -187,9 +189,11 @@ def test_a_refusal_says_which_component_refused() -> None:
 
     with pytest.raises(ArgumentError) as component:
         run_program(lambda: VpcLambdaWithPrivateServices("svc", {"vpc_id": "", "private_subnet_ids": ["subnet-0a"]}))
+    exact_words(component.value)
     assert component.value.source == "VpcLambdaWithPrivateServices"
     assert str(component.value).startswith("VpcLambdaWithPrivateServices: invalid arguments:\n  - vpc_id: ")
     with pytest.raises(ArgumentError) as shared:
         run_program(lambda: PrivateServiceEndpoints("shared", "not a mapping"))  # type: ignore[arg-type]
+    exact_words(shared.value)
     assert shared.value.source == "PrivateServiceEndpoints"
     assert str(shared.value) == "PrivateServiceEndpoints: invalid arguments:\n  - args: got str; expected a mapping"

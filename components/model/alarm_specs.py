@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .database_sizing import default_max_connections, instance_memory_bytes, proxy_pool_size
+from .database_sizing import default_max_connections, instance_memory_bytes, plain_decimal, proxy_pool_size
 from .iam import deny_publish_without_tls
 from .problems import Problem
 from .settings import Settings
@@ -222,7 +222,8 @@ def threshold_problems(value: object) -> list[Problem]:
         if isinstance(figure, bool) or not isinstance(figure, int | float):
             problems.append(Problem(name, f"{key} got {figure!r}; expected a number ({spec.unit})"))
         elif not low <= figure <= high:
-            problems.append(Problem(name, f"{key} got {figure:g}; allowed: {low:g} to {high:g} ({spec.unit})"))
+            problems.append(Problem(name, f"{key} got {plain_decimal(figure)}; allowed: {plain_decimal(low)} to "
+                                          f"{plain_decimal(high)} ({spec.unit})"))
     return problems
 
 
