@@ -120,6 +120,7 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
                              "resource of another service": [{**READ, "resources": [QUEUE]}],
                              "missing field": [{"service": "s3", "actions": ["s3:GetObject"]}],
                              "unknown field": [{**READ, "effect": "Deny"}],
+                             "no actions": [{**READ, "actions": []}],
                              "allow_wildcards type": [{**READ, "allow_wildcards": "yes"}],
                              "too big": [{**READ, "resources": [f"arn:aws:s3:::reports/{i:04d}-{'k' * 60}.csv"
                                                                 for i in range(100)]}]},

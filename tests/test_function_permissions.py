@@ -190,6 +190,8 @@ def test_a_gateway_endpoint_service_that_takes_no_policy_is_refused() -> None:
      "entry 1: 'arn:aws:sqs:us-east-1:123456789012:q' is a resource of sqs, not of s3"),
     ({**READ, "resources": ["*"]}, "entry 1: resource '*' is every resource; name the ARNs, or set allow_wildcards: "
                                    "true in this entry"),
+    ({**READ, "effect": "Allow"}, "entry 1: unknown field 'effect'"),
+    ({**READ, "actions": []}, "entry 1: actions got []; expected a list of strings"),
 ])
 def test_each_refusal_says_what_is_wrong_with_which_entry(entry: dict[str, Any], expected: str) -> None:
     permissions, problems = check_permissions([entry])

@@ -182,3 +182,28 @@ def test_arguments_that_are_not_a_mapping_are_refused_naming_args() -> None:
     exact_words(raised.value)
     assert refusal(raised.value).arguments == ["args"]
     assert "args: got list; expected a mapping of argument names to values" in refusal(raised.value)
+
+
+def test_two_keys_are_each_looked_up_and_judged_on_their_own() -> None:
+    from tests.test_existing_resources import KEY, TOPIC, TOPIC_KEY
+
+    error = build(mocks(kms_keys={KEY: {"keyManager": "AWS"}, TOPIC_KEY: {}}), existing_kms_key_arn=KEY,
+                  existing_topic_arn=TOPIC, existing_topic_kms_key_arn=TOPIC_KEY)
+    assert refusal(error).arguments == ["existing_kms_key_arn"]
+    error = build(mocks(kms_keys={KEY: {}, TOPIC_KEY: {"enabled": False, "keyState": "Disabled"}}),
+                  existing_kms_key_arn=KEY, existing_topic_arn=TOPIC, existing_topic_kms_key_arn=TOPIC_KEY)
+    assert refusal(error).arguments == ["existing_topic_kms_key_arn"]
+
+
+def test_a_bytes_limit_counts_utf8_bytes_and_a_characters_limit_counts_characters() -> None:
+    def policy(sid_length: int, letter: str) -> str:
+        statement = {"Sid": letter * sid_length, "Effect": "Allow", "Principal": "*", "Action": "sns:Publish",
+                     "Resource": "*"}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, ensure_ascii=False)
+
+    in_bytes = aws_limits.PolicyDocument("SNS", 1000, "bytes")
+    in_characters = aws_limits.PolicyDocument("VPC", 1000)
+    accented = policy(600, "é")  # about 720 characters, 1,320 bytes
+    assert len(accented) < 1000 < len(accented.encode())
+    assert in_bytes.problems(accented) == [f"is {len(accented.encode())} bytes; allowed: at most 1000"]
+    assert in_characters.problems(accented) == []

@@ -112,5 +112,8 @@ def test_each_missing_feature_is_recognised() -> None:
     for metric in ASYNC_INVOCATION_METRICS:
         assert features_used("aws-cn", "aws:cloudwatch/dashboard:Dashboard", dashboard_with(metric))
     assert not features_used("aws-cn", "aws:cloudwatch/dashboard:Dashboard", dashboard_with("Errors"))
+    account_wide = {"dashboardBody": json.dumps({"widgets": [{"type": "metric", "properties": {
+        "metrics": [["AWS/Lambda", "AsyncEventsDropped"]]}}]})}
+    assert features_used("aws-cn", "aws:cloudwatch/dashboard:Dashboard", account_wide), "a metric with no dimension"
     assert not features_used("aws-cn", FUNCTION, {"tracingConfig": {"mode": "PassThrough"}, "kmsKeyArn": "k"}), (
         "the environment's key is not the package's")
