@@ -207,3 +207,22 @@ def test_a_bytes_limit_counts_utf8_bytes_and_a_characters_limit_counts_character
     assert len(accented) < 1000 < len(accented.encode())
     assert in_bytes.problems(accented) == [f"is {len(accented.encode())} bytes; allowed: at most 1000"]
     assert in_characters.problems(accented) == []
+
+
+@pytest.mark.parametrize(("argument", "value"), [
+    ("existing_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"),
+    ("existing_topic_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-1234-5678-9abc-0123456789ab"),
+    ("existing_database", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-app-AbCdEf"),
+])
+def test_an_existing_resource_of_another_region_is_refused_naming_its_argument(argument: str, value: str) -> None:
+    from components.model.existing import place_problems
+    from tests.test_existing_resources import TOPIC
+
+    args: dict[str, Any] = {"existing_topic_arn": TOPIC, argument: value}
+    if argument == "existing_database":
+        args[argument] = {**DATABASE, "secret_arn": value}
+    existing, problems = existing_problems(args)
+    assert problems == []
+    (problem,) = place_problems(existing, "aws", "us-east-1")
+    assert problem.argument == argument
+    assert problem.message.startswith(f"{value} is in aws eu-west-1, the program deploys to aws us-east-1; ")
