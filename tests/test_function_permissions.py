@@ -115,7 +115,7 @@ def test_reachability_judges_the_declared_calls() -> None:
     without_sqs = {v.path: v for v in assess(network_facts(
         Settings("vpc-1", [], interface_endpoints=["sns", "secretsmanager"]), dependencies))}
     assert without_sqs["sqs"].reachable is False
-    assert without_sqs["sqs"].reason == "no NAT egress and no interface endpoint for sqs: calls to sqs times out"
+    assert without_sqs["sqs"].reason == "no NAT egress and no interface endpoint for sqs: calling sqs times out"
 
 
 @pytest.mark.parametrize(("extra", "mocks", "arguments", "expected"), [

@@ -279,7 +279,7 @@ def test_a_gateway_endpoint_without_an_egress_rule_to_its_prefix_list_times_out(
     assert (reached.reachable, reached.via) == (True, "gateway")
     blocked_s3 = by_path(assess(facts(endpoints=(SNS_ENDPOINT, s3), services=("sns", "s3"))))["s3"]
     assert (blocked_s3.reachable, blocked_s3.reason) == (
-        False, "lambda-sg allows no TCP 443 to the prefix list of the s3 gateway endpoint: calls to s3 times out")
+        False, "lambda-sg allows no TCP 443 to the prefix list of the s3 gateway endpoint: calling s3 times out")
     other = by_path(assess(facts(endpoints=(SNS_ENDPOINT, s3), services=("sns", "s3"),
                                  rules=(*ARTICLE_RULES, Rule("lambda-sg", "egress", 443, prefix_list="dynamodb")))))
     assert other["s3"].reachable is False, "a rule to another service's prefix list does not open this one"

@@ -137,7 +137,7 @@ def endpoint_label(service: str) -> str:
 
 def purpose(service: str) -> str:
     dependency = BY_SERVICE.get(service)
-    return dependency.purpose if dependency else f"calls to {service}"
+    return dependency.purpose if dependency else f"calling {service}"
 
 
 def permission_dependencies(permissions: Iterable[Any]) -> tuple[AwsDependency, ...]:
@@ -146,7 +146,7 @@ def permission_dependencies(permissions: Iterable[Any]) -> tuple[AwsDependency, 
     return tuple(
         AwsDependency(p.service, tuple(p.actions), tuple(p.resources),
                       f"FunctionPermission{index}{''.join(c for c in p.service.title() if c.isalnum())}",
-                      "function", False, f"calls to {p.service}", ("job",))
+                      "function", False, f"calling {p.service}", ("job",))
         for index, p in enumerate(permissions, start=1)
     )
 
