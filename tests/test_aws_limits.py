@@ -351,6 +351,8 @@ def document(*statements: dict[str, Any], **top: Any) -> str:
 @pytest.mark.parametrize(("type_token", "member", "document", "expected"), [
     (ROLE_TYPE, "assumeRolePolicy", document(TRUST, VERSION="2012-10-17"), "unknown element 'VERSION'"),
     (ROLE_TYPE, "assumeRolePolicy", json.dumps({"Statement": [TRUST]}), "Version None; expected '2012-10-17'"),
+    (ROLE_TYPE, "assumeRolePolicy", json.dumps({"Version": "2008-10-17", "Statement": [TRUST]}),
+     "assumeRolePolicy: Version '2008-10-17'; expected '2012-10-17' [IAM quotas"),
     (ROLE_TYPE, "assumeRolePolicy", document({**TRUST, "Resource": "*"}), "a trust policy names no Resource"),
     (ROLE_TYPE, "assumeRolePolicy", document({k: v for k, v in TRUST.items() if k != "Principal"}),
      "needs exactly one of Principal and NotPrincipal"),
@@ -465,6 +467,10 @@ def test_members_are_named_as_given_for_one_operation() -> None:
 def test_an_rds_identifier_is_a_letter_then_letters_digits_and_single_hyphens(
         lowercase: bool, value: str, refused: str | None) -> None:
     problems = rds_identifier("RDS API", 63, lowercase=lowercase).problems(value)
+    if refused == "not allowed":
+        allowed = ("a lowercase letter, then lowercase letters, digits or hyphens" if lowercase
+                   else "a letter, then letters, digits or hyphens")
+        assert problems[0].endswith(f"; allowed: {allowed}"), problems
     if refused is None:
         assert problems == []
     else:

@@ -226,3 +226,23 @@ def test_an_existing_resource_of_another_region_is_refused_naming_its_argument(a
     (problem,) = place_problems(existing, "aws", "us-east-1")
     assert problem.argument == argument
     assert problem.message.startswith(f"{value} is in aws eu-west-1, the program deploys to aws us-east-1; ")
+
+
+def test_s3_without_a_gateway_endpoint_service_here_is_refused_naming_function_permissions() -> None:
+    from components.testing.pulumi_mocks import AwsMocks
+
+    catalog = AwsMocks().endpoint_catalog()
+    catalog["com.amazonaws.us-east-1.s3"] = {**catalog["com.amazonaws.us-east-1.s3"], "serviceTypes": ("Interface",)}
+    read = {"service": "s3", "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/r.csv"]}
+    error = build(AwsMocks(endpoint_services=catalog), function_permissions=[read])
+    assert refusal(error).arguments == ["function_permissions"]
+    assert "function_permissions: s3 offers no gateway endpoint in us-east-1 (" in refusal(error)
+
+
+@pytest.mark.parametrize("answer", [{"keyState": None, "enabled": False}, {"keyUsage": None}],
+                         ids=["no state", "no usage"])
+def test_a_key_answer_missing_a_field_is_refused_in_plain_words(answer: dict[str, Any]) -> None:
+    from tests.test_existing_resources import KEY
+
+    error = build(mocks(kms_keys={KEY: answer}), existing_kms_key_arn=KEY)
+    assert refusal(error).arguments == ["existing_kms_key_arn"]

@@ -97,9 +97,11 @@ def test_consumers_create_no_endpoints_and_no_endpoint_group() -> None:
 def test_shared_endpoint_policies_are_scoped_to_the_account() -> None:
     run = two_services()
     for endpoint in run.of_type(ENDPOINT):
-        (statement,) = json.loads(endpoint.inputs["policy"])["Statement"]
-        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012",
-                                                           "aws:ResourceAccount": "123456789012"}}
+        assert json.loads(endpoint.inputs["policy"]) == {"Version": "2012-10-17", "Statement": [{
+            "Sid": "ThisAccountsPrincipalsOnThisAccountsResources", "Effect": "Allow", "Principal": "*",
+            "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012",
+                                           "aws:ResourceAccount": "123456789012"}}}]}, endpoint.name
 
 
 def test_a_service_the_function_calls_that_the_shared_set_lacks_is_refused() -> None:

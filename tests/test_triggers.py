@@ -98,6 +98,7 @@ def test_no_schedule_no_rule_and_no_eventbridge_grant() -> None:
     "rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "rate(12 hours)", "rate(1 day)", "rate(7 days)",
     "cron(0 6 * * ? *)", "cron(30 7 ? * MON-FRI *)", "cron(0/15 * * * ? *)", "cron(0 12 L * ? 2030-2035)",
     "cron(0 8 ? * 2#1 *)", "cron(5,35 14 * JAN,JUL ? *)", "cron(0 9 15W * ? *)", "cron(0 18 ? * 6L *)",
+    "cron(0 9 LW * ? *)",
 ])
 def test_eventbridge_schedule_expressions_are_accepted(expression: str) -> None:
     assert schedule_problems(expression) == []
@@ -115,6 +116,8 @@ def test_eventbridge_schedule_expressions_are_accepted(expression: str) -> None:
     ("cron(0 6 ? * 2#6 *)", "day-of-week: '2#6' is not <day>#<1-5>"),
     ("cron(? 6 * * ? *)", "minutes: ? is allowed only in day-of-month and day-of-week"),
     ("cron(0/0 6 * * ? *)", "the increment after / must be a whole number above 0"),
+    ("cron(0 9 WW * ? *)", "day-of-month: 'WW' is not allowed"),
+    ("cron(0 9 ? * LW *)", "day-of-week: 'LW' is not allowed"),
 ])
 def test_what_eventbridge_refuses_is_refused_naming_schedule(expression: str, message: str) -> None:
     problems = schedule_problems(expression)

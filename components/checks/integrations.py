@@ -76,7 +76,8 @@ def key_problems(argument: str, facts: KeyFacts, customer_managed: bool) -> list
     if not facts.enabled or facts.key_state != "Enabled":
         problems.append(Problem(argument, f"{facts.arn} is {facts.key_state or 'disabled'}; an enabled key is needed"))
     if facts.key_usage != "ENCRYPT_DECRYPT" or facts.key_spec != "SYMMETRIC_DEFAULT":
-        problems.append(Problem(argument, f"{facts.arn} is a {facts.key_spec} key for {facts.key_usage}; SNS, SQS, "
+        problems.append(Problem(argument, f"{facts.arn} is a {facts.key_spec or 'unknown spec'} key for "
+                                          f"{facts.key_usage or 'an unknown use'}; SNS, SQS, "
                                           "RDS, Lambda and CloudWatch Logs take symmetric encryption keys "
                                           "(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)"))
     if customer_managed and facts.key_manager != "CUSTOMER":
