@@ -246,3 +246,37 @@ def test_a_key_answer_missing_a_field_is_refused_in_plain_words(answer: dict[str
 
     error = build(mocks(kms_keys={KEY: answer}), existing_kms_key_arn=KEY)
     assert refusal(error).arguments == ["existing_kms_key_arn"]
+
+
+def test_vertical_annotations_are_part_of_a_metric_widget() -> None:
+    limit = aws_limits.LIMITS["aws:cloudwatch/dashboard:Dashboard"]["dashboardBody"]
+    widget = {"type": "metric", "x": 18, "y": 0, "properties": {
+        "region": "us-east-1", "metrics": [["AWS/Lambda", "Errors"]],
+        "annotations": {"vertical": [{"label": "deploy", "value": "2026-12-03T10:00:00Z"}]}}}
+    assert limit.problems(json.dumps({"widgets": [widget]})) == [], "6 by 6 when no size is given"
+    assert limit.problems(json.dumps({"widgets": [{**widget, "x": 19}]})) == [
+        "widget 1: at x 19, y 0, 6 by 6: outside the grid (24 units wide; height 1 to 1000)"]
+
+
+def test_a_policy_at_its_limit_is_accepted_and_whitespace_counts_only_where_aws_counts_it() -> None:
+    def policy(padding: int) -> str:
+        statement = {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]}) + " " * padding
+
+    bare, without_spaces = len(policy(0)), len(policy(0).replace(" ", ""))
+    iam = aws_limits.PolicyDocument("IAM", without_spaces, count_whitespace=False, grammar="identity")
+    assert iam.problems(policy(500)) == [], "IAM does not count whitespace"
+    assert iam.problems(policy(0).replace("sns:Publish", "sns:Publish2")) == [
+        f"is {without_spaces + 1} characters; allowed: at most {without_spaces}"]
+    counted = aws_limits.PolicyDocument("SQS", bare, "bytes", grammar="identity")
+    assert counted.problems(policy(0)) == [], "exactly at the limit"
+    assert counted.problems(policy(1)) == [f"is {bare + 1} bytes; allowed: at most {bare}"]
+
+
+def test_an_endpoint_set_given_as_an_object_may_lack_endpoint_ids() -> None:
+    from types import SimpleNamespace
+
+    from components.model.endpoint_set import EndpointSet, endpoint_set
+
+    given = SimpleNamespace(vpc_id="vpc-0a", security_group_id="sg-0a", services=["sns"])
+    assert endpoint_set(given) == EndpointSet("vpc-0a", "sg-0a", ("sns",), None, None)
