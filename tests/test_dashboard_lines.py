@@ -83,3 +83,29 @@ def test_the_widgets_tile_the_page_two_by_row_each_with_the_statistic_of_its_met
     ]
     assert {(w["properties"]["period"], w["properties"]["view"], w["properties"]["region"]) for w in widgets} == {
         (300, "timeSeries", "us-east-1")}
+
+
+PUBLISHED_BY_AWS = {
+    # namespace -> dimension -> the metrics the service publishes under it (CloudWatch's metric lists)
+    ("AWS/Lambda", "FunctionName"): {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"},
+    ("AWS/SQS", "QueueName"): {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"},
+    ("AWS/RDS", "DBInstanceIdentifier"): {"CPUUtilization", "DatabaseConnections", "FreeStorageSpace"},
+    ("AWS/RDS", "ProxyName"): {"ClientConnections", "DatabaseConnections", "DatabaseConnectionsCurrentlySessionPinned"},
+}
+
+
+def test_every_metric_drawn_exists_published_by_aws_or_by_the_components_own_filters() -> None:
+    """CloudWatch draws an empty graph for a misspelt metric or namespace and says nothing."""
+    run = build(db_proxy=True)
+    own = {(f.inputs["metricTransformation"]["namespace"], f.inputs["metricTransformation"]["name"])
+           for f in run.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")}
+    widgets = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])["widgets"]
+    drawn = [[part for part in metric if not isinstance(part, dict)]
+             for widget in widgets for metric in widget["properties"]["metrics"]]
+    assert len(drawn) == 50
+    for namespace, name, *dimensions in drawn:
+        if namespace.startswith("AWS/"):
+            assert len(dimensions) == 2 and name in PUBLISHED_BY_AWS[namespace, dimensions[0]], (namespace, name)
+        else:
+            assert dimensions == [] and (namespace, name) in own, (namespace, name)
+    assert {(n, m) for n, m, *rest in drawn if not n.startswith("AWS/")} == own, "every filter's metric is drawn"

@@ -209,12 +209,16 @@ def test_a_bytes_limit_counts_utf8_bytes_and_a_characters_limit_counts_character
     assert in_characters.problems(accented) == []
 
 
-@pytest.mark.parametrize(("argument", "value"), [
-    ("existing_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab"),
-    ("existing_topic_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-1234-5678-9abc-0123456789ab"),
-    ("existing_database", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-app-AbCdEf"),
+@pytest.mark.parametrize(("argument", "value", "why"), [
+    ("existing_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1234-5678-9abc-0123456789ab",
+     "AWS services use keys of their own region only"),
+    ("existing_topic_kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-1234-5678-9abc-0123456789ab",
+     "a topic's key is in the topic's region"),
+    ("existing_database", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-app-AbCdEf",
+     "the function reads the secret through the Secrets Manager endpoint of its own region"),
 ])
-def test_an_existing_resource_of_another_region_is_refused_naming_its_argument(argument: str, value: str) -> None:
+def test_an_existing_resource_of_another_region_is_refused_naming_its_argument(argument: str, value: str,
+                                                                                 why: str) -> None:
     from components.model.existing import place_problems
     from tests.test_existing_resources import TOPIC
 
@@ -225,7 +229,7 @@ def test_an_existing_resource_of_another_region_is_refused_naming_its_argument(a
     assert problems == []
     (problem,) = place_problems(existing, "aws", "us-east-1")
     assert problem.argument == argument
-    assert problem.message.startswith(f"{value} is in aws eu-west-1, the program deploys to aws us-east-1; ")
+    assert problem.message == f"{value} is in aws eu-west-1, the program deploys to aws us-east-1; {why}"
 
 
 def test_s3_without_a_gateway_endpoint_service_here_is_refused_naming_function_permissions() -> None:
