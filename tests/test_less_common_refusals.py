@@ -284,3 +284,60 @@ def test_an_endpoint_set_given_as_an_object_may_lack_endpoint_ids() -> None:
 
     given = SimpleNamespace(vpc_id="vpc-0a", security_group_id="sg-0a", services=["sns"])
     assert endpoint_set(given) == EndpointSet("vpc-0a", "sg-0a", ("sns",), None, None)
+
+
+def test_two_services_in_one_program_each_get_the_offer_of_their_own_instance_class() -> None:
+    """The look-ups are remembered per program: the second service's class is asked about, not
+    answered with the first's."""
+    from components import PrivateServiceEndpoints
+    from components.testing.pulumi_mocks import ORDERABLE_CLASSES, AwsMocks
+
+    def program() -> None:
+        shared = PrivateServiceEndpoints("shared", {"vpc_id": VPC["vpc_id"], "subnet_ids": VPC["private_subnet_ids"]})
+        VpcLambdaWithPrivateServices("orders", {**VPC, "endpoints": shared, "db_instance_class": "db.t4g.micro"})
+        VpcLambdaWithPrivateServices("billing", {**VPC, "endpoints": shared, "db_instance_class": "db.r7g.large"})
+
+    found = AwsMocks(orderable_classes=tuple(c for c in ORDERABLE_CLASSES if c != "db.r7g.large"))
+    with pytest.raises(ArgumentError) as raised:
+        run_program(program, mocks=found)
+    (problem,) = refusal(raised.value).problems
+    assert problem.argument == "db_instance_class"
+    assert problem.message.startswith("'db.r7g.large' cannot be ordered for MySQL")
+    asked = [a["instanceClass"] for token, a in found.calls if token.endswith("getOrderableDbInstance")]
+    assert asked == ["db.t4g.micro", "db.r7g.large"]
+
+
+def test_a_blocked_migration_path_is_the_database_ports_to_fix() -> None:
+    verdicts = [PathVerdict("migration-database", False, "no rule admits TCP 3306 from migration-sg")]
+    assert blocked_path_problems(verdicts, "endpoints") == [
+        Problem("db_port", "the database is unreachable from the migration: no rule admits TCP 3306 from "
+                           "migration-sg")]
+
+
+def test_a_misspelt_field_of_an_existing_database_gets_a_suggestion() -> None:
+    from components.model.existing import database_problems
+
+    _, problems = database_problems({**DATABASE, "adress": DATABASE["address"]})
+    assert problems == [Problem("existing_database", "unknown field 'adress'; did you mean 'address'?")]
+
+
+def test_an_arn_known_only_at_deployment_is_refused_in_words_not_by_its_objects_address() -> None:
+    """The preview checks an existing queue, key or topic where it is and that it exists: it needs
+    the ARN as text (an Output's repr would only show an address)."""
+    from components.model.existing import existing_problems as existing
+
+    arn = pulumi.Output.from_input("arn:aws:sqs:us-east-1:123456789012:orders")
+    later = "an Output, known only at deployment (give the text itself: the preview checks it)"
+    assert queue_problems({"queue_arn": arn}, ("aws", "us-east-1"))[1] == [Problem(
+        "queue", f"queue_arn got {later}; expected an SQS queue ARN (arn:<partition>:sqs:<region>:<account>:<name>)")]
+    (problem,) = existing({"existing_topic_arn": arn})[1]
+    assert (problem.argument, problem.message.startswith(f"got {later}; expected the ARN of")) == (
+        "existing_topic_arn", True)
+
+
+def test_subnet_ids_given_as_one_string_are_not_taken_for_a_list() -> None:
+    from components.checks.preview_checks import known_subnet_ids
+
+    assert known_subnet_ids("subnet-0a") is None
+    assert known_subnet_ids(("subnet-0a", "subnet-0b")) == ["subnet-0a", "subnet-0b"]
+    assert known_subnet_ids(["subnet-0a", pulumi.Output.from_input("subnet-0b")]) is None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arns import KEY_ARN, SECRET_ARN, TOPIC_ARN, elsewhere
-from .problems import Problem
+from .problems import Problem, shown
 
 DATABASE = "existing_database"
 DATABASE_FIELDS = ("address", "port", "security_group_id", "secret_arn", "resource_id")
@@ -65,7 +65,7 @@ def _arn_problems(argument: str, value: Any, pattern: re.Pattern[str], what: str
     if value is None:
         return []
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
-        return [Problem(argument, f"got {value!r}; expected the ARN of {what} ({form})")]
+        return [Problem(argument, f"got {shown(value)}; expected the ARN of {what} ({form})")]
     return []
 
 

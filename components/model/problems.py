@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,14 @@ class Problem:
     def named(self, rename: Callable[[str], str]) -> Problem:
         """The same problem, its argument spelt another way (a config key, a shared argument)."""
         return replace(self, argument=rename(self.argument))
+
+
+def shown(value: Any) -> str:
+    """A given value as a message quotes it; an Output (or an awaitable), known only at deployment,
+    by what it is rather than by its object's address."""
+    if type(value).__name__ == "Output" or hasattr(value, "__await__"):
+        return "an Output, known only at deployment (give the text itself: the preview checks it)"
+    return repr(value)
 
 
 def about(argument: str, messages: Iterable[str]) -> list[Problem]:

@@ -22,7 +22,7 @@ from typing import Any
 from .arns import KEY_ARN, QUEUE_ARN
 from .aws_limits import LIMITS
 from .names import MAX_FUNCTION_NAME
-from .problems import Problem
+from .problems import Problem, shown
 from .settings import QueueTriggerSettings
 
 RATE = re.compile(r"rate\((?P<value>[^ )]*) (?P<unit>[^ )]*)\)")
@@ -203,7 +203,7 @@ def queue_problems(value: Any, place: tuple[str, str] | None = None) -> tuple[Qu
     if arn is not None:
         match = QUEUE_ARN.fullmatch(arn) if isinstance(arn, str) else None
         if match is None:
-            problems.append(Problem(QUEUE, f"queue_arn got {arn!r}; expected an SQS queue ARN "
+            problems.append(Problem(QUEUE, f"queue_arn got {shown(arn)}; expected an SQS queue ARN "
                                            "(arn:<partition>:sqs:<region>:<account>:<name>)"))
         else:
             fifo = match["name"].endswith(".fifo")
@@ -220,7 +220,7 @@ def queue_problems(value: Any, place: tuple[str, str] | None = None) -> tuple[Qu
             problems.append(Problem(QUEUE, "kms_key_arn is the key of an existing queue (queue_arn); the queue the "
                                            "component makes uses the component's key"))
         elif match is None:
-            problems.append(Problem(QUEUE, f"kms_key_arn got {key!r}; expected a KMS key ARN "
+            problems.append(Problem(QUEUE, f"kms_key_arn got {shown(key)}; expected a KMS key ARN "
                                            "(arn:<partition>:kms:<region>:<account>:key/<key id>)"))
         elif place is not None and (match["partition"], match["region"]) != place:
             problems.append(Problem(QUEUE, f"kms_key_arn {key} is in {match['partition']} {match['region']}, not in "
