@@ -51,6 +51,7 @@ def test_stage_1_function_not_attached_database_times_out_sns_works() -> None:
     assert verdicts["database"].reason == (
         "function not attached to the VPC: the database in private subnets is unreachable, connections time out")
     assert verdicts["sns"].reachable and verdicts["sns"].via == "internet"
+    assert verdicts["sns"].reason == "function outside the VPC uses Lambda's own internet access"
 
 
 def test_stage_2_attached_without_endpoint_database_works_sns_times_out() -> None:
