@@ -341,3 +341,26 @@ def test_subnet_ids_given_as_one_string_are_not_taken_for_a_list() -> None:
     assert known_subnet_ids("subnet-0a") is None
     assert known_subnet_ids(("subnet-0a", "subnet-0b")) == ["subnet-0a", "subnet-0b"]
     assert known_subnet_ids(["subnet-0a", pulumi.Output.from_input("subnet-0b")]) is None
+
+
+def test_two_services_each_get_the_look_up_of_their_own_topic() -> None:
+    from components import PrivateServiceEndpoints
+    from tests.test_existing_resources import TOPIC
+
+    missing = TOPIC.replace("orders-events", "billing-events")
+
+    def program() -> None:
+        shared = PrivateServiceEndpoints("shared", {"vpc_id": VPC["vpc_id"], "subnet_ids": VPC["private_subnet_ids"]})
+        VpcLambdaWithPrivateServices("orders", {**VPC, "endpoints": shared, "existing_topic_arn": TOPIC})
+        VpcLambdaWithPrivateServices("billing", {**VPC, "endpoints": shared, "existing_topic_arn": missing})
+
+    with pytest.raises(ArgumentError) as raised:
+        run_program(program, mocks=mocks())
+    (problem,) = refusal(raised.value).problems
+    assert problem.argument == "existing_topic_arn" and problem.message.startswith(f"{missing} cannot be looked up")
+
+
+def test_a_dashboards_time_range_elements_are_accepted_and_an_empty_cron_item_is_refused() -> None:
+    limit = aws_limits.LIMITS["aws:cloudwatch/dashboard:Dashboard"]["dashboardBody"]
+    assert limit.problems(json.dumps({"widgets": [], "start": "-PT6H", "end": "P0D", "periodOverride": "auto"})) == []
+    assert cron_problems("0 6,,8 * * ? *") == ["hours: '6,,8' has an empty item"]
