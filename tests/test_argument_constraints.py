@@ -108,7 +108,7 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
                           "port": {**DATABASE, "port": 80}, "group": {**DATABASE, "security_group_id": "vpc-0a1b"},
                           "secret": {**DATABASE, "secret_arn": QUEUE},
                           "resource id": {**DATABASE, "resource_id": "orders-db"}},
-    "function_permissions": {"type": READ, "unknown service": [{**READ, "service": "s4"}],
+    "function_permissions": {"type": READ, "a string": "s3:GetObject", "unknown service": [{**READ, "service": "s4"}],
                              "action of another service": [{**READ, "actions": ["sqs:SendMessage"]}],
                              "unknown action": [{**READ, "actions": ["s3:GetObjekt"]}],
                              "not service:Action": [{**READ, "actions": ["GetObject"]}],

@@ -364,3 +364,11 @@ def test_a_dashboards_time_range_elements_are_accepted_and_an_empty_cron_item_is
     limit = aws_limits.LIMITS["aws:cloudwatch/dashboard:Dashboard"]["dashboardBody"]
     assert limit.problems(json.dumps({"widgets": [], "start": "-PT6H", "end": "P0D", "periodOverride": "auto"})) == []
     assert cron_problems("0 6,,8 * * ? *") == ["hours: '6,,8' has an empty item"]
+
+
+def test_every_integration_problem_comes_at_once() -> None:
+    from tests.test_existing_resources import KEY
+
+    error = build(mocks(kms_keys={}), queue={"queue_arn": "arn:aws:sqs:eu-west-1:123456789012:orders"},
+                  existing_kms_key_arn=KEY)
+    assert sorted(refusal(error).arguments) == ["existing_kms_key_arn", "queue"]
