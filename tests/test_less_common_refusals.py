@@ -372,3 +372,16 @@ def test_every_integration_problem_comes_at_once() -> None:
     error = build(mocks(kms_keys={}), queue={"queue_arn": "arn:aws:sqs:eu-west-1:123456789012:orders"},
                   existing_kms_key_arn=KEY)
     assert sorted(refusal(error).arguments) == ["existing_kms_key_arn", "queue"]
+
+
+def test_a_component_inside_another_asks_the_provider_its_parent_was_given() -> None:
+    found = Answering()
+
+    def program() -> Any:
+        provider = aws.Provider("west", region="us-east-1")
+        platform = pulumi.ComponentResource("acme:platform:Services", "platform",
+                                            opts=pulumi.ResourceOptions(providers={"aws": provider}))
+        return VpcLambdaWithPrivateServices("svc", VPC, opts=pulumi.ResourceOptions(parent=platform)).outputs()
+
+    run_program(program, mocks=found)
+    assert {provider.rsplit("::", 1)[-1] for _, provider in found.asked} == {"west-id"}
