@@ -84,12 +84,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     refusal_record.write()
 
 
-@pytest.fixture
-def exact_words(request: pytest.FixtureRequest) -> Callable[[Any], None]:
-    """`exact_words(error)`: the refusal's problems are exactly the ones recorded for this test."""
-    return lambda error: refusal_record.check(request.node.nodeid, error.problems)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests under an integration folder are `integration` without each file saying so."""
     for item in items:

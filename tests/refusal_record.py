@@ -1,5 +1,5 @@
 """The recorded words of refusals (`refusal_messages.json`): a test hands its refusal's problems to
-`check` (or to the `exact_words` fixture) and they must equal, argument and message and order, the
+`check` (or the error to `exact_words`) and they must equal, argument and message and order, the
 words recorded under the test's key. The messages are the product's user interface at preview time:
 a word dropped, a fallback changed or a limit misquoted shows as a difference to review.
 

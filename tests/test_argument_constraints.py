@@ -129,6 +129,15 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "transforms": {"type": ["function"], "unknown role": {"lambda": lambda args, opts: None},
                    "not callable": {"function": "memory_size=1024"}},
 }
+def problems_of(name: str, value: Any) -> list[Problem]:
+    """What the pure checks find in the good arguments with `name` set to `value`."""
+    if name == "endpoints":
+        found = endpoint_set(value)
+        return [found] if isinstance(found, Problem) else []
+    args = {**GOOD, name: value}
+    return problems_in(args) + function_code.problems_in(args)
+
+
 def cases() -> list[tuple[str, str, Any]]:
     return [(name, kind, value) for name, values in BAD_VALUES.items() for kind, value in values.items()]
 
@@ -141,11 +150,7 @@ def test_every_argument_has_its_bad_values() -> None:
 
 @pytest.mark.parametrize(("name", "kind", "value"), cases(), ids=[f"{n}-{k}" for n, k, _ in cases()])
 def test_bad_value_is_refused_naming_the_argument(name: str, kind: str, value: Any) -> None:
-    args = {**GOOD, name: value}
-    problems = problems_in(args) + function_code.problems_in(args)
-    if name == "endpoints":
-        found = endpoint_set(value)
-        problems = [found] if isinstance(found, Problem) else []
+    problems = problems_of(name, value)
     assert problems, f"{name}={value!r} ({kind}) was accepted"
     assert {p.argument for p in problems} == {name}, problems
 

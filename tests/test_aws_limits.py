@@ -345,7 +345,7 @@ OPEN = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
 
 
 def document(*statements: dict[str, Any], **top: Any) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements), **top})
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements), **top}, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(("type_token", "member", "document", "expected"), [
@@ -553,7 +553,7 @@ def texts(example: str, lengths: set[int]) -> set[str]:
 
 
 def policy(sid: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow"}]}, ensure_ascii=False)
+    return document({"Sid": sid, "Effect": "Allow"})
 
 
 def policies(sizes: set[int]) -> set[str]:

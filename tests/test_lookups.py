@@ -50,8 +50,8 @@ class Answering(AwsMocks):
         return super().call(args)
 
 
-def existing_world(**extra: Any) -> Answering:
-    return Answering(topics={"orders-events": TOPIC}, kms_keys={KEY: {}, TOPIC_KEY: {}}, databases=[INSTANCE],
+def existing_world(kind: type[Answering] = Answering, **extra: Any) -> Answering:
+    return kind(topics={"orders-events": TOPIC}, kms_keys={KEY: {}, TOPIC_KEY: {}}, databases=[INSTANCE],
                      security_groups={GROUP: "vpc-0a1b2c3d"}, queues={"orders": QUEUE}, **extra)
 
 
@@ -101,7 +101,6 @@ def test_a_failed_look_up_is_refused_in_the_providers_own_words(look_up: str, ar
 
 def test_the_gateway_endpoint_services_look_up_failing_is_refused_in_its_words() -> None:
     words = "api error UnauthorizedOperation: no DescribeVpcEndpointServices"
-    mocks = existing_world()
 
     class GatewayRefused(Answering):
         def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
@@ -109,8 +108,7 @@ def test_the_gateway_endpoint_services_look_up_failing_is_refused_in_its_words()
                 return {}, [("", words)]
             return super().call(args)
 
-    mocks = GatewayRefused(**{f: getattr(mocks, f) for f in ("topics", "kms_keys", "databases", "security_groups",
-                                                             "queues")})
+    mocks = existing_world(GatewayRefused)
     with pytest.raises(ArgumentError) as raised:
         run_program(component({"function_permissions": EVERYTHING_EXISTING["function_permissions"]}), mocks=mocks)
     exact_words(raised.value)

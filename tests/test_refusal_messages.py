@@ -3,24 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from components.build import function_code
-from components.checks.validation import problems_in
-from components.model.endpoint_set import endpoint_set
-from components.model.problems import Problem
 from tests import refusal_record
-from tests.test_argument_constraints import BAD_VALUES, GOOD
-
-
-def problems_of(name: str, value: Any) -> list[Problem]:
-    if name == "endpoints":
-        found = endpoint_set(value)
-        return [found] if isinstance(found, Problem) else []
-    args = {**GOOD, name: value}
-    return problems_in(args) + function_code.problems_in(args)
+from tests.test_argument_constraints import BAD_VALUES, problems_of
 
 
 def test_every_bad_value_is_refused_in_its_recorded_words() -> None:

@@ -24,8 +24,7 @@ Once open, the connection is a :class:`DeadlineConnection`, bound to one phase a
   (``lock_wait_timeout``, ``innodb_lock_wait_timeout``: accepted by RDS MySQL 8.4 and by
   MariaDB), so a statement waiting on a lock fails on the server, not applied, before the
   client gives up; on MySQL the session's ``max_execution_time`` (MySQL only, SELECT only)
-  bounds reads the same way. MariaDB's ``max_statement_time`` and ``SET STATEMENT ... FOR``
-  do not exist on RDS MySQL and are not used.
+  bounds reads the same way.
 * **A statement past its deadline is stopped.** When a statement has not answered shortly
   before the deadline (``kill_reserve``), ``KILL QUERY <connection id>`` (both servers) is
   sent from a side connection and the answer read until the deadline: "interrupted" means
@@ -96,8 +95,8 @@ LOST_CONNECTION_CODES = frozenset({
     ER.SERVER_SHUTDOWN, ER_CONNECTION_KILLED, ER_CLIENT_INTERACTION_TIMEOUT,
 })
 BUSY_CODES = frozenset({ER.CON_COUNT_ERROR, ER.TOO_MANY_USER_CONNECTIONS})
-SERVER_TIMEOUT_CODES = frozenset({ER.QUERY_TIMEOUT, ER.STATEMENT_TIMEOUT})
-"""MySQL's max_execution_time (3024) and MariaDB's max_statement_time (1969) stopped a statement."""
+SERVER_TIMEOUT_CODES = frozenset({ER.QUERY_TIMEOUT})
+"""MySQL's max_execution_time stopped a statement (3024)."""
 CLIENT_ERROR_CODES = range(2000, 3000)
 """PyMySQL's own errors (CR_*): after one, the connection's state is not known."""
 
